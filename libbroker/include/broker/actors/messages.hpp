@@ -1,0 +1,129 @@
+#pragma once
+
+// The message vocabulary of the broker's actors: atoms, the types carried in messages, and the
+// typed interfaces of the Switchboard and of the connections it routes between.
+
+#include "broker/protocol/cookie.hpp"
+#include "broker/protocol/frame.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace broker::protocol {
+
+/// Serializes a cookie as its 16 bytes (for CAF's middleman and for log output).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cookie& x) {
+  return f(caf::meta::type_name("cookie"), x.bytes);
+}
+
+/// Serializes a frame as its payload. Only the middleman and deep_to_string use this: locally a
+/// frame travels as a shared pointer.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, frame& x) {
+  std::string bytes{x.payload()};
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x = frame{bytes};
+    return caf::none;
+  });
+  return f(caf::meta::type_name("frame"), bytes, load);
+}
+
+} // namespace broker::protocol
+
+namespace broker::actors {
+
+using protocol::cookie;
+using protocol::frame;
+
+/// What a connection is to the Switchboard.
+enum class peer_role : std::uint8_t { client, worker };
+
+/// Serializes a peer role.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_role& x) {
+  auto v = static_cast<std::uint8_t>(x);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x = static_cast<peer_role>(v);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("peer_role"), v, load);
+}
+
+// -- atoms --------------------------------------------------------------------------------------
+
+using join_atom = caf::atom_constant<caf::atom("join")>;         ///< a peer introduces itself
+using run_atom = caf::atom_constant<caf::atom("run")>;           ///< a client's RUN
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;     ///< a client's CANCEL
+using register_atom = caf::atom_constant<caf::atom("register")>; ///< a worker's REGISTER
+using result_atom = caf::atom_constant<caf::atom("result")>;     ///< a worker's RESULT
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;   ///< write this frame to the peer
+using status_atom = caf::atom_constant<caf::atom("status")>;     ///< ask for a status snapshot
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>; ///< orderly stop
+using close_atom = caf::atom_constant<caf::atom("close")>;       ///< flush, then close a connection
+using frames_atom = caf::atom_constant<caf::atom("frames")>;     ///< frames read from a socket
+using closed_atom = caf::atom_constant<caf::atom("closed")>;     ///< the socket ended
+using grace_atom = caf::atom_constant<caf::atom("grace")>;       ///< a cancel grace period ran out
+using tick_atom = caf::atom_constant<caf::atom("tick")>;         ///< periodic timer
+using accept_atom = caf::atom_constant<caf::atom("accept")>;     ///< a listener accepted a socket
+using done_atom = caf::atom_constant<caf::atom("done")>;         ///< an orderly stop completed
+
+// -- types carried in messages ------------------------------------------------------------------
+
+/// The Switchboard's view of the node at one instant.
+struct switchboard_status {
+  std::uint64_t clients = 0;          ///< client peers joined
+  std::uint64_t workers = 0;          ///< worker peers joined
+  std::uint64_t registered_slots = 0; ///< capacity registered by live workers
+  std::uint64_t free_slots = 0;       ///< slots not running a task
+  std::uint64_t routes = 0;           ///< routes open (running, cancelling or queued)
+  std::uint64_t queued = 0;           ///< RUNs waiting for a slot
+  std::uint64_t runs_accepted = 0;    ///< RUNs forwarded to a worker since start
+  std::uint64_t results_forwarded = 0;///< worker RESULTs forwarded to their client
+  std::uint64_t results_dropped = 0;  ///< RESULTs for unknown cookies or other workers' routes
+};
+
+/// Serializes a status snapshot.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, switchboard_status& x) {
+  return f(caf::meta::type_name("switchboard_status"), x.clients, x.workers, x.registered_slots,
+           x.free_slots, x.routes, x.queued, x.runs_accepted, x.results_forwarded,
+           x.results_dropped);
+}
+
+// -- typed interfaces ---------------------------------------------------------------------------
+
+/// Anything the Switchboard routes to: a socket connection or an actor client or worker.
+/// It only ever gets whole frames to deliver.
+using peer_actor = caf::typed_actor<caf::reacts_to<deliver_atom, frame>>;
+
+/// The Switchboard: owns every route and worker slot. Each message from a peer is identified by
+/// its sender, which must have sent `join` first (the Switchboard then monitors it; its down
+/// message ends the peer). RUN and CANCEL frames come from clients, REGISTER and RESULT from
+/// workers, already checked by the sender for the stateless rules (cookie present, pipeline
+/// present, capacity >= 1).
+using switchboard_actor = caf::typed_actor<
+  caf::reacts_to<join_atom, peer_role>,
+  caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
+  caf::reacts_to<cancel_atom, cookie, frame>,
+  caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
+  caf::reacts_to<result_atom, cookie, frame>,
+  caf::reacts_to<grace_atom, cookie, std::uint64_t /* route generation */>,
+  caf::replies_to<status_atom>::with<switchboard_status>,
+  caf::replies_to<shutdown_atom>::with<done_atom>>;
+
+/// A socket connection: a peer that also takes frames read from its socket, the end of its
+/// socket, and the Broker's order to close.
+using connection_actor =
+  peer_actor::extend<caf::reacts_to<frames_atom, std::vector<frame>>,
+                     caf::reacts_to<closed_atom, std::string /* reason */>,
+                     caf::reacts_to<close_atom>>;
+
+} // namespace broker::actors

@@ -1,0 +1,27 @@
+#pragma once
+
+#include "broker/actors/messages.hpp"
+
+#include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
+
+#include <chrono>
+#include <cstddef>
+
+namespace broker::actors {
+
+/// How the Switchboard routes; the `[broker]` settings that concern routing.
+struct switchboard_config {
+  /// How long a cancelled task may take before the broker answers its client itself.
+  caf::timespan cancel_grace = std::chrono::seconds{5};
+  /// With N > 0, up to N RUNs wait for a slot (fair across clients) instead of NO_CAPACITY.
+  std::size_t queue_limit = 0;
+  /// Whether the tasks of a client that went away are cancelled at their workers.
+  bool cancel_orphans = false;
+};
+
+/// Spawns the Switchboard: the one actor that holds routes and worker slots. See
+/// docs/ROUTING.md for its invariants.
+switchboard_actor spawn_switchboard(caf::actor_system& sys, const switchboard_config& cfg);
+
+} // namespace broker::actors
