@@ -12,9 +12,19 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <caf/allowed_unsafe_message_type.hpp>
+
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace broker::transport {
+class stream;
+} // namespace broker::transport
+
+// Sockets never leave the process: a stream handle may travel in local messages only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<broker::transport::stream>)
 
 namespace broker::protocol {
 
@@ -43,19 +53,8 @@ namespace broker::actors {
 using protocol::cookie;
 using protocol::frame;
 
-/// What a connection is to the Switchboard.
+/// What a connection is to the Switchboard (CAF serializes enums as they are).
 enum class peer_role : std::uint8_t { client, worker };
-
-/// Serializes a peer role.
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, peer_role& x) {
-  auto v = static_cast<std::uint8_t>(x);
-  auto load = caf::meta::load_callback([&]() -> caf::error {
-    x = static_cast<peer_role>(v);
-    return caf::none;
-  });
-  return f(caf::meta::type_name("peer_role"), v, load);
-}
 
 // -- atoms --------------------------------------------------------------------------------------
 
@@ -88,6 +87,7 @@ struct switchboard_status {
   std::uint64_t runs_accepted = 0;    ///< RUNs forwarded to a worker since start
   std::uint64_t results_forwarded = 0;///< worker RESULTs forwarded to their client
   std::uint64_t results_dropped = 0;  ///< RESULTs for unknown cookies or other workers' routes
+  std::uint64_t messages_rejected = 0;///< messages from senders not joined, or in the wrong role
 };
 
 /// Serializes a status snapshot.
@@ -95,7 +95,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, switchboard_status& x) {
   return f(caf::meta::type_name("switchboard_status"), x.clients, x.workers, x.registered_slots,
            x.free_slots, x.routes, x.queued, x.runs_accepted, x.results_forwarded,
-           x.results_dropped);
+           x.results_dropped, x.messages_rejected);
 }
 
 // -- typed interfaces ---------------------------------------------------------------------------
@@ -125,5 +125,13 @@ using connection_actor =
   peer_actor::extend<caf::reacts_to<frames_atom, std::vector<frame>>,
                      caf::reacts_to<closed_atom, std::string /* reason */>,
                      caf::reacts_to<close_atom>>;
+
+/// The Broker: supervises listeners and connections and runs the orderly shutdown.
+using broker_actor =
+  caf::typed_actor<caf::reacts_to<accept_atom, peer_role, std::shared_ptr<transport::stream>>,
+                   caf::reacts_to<tick_atom>,
+                   caf::reacts_to<close_atom /* shutdown took too long */>,
+                   caf::replies_to<status_atom>::with<switchboard_status>,
+                   caf::replies_to<shutdown_atom>::with<done_atom>>;
 
 } // namespace broker::actors

@@ -1,0 +1,69 @@
+// rcbroker: the broker node. Run `rcbroker --help` for its options; `scripts/run` builds it and
+// starts it with the defaults of caf-application.conf.
+
+#include "broker/node/node.hpp"
+#include "broker/node/options.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <pthread.h>
+
+namespace {
+
+int fail(const std::string& message, int code = 2) {
+  std::cerr << "rcbroker: error: " << message << "\n";
+  return code;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace broker::node;
+  auto cl = parse_command_line({argv + 1, argv + argc});
+  if (!cl.error.empty())
+    return fail(cl.error);
+  if (cl.help) {
+    std::cout << help_text("rcbroker");
+    return 0;
+  }
+  bool explicit_file = !cl.config_file.empty();
+  std::string file = explicit_file ? cl.config_file : default_config_file;
+  settings s;
+  if (auto err = load_config_file(file, explicit_file, s); !err.empty())
+    return fail(err);
+  if (auto err = apply_command_line(cl, s); !err.empty())
+    return fail(err);
+  if (auto err = validate(s); !err.empty())
+    return fail(err);
+  configure_logging(s.log_level);
+
+  caf::actor_system_config cfg;
+  std::vector<std::string> caf_args = cl.caf_args;
+  if (auto err = cfg.parse(caf_args, std::ifstream{file}.good() ? file.c_str() : nullptr))
+    return fail("CAF settings: " + cfg.render(err));
+
+  // Signals are taken by sigwait below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::unique_ptr<node> n;
+  try {
+    n = std::make_unique<node>(s, cfg);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start: {}", e.what());
+    return fail(e.what(), 1);
+  }
+  spdlog::info("rcbroker ready (config {}); stop with Ctrl-C or SIGTERM",
+               std::ifstream{file}.good() ? file : "built-in defaults");
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  n->shutdown();
+  return 0;
+}

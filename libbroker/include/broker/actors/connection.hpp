@@ -1,0 +1,21 @@
+#pragma once
+
+#include "broker/actors/messages.hpp"
+#include "broker/transport/stream.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <string>
+
+namespace broker::actors {
+
+/// Spawns the actor of one socket connection acting as `role`. It joins the Switchboard, reads
+/// the frames of its stream, answers what is wrong with a packet on its own (bad packets, the
+/// stateless rules of PROTOCOL.md), passes the rest to `sb`, and writes the frames the
+/// Switchboard delivers. It ends when its socket ends, or after a flush on `close_atom`.
+/// `name` names the peer in logs, e.g. "client#3 (tcp 127.0.0.1:40122)".
+connection_actor spawn_connection(caf::actor_system& sys, peer_role role,
+                                  transport::stream_ptr stream, switchboard_actor sb,
+                                  std::string name);
+
+} // namespace broker::actors

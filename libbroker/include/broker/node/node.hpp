@@ -1,0 +1,71 @@
+#pragma once
+
+#include "broker/actors/messages.hpp"
+#include "broker/node/settings.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace broker::transport {
+class listener;
+} // namespace broker::transport
+
+namespace broker::node {
+
+/// A running broker node: socket I/O threads, the actor system, the Switchboard, the Broker and
+/// its listeners. Construction binds every endpoint (throwing std::runtime_error with a message
+/// for the operator when one cannot be bound); `shutdown` stops it in order.
+class node {
+public:
+  /// Starts a node; `cfg` holds CAF's settings and must outlive the node.
+  node(const settings& s, caf::actor_system_config& cfg);
+
+  /// Shuts down (if not done yet) and joins the I/O threads.
+  ~node();
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Orderly shutdown as PROTOCOL.md describes: stop accepting, SHUTDOWN to workers,
+  /// BROKER_WENT_AWAY for open routes, close connections, remove Unix socket files.
+  void shutdown();
+
+  /// The client endpoints as bound (real ports when 0 was asked for).
+  std::vector<std::string> client_urls() const;
+
+  /// The worker endpoints as bound.
+  std::vector<std::string> worker_urls() const;
+
+  /// The actor system (for actor clients and tests).
+  caf::actor_system& system() noexcept { return system_; }
+
+  /// The Switchboard.
+  const actors::switchboard_actor& switchboard() const noexcept { return switchboard_; }
+
+  /// The Broker.
+  const actors::broker_actor& broker() const noexcept { return broker_; }
+
+private:
+  // The io_context outlives the actor system: actors hold sockets bound to it.
+  boost::asio::io_context io_context_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::vector<std::thread> io_threads_;
+  std::vector<std::shared_ptr<transport::listener>> client_listeners_;
+  std::vector<std::shared_ptr<transport::listener>> worker_listeners_;
+  caf::actor_system system_;
+  actors::switchboard_actor switchboard_;
+  actors::broker_actor broker_;
+  bool stopped_ = false;
+};
+
+/// Sets up spdlog for a node: readable lines on stderr at `level`.
+void configure_logging(const std::string& level);
+
+} // namespace broker::node

@@ -1,0 +1,38 @@
+#pragma once
+
+#include "broker/node/settings.hpp"
+
+#include <string>
+#include <vector>
+
+namespace broker::node {
+
+/// The node's command line, split into the broker's own options and CAF's.
+struct command_line {
+  bool help = false;
+  std::string config_file;                 ///< from --config; empty: the default file
+  std::vector<std::string> serve;          ///< --serve URLs (replace the file's client list)
+  std::vector<std::string> listen;         ///< --listen URLs (replace the file's worker list)
+  std::vector<std::pair<std::string, std::string>> overrides; ///< other broker flags: key, value
+  std::vector<std::string> caf_args;       ///< --scheduler.policy=... and other CAF options
+  std::string error;                       ///< set when the command line is wrong
+};
+
+/// The default config file name, looked up in the working directory.
+inline constexpr const char* default_config_file = "caf-application.conf";
+
+/// Splits `argv` (without the program name).
+command_line parse_command_line(const std::vector<std::string>& args);
+
+/// The text of `--help`.
+std::string help_text(const std::string& program);
+
+/// Reads the `[broker]` section of `file` into `s`. Unknown keys and values of the wrong type
+/// are errors (CAF itself would ignore them silently). A missing file is an error only when
+/// `required`. Returns an empty string on success, otherwise the reason.
+std::string load_config_file(const std::string& file, bool required, settings& s);
+
+/// Applies the command line's broker options on top of `s`. Returns an error text or "".
+std::string apply_command_line(const command_line& cl, settings& s);
+
+} // namespace broker::node

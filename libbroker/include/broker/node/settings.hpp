@@ -1,0 +1,40 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace broker::node {
+
+/// The `[broker]` settings of a node, with their defaults.
+struct settings {
+  /// Where clients connect (defaults of the original broker).
+  std::vector<std::string> client_endpoints{"socket:///tmp/reasonchip-broker-client.sock",
+                                            "tcp://[::1]:51500"};
+  /// Where workers connect (defaults of the original broker).
+  std::vector<std::string> worker_endpoints{"socket:///tmp/reasonchip-broker-worker.sock",
+                                            "tcp://[::1]:51510"};
+  /// Largest packet accepted, in bytes; a longer frame closes its connection.
+  std::size_t max_frame_size = 16u * 1024u * 1024u;
+  /// Bytes queued for one peer that does not read before it is disconnected.
+  std::size_t max_write_queue = 64u * 1024u * 1024u;
+  /// How long a cancelled task may take before the broker answers its client itself.
+  std::chrono::milliseconds cancel_grace{5000};
+  /// RUNs that may wait for a slot (0: none wait, NO_CAPACITY at once, as the original).
+  std::size_t queue_limit = 0;
+  /// Whether to CANCEL at the worker the tasks of a client that went away.
+  bool cancel_orphans = false;
+  /// trace, debug, info, warn, error or off.
+  std::string log_level = "info";
+  /// Period of the status line in the log (0: never).
+  std::chrono::milliseconds status_interval{30000};
+  /// Threads running socket I/O.
+  std::size_t io_threads = 1;
+};
+
+/// Checks values that the types alone do not (endpoint URLs, ranges, log level). Returns an
+/// empty string when all is well, otherwise what is wrong, naming the setting.
+std::string validate(const settings& s);
+
+} // namespace broker::node

@@ -1,0 +1,161 @@
+#include "broker/actors/broker.hpp"
+
+#include "broker/actors/connection.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include <unordered_map>
+
+namespace broker::actors {
+
+namespace {
+
+struct connection_entry {
+  peer_role role;
+  connection_actor handle;
+  std::string name;
+};
+
+struct broker_state {
+  broker_config cfg;
+  switchboard_actor switchboard;
+  std::unordered_map<caf::actor_addr, connection_entry> connections;
+  std::uint64_t next_id = 1;
+  std::uint64_t clients = 0;
+  std::uint64_t workers = 0;
+  bool shutting_down = false;
+  std::vector<caf::typed_response_promise<done_atom>> shutdown_waiters;
+  static inline const char* name = "broker";
+};
+
+using broker_pointer = broker_actor::stateful_pointer<broker_state>;
+
+const char* role_name(peer_role role) {
+  return role == peer_role::client ? "client" : "worker";
+}
+
+void finish_shutdown_if_done(broker_pointer self) {
+  auto& st = self->state;
+  if (!st.shutting_down || !st.connections.empty() || st.shutdown_waiters.empty())
+    return;
+  spdlog::info("all connections closed");
+  for (auto& rp : st.shutdown_waiters)
+    rp.deliver(done_atom::value);
+  st.shutdown_waiters.clear();
+}
+
+void close_connections(broker_pointer self) {
+  for (auto& [addr, entry] : self->state.connections)
+    self->send(entry.handle, close_atom::value);
+  finish_shutdown_if_done(self);
+}
+
+void start_listeners(broker_pointer self) {
+  auto start = [self](std::vector<std::shared_ptr<transport::listener>>& listeners,
+                      peer_role role) {
+    auto handle = caf::actor_cast<broker_actor>(self);
+    for (auto& l : listeners) {
+      spdlog::info("listening for {}s on {}", role_name(role), l->bound_url());
+      l->start([handle, role](transport::stream_ptr s) {
+        caf::anon_send(handle, accept_atom::value, role, std::move(s));
+      });
+    }
+  };
+  start(self->state.cfg.client_listeners, peer_role::client);
+  start(self->state.cfg.worker_listeners, peer_role::worker);
+}
+
+void stop_listeners(broker_pointer self) {
+  for (auto* list : {&self->state.cfg.client_listeners, &self->state.cfg.worker_listeners})
+    for (auto& l : *list)
+      l->stop();
+}
+
+broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switchboard_actor sb) {
+  self->state.cfg = std::move(cfg);
+  self->state.switchboard = sb;
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    auto i = st.connections.find(msg.source);
+    if (i == st.connections.end())
+      return;
+    (i->second.role == peer_role::client ? st.clients : st.workers) -= 1;
+    spdlog::debug("{} ended ({} clients, {} workers)", i->second.name, st.clients, st.workers);
+    st.connections.erase(i);
+    finish_shutdown_if_done(self);
+  });
+  start_listeners(self);
+  if (self->state.cfg.status_interval.count() > 0)
+    self->delayed_send(self, self->state.cfg.status_interval, tick_atom::value);
+  return {
+    [self](accept_atom, peer_role role, transport::stream_ptr& stream) {
+      auto& st = self->state;
+      if (st.shutting_down) {
+        stream->close("the broker is shutting down");
+        return;
+      }
+      auto name = fmt::format("{}#{} ({})", role_name(role), st.next_id++, stream->name());
+      (role == peer_role::client ? st.clients : st.workers) += 1;
+      spdlog::info("{} connected ({} clients, {} workers)", name, st.clients, st.workers);
+      auto conn = spawn_connection(self->system(), role, stream, st.switchboard, name);
+      self->monitor(conn);
+      st.connections.emplace(conn.address(), connection_entry{role, conn, std::move(name)});
+    },
+    [self](tick_atom) {
+      auto& st = self->state;
+      if (st.shutting_down)
+        return;
+      self->request(st.switchboard, std::chrono::seconds{5}, status_atom::value)
+        .then(
+          [self](const switchboard_status& s) {
+            spdlog::info("status: {} clients, {} workers, {}/{} slots free, {} routes, {} queued, "
+                         "{} runs accepted, {} results dropped",
+                         self->state.clients, self->state.workers, s.free_slots,
+                         s.registered_slots, s.routes, s.queued, s.runs_accepted,
+                         s.results_dropped);
+          },
+          [](caf::error& err) { spdlog::warn("status request failed: {}", caf::to_string(err)); });
+      self->delayed_send(self, st.cfg.status_interval, tick_atom::value);
+    },
+    [self](status_atom) { return self->delegate(self->state.switchboard, status_atom::value); },
+    [self](shutdown_atom) -> caf::typed_response_promise<done_atom> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<done_atom>();
+      st.shutdown_waiters.push_back(rp);
+      if (st.shutting_down)
+        return rp;
+      st.shutting_down = true;
+      spdlog::info("shutting down: no new connections; telling {} workers and {} clients",
+                   st.workers, st.clients);
+      stop_listeners(self);
+      self->request(st.switchboard, st.cfg.shutdown_timeout, shutdown_atom::value)
+        .then([self](done_atom) { close_connections(self); },
+              [self](caf::error& err) {
+                spdlog::warn("switchboard did not finish its shutdown: {}", caf::to_string(err));
+                close_connections(self);
+              });
+      self->delayed_send(self, st.cfg.shutdown_timeout * 2, close_atom::value);
+      return rp;
+    },
+    [self](close_atom) {
+      auto& st = self->state;
+      if (st.connections.empty())
+        return;
+      spdlog::warn("{} connections did not close in time; closing them now",
+                   st.connections.size());
+      for (auto& [addr, entry] : st.connections)
+        self->send_exit(entry.handle, caf::exit_reason::user_shutdown);
+    },
+  };
+}
+
+} // namespace
+
+broker_actor spawn_broker(caf::actor_system& sys, broker_config cfg, switchboard_actor sb) {
+  return sys.spawn(broker, std::move(cfg), std::move(sb));
+}
+
+} // namespace broker::actors

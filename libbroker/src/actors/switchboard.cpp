@@ -1,0 +1,552 @@
+#include "broker/actors/switchboard.hpp"
+
+#include "broker/protocol/packet.hpp"
+#include "broker/protocol/packet_writer.hpp"
+
+#include <caf/actor_addr.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+namespace broker::actors {
+
+namespace {
+
+using protocol::result_code;
+
+/// Names a joined peer for the life of the Switchboard; never reused, so a slot or route that
+/// names a peer which went away can never be mistaken for a newer peer.
+using peer_id = std::uint64_t;
+
+/// What the Switchboard knows about one joined peer.
+struct peer_entry {
+  peer_role role = peer_role::client;
+  peer_actor handle;
+  caf::actor_addr addr;
+  /// Client: its open routes (queued or running, answered or not). Worker: the routes it runs.
+  std::set<cookie> routes;
+  /// Client only: its queued RUNs, oldest first.
+  std::deque<cookie> queued;
+  /// Worker only: the slots it registered.
+  std::uint64_t registered = 0;
+};
+
+/// One task: binds a cookie to the client that sent the RUN and the worker running it.
+struct route {
+  peer_id client = 0;
+  /// The worker running it; 0 while the RUN waits in the queue.
+  peer_id worker = 0;
+  bool detach = false;
+  /// A CANCEL went to the worker (from the client, or on the broker's account for an orphan).
+  bool cancel_sent = false;
+  /// The client has had its final RESULT from the broker (cancel grace ran out); the route only
+  /// waits for the worker to free the slot.
+  bool answered = false;
+  /// Unique per route, so a grace timer of an older route with the same cookie never matches.
+  std::uint64_t generation = 0;
+  /// The RUN frame, kept only while queued.
+  frame run_frame;
+};
+
+/// A run of consecutive free slots of one worker in the free-slot FIFO.
+struct free_slot_run {
+  peer_id worker;
+  std::uint64_t count;
+};
+
+constexpr const char* cancelled_text = "Cancelled";
+constexpr const char* worker_went_away_text = "The worker connection went away";
+constexpr const char* broker_went_away_text = "The broker is shutting down";
+
+const char* role_name(peer_role role) {
+  return role == peer_role::client ? "client" : "worker";
+}
+
+struct switchboard_state;
+
+using switchboard_pointer = switchboard_actor::stateful_pointer<switchboard_state>;
+
+/// All routes and worker slots of the node. Only the Switchboard actor touches it.
+struct switchboard_state {
+  static inline const char* name = "switchboard";
+
+  explicit switchboard_state(switchboard_pointer self_ptr) : self(self_ptr) {}
+
+  switchboard_pointer self;
+  switchboard_config cfg;
+
+  std::map<peer_id, peer_entry> peers; // ordered: shutdown visits peers in join order
+  std::unordered_map<caf::actor_addr, peer_id> peer_by_addr;
+  peer_id next_peer_id = 1;
+
+  std::unordered_map<cookie, route> routes;
+  std::uint64_t next_generation = 1;
+
+  /// Free slots, least recently freed first.
+  std::deque<free_slot_run> free_slots;
+  std::uint64_t free_slot_count = 0;
+
+  /// Clients with queued RUNs, in the order they get their next turn.
+  std::deque<peer_id> queue_turns;
+  std::uint64_t queued_count = 0;
+
+  bool shutting_down = false;
+
+  std::uint64_t runs_accepted = 0;
+  std::uint64_t results_forwarded = 0;
+  std::uint64_t results_dropped = 0;
+  std::uint64_t messages_rejected = 0;
+
+  // -- helpers ----------------------------------------------------------------------------------
+
+  peer_entry* find_peer(peer_id id) {
+    auto it = peers.find(id);
+    return it == peers.end() ? nullptr : &it->second;
+  }
+
+  std::string peer_label(peer_id id) const {
+    auto it = peers.find(id);
+    auto role = it == peers.end() ? "peer" : role_name(it->second.role);
+    return std::string{role} + " #" + std::to_string(id);
+  }
+
+  /// The joined peer that sent the current message, if it has `expected` role; otherwise logs,
+  /// counts and returns null (connection actors only send their own kinds, so this is defensive).
+  std::pair<peer_id, peer_entry*> sender_as(peer_role expected, const char* what) {
+    auto addr = caf::actor_cast<caf::actor_addr>(self->current_sender());
+    auto it = peer_by_addr.find(addr);
+    if (it == peer_by_addr.end()) {
+      ++messages_rejected;
+      spdlog::warn("switchboard: dropped {} from a peer that has not joined", what);
+      return {0, nullptr};
+    }
+    auto& peer = peers.at(it->second);
+    if (peer.role != expected) {
+      ++messages_rejected;
+      spdlog::warn("switchboard: dropped {} from {}: only a {} may send it", what,
+                   peer_label(it->second), role_name(expected));
+      return {0, nullptr};
+    }
+    return {it->second, &peer};
+  }
+
+  void deliver(const peer_entry& peer, frame f) {
+    self->send(peer.handle, deliver_atom::value, std::move(f));
+  }
+
+  void answer(const peer_entry& client, const cookie& c, result_code rc, const char* text) {
+    deliver(client, protocol::make_result(c, rc, text));
+  }
+
+  // -- slots ------------------------------------------------------------------------------------
+
+  void add_free_slots(peer_id worker, std::uint64_t count) {
+    if (count == 0)
+      return;
+    // Adjacent slots of one worker are interchangeable, so merging keeps the FIFO order.
+    if (!free_slots.empty() && free_slots.back().worker == worker)
+      free_slots.back().count += count;
+    else
+      free_slots.push_back({worker, count});
+    free_slot_count += count;
+  }
+
+  peer_id take_free_slot() {
+    auto& front = free_slots.front();
+    auto worker = front.worker;
+    if (--front.count == 0)
+      free_slots.pop_front();
+    --free_slot_count;
+    return worker;
+  }
+
+  void remove_free_slots_of(peer_id worker) {
+    auto gone = std::remove_if(free_slots.begin(), free_slots.end(), [&](const free_slot_run& r) {
+      if (r.worker != worker)
+        return false;
+      free_slot_count -= r.count;
+      return true;
+    });
+    free_slots.erase(gone, free_slots.end());
+    // Runs on either side of the removed ones may now be of the same worker: merge them back.
+    for (std::size_t i = 1; i < free_slots.size();) {
+      if (free_slots[i].worker == free_slots[i - 1].worker) {
+        free_slots[i - 1].count += free_slots[i].count;
+        free_slots.erase(free_slots.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  // -- routes -----------------------------------------------------------------------------------
+
+  /// Takes the next free slot for the route and forwards its RUN frame there.
+  void start_running(const cookie& c, route& r, const frame& run_frame) {
+    auto worker_id = take_free_slot();
+    auto& worker = peers.at(worker_id);
+    r.worker = worker_id;
+    r.run_frame = frame{};
+    worker.routes.insert(c);
+    ++runs_accepted;
+    spdlog::debug("switchboard: {} runs on {}", c.to_string(), peer_label(worker_id));
+    deliver(worker, run_frame);
+  }
+
+  /// Hands free slots to queued RUNs, one client at a time in turn.
+  void dispatch_queued() {
+    while (free_slot_count > 0 && !queue_turns.empty()) {
+      auto client_id = queue_turns.front();
+      queue_turns.pop_front();
+      auto& client = peers.at(client_id);
+      auto c = client.queued.front();
+      client.queued.pop_front();
+      --queued_count;
+      if (!client.queued.empty())
+        queue_turns.push_back(client_id);
+      auto& r = routes.at(c);
+      auto run_frame = std::move(r.run_frame);
+      start_running(c, r, run_frame);
+    }
+  }
+
+  void enqueue(peer_id client_id, peer_entry& client, const cookie& c, bool detach,
+               frame run_frame) {
+    route r;
+    r.client = client_id;
+    r.detach = detach;
+    r.generation = next_generation++;
+    r.run_frame = std::move(run_frame);
+    routes.emplace(c, std::move(r));
+    client.routes.insert(c);
+    if (client.queued.empty())
+      queue_turns.push_back(client_id);
+    client.queued.push_back(c);
+    ++queued_count;
+    spdlog::debug("switchboard: {} queued ({} waiting)", c.to_string(), queued_count);
+  }
+
+  /// Removes a queued RUN of `client` from the queue (not from `routes`).
+  void unqueue(peer_id client_id, peer_entry& client, const cookie& c) {
+    auto it = std::find(client.queued.begin(), client.queued.end(), c);
+    if (it == client.queued.end())
+      return;
+    client.queued.erase(it);
+    --queued_count;
+    if (client.queued.empty())
+      queue_turns.erase(std::remove(queue_turns.begin(), queue_turns.end(), client_id),
+                        queue_turns.end());
+  }
+
+  // -- handlers ---------------------------------------------------------------------------------
+
+  void on_join(peer_role role) {
+    auto sender = self->current_sender();
+    auto addr = caf::actor_cast<caf::actor_addr>(sender);
+    if (!sender || peer_by_addr.count(addr) > 0) {
+      ++messages_rejected;
+      spdlog::warn("switchboard: dropped join from {}",
+                   sender ? "a peer that already joined" : "an anonymous sender");
+      return;
+    }
+    auto id = next_peer_id++;
+    auto& peer = peers[id];
+    peer.role = role;
+    peer.handle = caf::actor_cast<peer_actor>(sender);
+    peer.addr = addr;
+    peer_by_addr.emplace(addr, id);
+    self->monitor(peer.handle);
+    spdlog::debug("switchboard: {} joined", peer_label(id));
+  }
+
+  void on_run(const cookie& c, bool detach, frame& run_frame) {
+    auto [client_id, client] = sender_as(peer_role::client, "RUN");
+    if (client == nullptr)
+      return;
+    if (shutting_down) {
+      answer(*client, c, result_code::broker_went_away, broker_went_away_text);
+      return;
+    }
+    if (routes.count(c) > 0) {
+      spdlog::debug("switchboard: {} from {} collides", c.to_string(), peer_label(client_id));
+      answer(*client, c, result_code::cookie_collision, "Already in use");
+      return;
+    }
+    if (free_slot_count == 0) {
+      if (queued_count < cfg.queue_limit) {
+        enqueue(client_id, *client, c, detach, std::move(run_frame));
+        return;
+      }
+      spdlog::debug("switchboard: {} from {}: no capacity", c.to_string(), peer_label(client_id));
+      answer(*client, c, result_code::no_capacity, "No capacity available");
+      return;
+    }
+    route r;
+    r.client = client_id;
+    r.detach = detach;
+    r.generation = next_generation++;
+    auto& stored = routes.emplace(c, std::move(r)).first->second;
+    client->routes.insert(c);
+    start_running(c, stored, run_frame);
+  }
+
+  void on_cancel(const cookie& c, frame& cancel_frame) {
+    auto [client_id, client] = sender_as(peer_role::client, "CANCEL");
+    if (client == nullptr)
+      return;
+    auto it = routes.find(c);
+    if (it == routes.end() || it->second.client != client_id || it->second.answered) {
+      answer(*client, c, result_code::cookie_not_found, "No such cookie");
+      return;
+    }
+    auto& r = it->second;
+    if (r.worker == 0) {
+      spdlog::debug("switchboard: queued {} cancelled", c.to_string());
+      unqueue(client_id, *client, c);
+      client->routes.erase(c);
+      auto detach = r.detach;
+      routes.erase(it);
+      if (!detach)
+        answer(*client, c, result_code::exception, cancelled_text);
+      return;
+    }
+    spdlog::debug("switchboard: cancel of {} goes to {}", c.to_string(), peer_label(r.worker));
+    deliver(peers.at(r.worker), std::move(cancel_frame));
+    if (!r.cancel_sent) {
+      r.cancel_sent = true;
+      self->delayed_send(self, cfg.cancel_grace, grace_atom::value, c, r.generation);
+    }
+  }
+
+  void on_register(std::uint32_t capacity) {
+    auto [worker_id, worker] = sender_as(peer_role::worker, "REGISTER");
+    if (worker == nullptr)
+      return;
+    if (shutting_down) {
+      spdlog::warn("switchboard: ignored REGISTER of {} during shutdown", peer_label(worker_id));
+      return;
+    }
+    worker->registered += capacity;
+    add_free_slots(worker_id, capacity);
+    spdlog::info("switchboard: {} registered {} slot(s), {} in all; {} of {} slots free",
+                 peer_label(worker_id), capacity, worker->registered, free_slot_count,
+                 registered_total());
+    dispatch_queued();
+  }
+
+  void on_result(const cookie& c, frame& result_frame) {
+    auto [worker_id, worker] = sender_as(peer_role::worker, "RESULT");
+    if (worker == nullptr)
+      return;
+    auto it = routes.find(c);
+    if (it == routes.end() || it->second.worker != worker_id) {
+      ++results_dropped;
+      spdlog::warn("switchboard: dropped RESULT from {} for {}: {}", peer_label(worker_id),
+                   c.to_string(),
+                   it == routes.end() ? "no such route" : "the route is not this worker's");
+      return;
+    }
+    auto r = std::move(it->second);
+    routes.erase(it);
+    worker->routes.erase(c);
+    auto* client = find_peer(r.client);
+    if (client != nullptr) {
+      client->routes.erase(c);
+      if (!r.detach && !r.answered) {
+        ++results_forwarded;
+        deliver(*client, std::move(result_frame));
+      }
+    }
+    spdlog::debug("switchboard: {} done on {}{}", c.to_string(), peer_label(worker_id),
+                  client == nullptr ? " (client gone)" : r.answered ? " (client already answered)"
+                                                       : "");
+    add_free_slots(worker_id, 1);
+    dispatch_queued();
+  }
+
+  void on_grace(const cookie& c, std::uint64_t generation) {
+    if (self->current_sender() != self->ctrl()) {
+      ++messages_rejected;
+      spdlog::warn("switchboard: dropped a grace message that it did not send itself");
+      return;
+    }
+    auto it = routes.find(c);
+    if (it == routes.end() || it->second.generation != generation || it->second.answered)
+      return;
+    auto& r = it->second;
+    r.answered = true;
+    spdlog::debug("switchboard: {} not answered within the cancel grace", c.to_string());
+    if (auto* client = find_peer(r.client); client != nullptr && !r.detach)
+      answer(*client, c, result_code::exception, cancelled_text);
+  }
+
+  void on_down(const caf::down_msg& msg) {
+    auto it = peer_by_addr.find(msg.source);
+    if (it == peer_by_addr.end())
+      return;
+    auto id = it->second;
+    peer_by_addr.erase(it);
+    auto peer = std::move(peers.at(id));
+    auto label = peer_label(id);
+    peers.erase(id);
+    if (peer.role == peer_role::worker)
+      worker_gone(id, peer, label);
+    else
+      client_gone(id, peer, label);
+  }
+
+  void worker_gone(peer_id id, peer_entry& worker, const std::string& label) {
+    std::uint64_t notified = 0;
+    for (auto& c : worker.routes) {
+      auto it = routes.find(c);
+      if (it == routes.end())
+        continue;
+      auto& r = it->second;
+      if (auto* client = find_peer(r.client); client != nullptr) {
+        client->routes.erase(c);
+        if (!r.detach && !r.answered) {
+          ++notified;
+          answer(*client, c, result_code::worker_went_away, worker_went_away_text);
+        }
+      }
+      routes.erase(it);
+    }
+    remove_free_slots_of(id);
+    spdlog::info("switchboard: {} went away with {} slot(s) and {} running task(s) ({} client(s) "
+                 "told); {} of {} slots free",
+                 label, worker.registered, worker.routes.size(), notified, free_slot_count,
+                 registered_total());
+  }
+
+  void client_gone(peer_id id, peer_entry& client, const std::string& label) {
+    auto dropped = client.queued.size();
+    for (auto& c : client.queued)
+      routes.erase(c);
+    queued_count -= dropped;
+    if (dropped > 0)
+      queue_turns.erase(std::remove(queue_turns.begin(), queue_turns.end(), id),
+                        queue_turns.end());
+    std::uint64_t orphans = 0;
+    std::uint64_t cancelled = 0;
+    for (auto& c : client.routes) {
+      auto it = routes.find(c);
+      if (it == routes.end())
+        continue; // was queued, dropped above
+      auto& r = it->second;
+      ++orphans;
+      // A detached task was meant to outlive its client's interest; cancelling it would defeat
+      // detach. A task that already had a CANCEL needs no second one.
+      if (cfg.cancel_orphans && !r.detach && !r.cancel_sent && !r.answered) {
+        r.cancel_sent = true;
+        ++cancelled;
+        deliver(peers.at(r.worker), protocol::make_cancel(c));
+      }
+    }
+    spdlog::info("switchboard: {} went away; {} queued RUN(s) dropped, {} running task(s) "
+                 "orphaned, {} cancelled",
+                 label, dropped, orphans, cancelled);
+  }
+
+  switchboard_status status() const {
+    switchboard_status s;
+    for (auto& [id, peer] : peers) {
+      if (peer.role == peer_role::client)
+        ++s.clients;
+      else
+        ++s.workers;
+    }
+    s.registered_slots = registered_total();
+    s.free_slots = free_slot_count;
+    s.routes = routes.size();
+    s.queued = queued_count;
+    s.runs_accepted = runs_accepted;
+    s.results_forwarded = results_forwarded;
+    s.results_dropped = results_dropped;
+    s.messages_rejected = messages_rejected;
+    return s;
+  }
+
+  std::uint64_t registered_total() const {
+    std::uint64_t total = 0;
+    for (auto& [id, peer] : peers)
+      total += peer.registered;
+    return total;
+  }
+
+  void shutdown() {
+    shutting_down = true;
+    std::uint64_t told = 0;
+    for (auto& [id, peer] : peers) {
+      if (peer.role == peer_role::worker) {
+        deliver(peer, protocol::make_shutdown());
+        peer.registered = 0;
+      } else {
+        for (auto& c : peer.routes) {
+          auto& r = routes.at(c);
+          if (!r.detach && !r.answered) {
+            ++told;
+            answer(peer, c, result_code::broker_went_away, broker_went_away_text);
+          }
+        }
+        peer.queued.clear();
+      }
+      peer.routes.clear();
+    }
+    spdlog::info("switchboard: shutting down; {} worker(s) told, {} open task(s) answered",
+                 std::count_if(peers.begin(), peers.end(),
+                               [](auto& p) { return p.second.role == peer_role::worker; }),
+                 told);
+    routes.clear();
+    free_slots.clear();
+    free_slot_count = 0;
+    queue_turns.clear();
+    queued_count = 0;
+  }
+};
+
+switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboard_config cfg) {
+  self->state.cfg = cfg;
+  self->set_down_handler([self](caf::down_msg& msg) { self->state.on_down(msg); });
+  return {
+    [self](join_atom, peer_role role) { self->state.on_join(role); },
+    [self](run_atom, const cookie& c, bool detach, frame& run_frame) {
+      self->state.on_run(c, detach, run_frame);
+    },
+    [self](cancel_atom, const cookie& c, frame& cancel_frame) {
+      self->state.on_cancel(c, cancel_frame);
+    },
+    [self](register_atom, std::uint32_t capacity) { self->state.on_register(capacity); },
+    [self](result_atom, const cookie& c, frame& result_frame) {
+      self->state.on_result(c, result_frame);
+    },
+    [self](grace_atom, const cookie& c, std::uint64_t generation) {
+      self->state.on_grace(c, generation);
+    },
+    [self](status_atom) { return self->state.status(); },
+    [self](shutdown_atom) {
+      // Every deliver above is enqueued before this reply: the Broker closes the connections
+      // only after it has the reply, so no RESULT or SHUTDOWN is lost.
+      self->state.shutdown();
+      return done_atom::value;
+    },
+  };
+}
+
+} // namespace
+
+switchboard_actor spawn_switchboard(caf::actor_system& sys, const switchboard_config& cfg) {
+  return sys.spawn(switchboard, cfg);
+}
+
+} // namespace broker::actors

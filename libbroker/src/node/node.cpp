@@ -1,0 +1,104 @@
+#include "broker/node/node.hpp"
+
+#include "broker/actors/broker.hpp"
+#include "broker/actors/switchboard.hpp"
+#include "broker/transport/listener.hpp"
+
+#include <caf/scoped_actor.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace broker::node {
+
+namespace {
+
+std::vector<std::shared_ptr<transport::listener>>
+bind_all(boost::asio::io_context& ioc, const std::vector<std::string>& urls,
+         std::uint16_t default_port, const transport::stream::limits& lim) {
+  std::vector<std::shared_ptr<transport::listener>> result;
+  for (auto& url : urls) {
+    auto parsed = transport::parse_endpoint(url, default_port);
+    if (!parsed.value)
+      throw std::runtime_error(parsed.error);
+    result.push_back(std::make_shared<transport::listener>(ioc, *parsed.value, lim));
+  }
+  return result;
+}
+
+std::vector<std::string> urls_of(const std::vector<std::shared_ptr<transport::listener>>& ls) {
+  std::vector<std::string> result;
+  for (auto& l : ls)
+    result.push_back(l->bound_url());
+  return result;
+}
+
+} // namespace
+
+node::node(const settings& s, caf::actor_system_config& cfg)
+  : work_(boost::asio::make_work_guard(io_context_)),
+    client_listeners_(bind_all(io_context_, s.client_endpoints, transport::default_client_port,
+                               {s.max_frame_size, s.max_write_queue})),
+    worker_listeners_(bind_all(io_context_, s.worker_endpoints, transport::default_worker_port,
+                               {s.max_frame_size, s.max_write_queue})),
+    system_(cfg) {
+  for (std::size_t i = 0; i < s.io_threads; ++i)
+    io_threads_.emplace_back([this] { io_context_.run(); });
+  actors::switchboard_config sb_cfg;
+  sb_cfg.cancel_grace = s.cancel_grace;
+  sb_cfg.queue_limit = s.queue_limit;
+  sb_cfg.cancel_orphans = s.cancel_orphans;
+  switchboard_ = actors::spawn_switchboard(system_, sb_cfg);
+  actors::broker_config b_cfg;
+  b_cfg.client_listeners = client_listeners_;
+  b_cfg.worker_listeners = worker_listeners_;
+  b_cfg.status_interval = s.status_interval;
+  broker_ = actors::spawn_broker(system_, std::move(b_cfg), switchboard_);
+}
+
+node::~node() {
+  shutdown();
+}
+
+void node::shutdown() {
+  if (stopped_)
+    return;
+  stopped_ = true;
+  {
+    caf::scoped_actor self{system_};
+    self->request(broker_, std::chrono::seconds{30}, actors::shutdown_atom::value)
+      .receive([](actors::done_atom) {},
+               [](caf::error& err) {
+                 spdlog::warn("shutdown did not complete: {}", caf::to_string(err));
+               });
+  }
+  caf::anon_send_exit(broker_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(switchboard_, caf::exit_reason::user_shutdown);
+  system_.await_all_actors_done();
+  // Let queued socket work (final flushes, closes, unlinks) finish, then stop the I/O threads.
+  work_.reset();
+  for (int i = 0; i < 200 && !io_context_.stopped(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  io_context_.stop(); // a socket still open after 2 s is not waited for
+  for (auto& t : io_threads_)
+    t.join();
+  io_threads_.clear();
+  spdlog::info("broker node stopped");
+}
+
+std::vector<std::string> node::client_urls() const {
+  return urls_of(client_listeners_);
+}
+
+std::vector<std::string> node::worker_urls() const {
+  return urls_of(worker_listeners_);
+}
+
+void configure_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("rcbroker");
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+} // namespace broker::node

@@ -1,0 +1,52 @@
+#include "broker/node/settings.hpp"
+
+#include "broker/transport/endpoint.hpp"
+
+#include <array>
+#include <string_view>
+
+namespace broker::node {
+
+namespace {
+
+std::string check_endpoints(const std::vector<std::string>& urls, const char* key,
+                            std::uint16_t default_port) {
+  if (urls.empty())
+    return std::string{key} + ": at least one endpoint is needed";
+  for (auto& url : urls) {
+    auto parsed = transport::parse_endpoint(url, default_port);
+    if (!parsed.value)
+      return std::string{key} + ": " + parsed.error;
+  }
+  return {};
+}
+
+} // namespace
+
+std::string validate(const settings& s) {
+  if (auto err = check_endpoints(s.client_endpoints, "client-endpoints",
+                                 transport::default_client_port);
+      !err.empty())
+    return err;
+  if (auto err = check_endpoints(s.worker_endpoints, "worker-endpoints",
+                                 transport::default_worker_port);
+      !err.empty())
+    return err;
+  if (s.max_frame_size < 64 || s.max_frame_size > 0xFFFFFFFFu)
+    return "max-frame-size must be between 64 bytes and 4GiB-1";
+  if (s.max_write_queue < s.max_frame_size)
+    return "max-write-queue must be at least max-frame-size";
+  if (s.io_threads < 1 || s.io_threads > 64)
+    return "io-threads must be between 1 and 64";
+  constexpr std::array<std::string_view, 6> levels{"trace", "debug", "info",
+                                                   "warn",  "error", "off"};
+  bool known = false;
+  for (auto level : levels)
+    known = known || level == s.log_level;
+  if (!known)
+    return "log-level must be one of trace, debug, info, warn, error, off (got '" + s.log_level
+           + "')";
+  return {};
+}
+
+} // namespace broker::node

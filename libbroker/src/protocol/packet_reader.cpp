@@ -1,0 +1,525 @@
+#include "broker/protocol/packet_reader.hpp"
+
+#include <simdjson.h>
+
+#include <string_view>
+#include <utility>
+
+namespace broker::protocol {
+
+namespace ondemand = simdjson::ondemand;
+
+namespace {
+
+// Deeper nesting (only possible in unknown fields) is refused: the walk that validates skipped
+// values recurses, and an original peer (Python's json) fails near depth 1000 anyway.
+constexpr int max_nesting = 512;
+static_assert(max_nesting < static_cast<int>(simdjson::DEFAULT_MAX_DEPTH) - 8);
+
+// A parser that once read a frame this large gives its buffers back afterwards, so that one big
+// frame does not pin several times its size per thread for good.
+constexpr std::size_t parser_retain_limit = 1u << 20;
+
+// Values quoted in error texts are cut to this many bytes.
+constexpr std::size_t max_quoted = 40;
+
+constexpr std::string_view invalid_json = "invalid JSON";
+constexpr std::string_view too_deep = "JSON nested too deeply";
+
+/// How checking one value went.
+enum class outcome {
+  ok,
+  wrong_type, ///< valid JSON, but not the type the field needs
+  bad_string, ///< a string simdjson cannot unescape (an unpaired UTF-16 surrogate)
+  bad_json,   ///< not JSON at all: the rest of the frame cannot be trusted
+  too_deep,   ///< nested deeper than max_nesting
+};
+
+bool is_json_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+
+bool is_hex(char c) noexcept {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// A scalar's raw token runs up to the next token, whitespace included.
+std::string_view scalar_token(ondemand::value& v) noexcept {
+  auto tok = v.raw_json_token();
+  while (!tok.empty() && is_json_space(tok.back()))
+    tok.remove_suffix(1);
+  return tok;
+}
+
+// On-demand parsing checks neither escapes nor atoms it skips, so skipped scalars are checked
+// here by grammar. Strings are checked without unescaping them, which also lets through the
+// unpaired surrogate escapes that Python's json writes and reads.
+bool valid_string(std::string_view tok) noexcept {
+  if (tok.size() < 2 || tok.front() != '"')
+    return false;
+  for (std::size_t i = 1; i < tok.size(); ++i) {
+    auto c = static_cast<unsigned char>(tok[i]);
+    if (c == '"')
+      return i + 1 == tok.size();
+    if (c < 0x20)
+      return false;
+    if (c != '\\')
+      continue;
+    if (++i >= tok.size())
+      return false;
+    switch (tok[i]) {
+      case '"':
+      case '\\':
+      case '/':
+      case 'b':
+      case 'f':
+      case 'n':
+      case 'r':
+      case 't':
+        break;
+      case 'u':
+        if (i + 4 >= tok.size())
+          return false;
+        for (std::size_t k = 1; k <= 4; ++k) {
+          if (!is_hex(tok[i + k]))
+            return false;
+        }
+        i += 4;
+        break;
+      default:
+        return false;
+    }
+  }
+  return false;
+}
+
+bool valid_number(std::string_view tok) noexcept {
+  std::size_t i = 0;
+  std::size_t n = tok.size();
+  auto digits = [&] {
+    std::size_t start = i;
+    while (i < n && is_digit(tok[i]))
+      ++i;
+    return i > start;
+  };
+  if (i < n && tok[i] == '-')
+    ++i;
+  if (i < n && tok[i] == '0')
+    ++i;
+  else if (!digits())
+    return false;
+  if (i < n && tok[i] == '.') {
+    ++i;
+    if (!digits())
+      return false;
+  }
+  if (i < n && (tok[i] == 'e' || tok[i] == 'E')) {
+    ++i;
+    if (i < n && (tok[i] == '+' || tok[i] == '-'))
+      ++i;
+    if (!digits())
+      return false;
+  }
+  return i == n;
+}
+
+bool valid_scalar(ondemand::json_type type, std::string_view tok) noexcept {
+  switch (type) {
+    case ondemand::json_type::string:
+      return valid_string(tok);
+    case ondemand::json_type::number:
+      return valid_number(tok);
+    case ondemand::json_type::boolean:
+      return tok == "true" || tok == "false";
+    case ondemand::json_type::null:
+      return tok == "null";
+    default:
+      return false;
+  }
+}
+
+// The raw name of a field (between its quotes), checked as a JSON string; `end` bounds the scan.
+bool raw_field_name(ondemand::field& f, const char* end, std::string_view& raw,
+                    bool& escaped) noexcept {
+  const char* body = f.key().raw(); // just after the opening quote
+  const char* p = body;
+  escaped = false;
+  while (p < end && *p != '"') {
+    if (*p == '\\') {
+      escaped = true;
+      ++p;
+    }
+    ++p;
+  }
+  if (p >= end)
+    return false;
+  raw = std::string_view(body, static_cast<std::size_t>(p - body));
+  return valid_string(std::string_view(body - 1, raw.size() + 2));
+}
+
+// The name of a field, checked as a JSON string. A name with escapes is unescaped; if simdjson
+// cannot unescape it, it is left empty (it cannot name a known field then).
+bool field_name(ondemand::field& f, const char* end, std::string_view& name) noexcept {
+  bool escaped = false;
+  if (!raw_field_name(f, end, name, escaped))
+    return false;
+  if (escaped && f.unescaped_key().get(name))
+    name = {};
+  return true;
+}
+
+// Checks that `v` is valid JSON and steps over it (containers are walked, scalars are left for
+// the parent's iteration to skip).
+outcome check_value(ondemand::value v, int depth, const char* end) noexcept {
+  ondemand::json_type type;
+  if (v.type().get(type))
+    return outcome::bad_json;
+  switch (type) {
+    case ondemand::json_type::object: {
+      if (depth >= max_nesting)
+        return outcome::too_deep;
+      ondemand::object obj;
+      if (v.get_object().get(obj))
+        return outcome::bad_json;
+      for (auto field_result : obj) {
+        ondemand::field f;
+        if (std::move(field_result).get(f))
+          return outcome::bad_json;
+        // Names here are never compared, so only their syntax matters.
+        std::string_view raw;
+        bool escaped = false;
+        if (!raw_field_name(f, end, raw, escaped))
+          return outcome::bad_json;
+        auto r = check_value(f.value(), depth + 1, end);
+        if (r != outcome::ok)
+          return r;
+      }
+      return outcome::ok;
+    }
+    case ondemand::json_type::array: {
+      if (depth >= max_nesting)
+        return outcome::too_deep;
+      ondemand::array arr;
+      if (v.get_array().get(arr))
+        return outcome::bad_json;
+      for (auto element_result : arr) {
+        ondemand::value element;
+        if (std::move(element_result).get(element))
+          return outcome::bad_json;
+        auto r = check_value(element, depth + 1, end);
+        if (r != outcome::ok)
+          return r;
+      }
+      return outcome::ok;
+    }
+    default:
+      return valid_scalar(type, scalar_token(v)) ? outcome::ok : outcome::bad_json;
+  }
+}
+
+/// Reads one packet; the parser is owned by the caller.
+class reader {
+public:
+  reader(read_result& result, const char* end) : result_(result), end_(end) {}
+
+  /// Reads the fields of the root object; returns false when the JSON is broken.
+  bool read_object(ondemand::object& obj) {
+    for (auto field_result : obj) {
+      ondemand::field f;
+      if (std::move(field_result).get(f))
+        return fail_json(outcome::bad_json);
+      std::string_view name;
+      if (!field_name(f, end_, name))
+        return fail_json(outcome::bad_json);
+      auto r = read_field(name, f.value());
+      if (r == outcome::bad_json || r == outcome::too_deep)
+        return fail_json(r);
+    }
+    return true;
+  }
+
+  /// Records a broken-JSON error: it replaces any type error, since the frame is not JSON.
+  bool fail_json(outcome r) {
+    result_.error = r == outcome::too_deep ? too_deep : invalid_json;
+    return false;
+  }
+
+  /// Records a type error unless an earlier one was recorded.
+  void note(std::string text) {
+    if (result_.error.empty())
+      result_.error = std::move(text);
+  }
+
+private:
+  outcome read_field(std::string_view name, ondemand::value& v) {
+    auto& fields = result_.fields;
+    std::optional<std::string_view> text;
+    outcome r = outcome::ok;
+    if (name == "packet_type") {
+      r = read_string(v, text);
+      if (r == outcome::ok) {
+        fields.type.reset();
+        if (text) {
+          fields.type = parse_packet_type(*text);
+          if (!fields.type)
+            note("unknown packet_type " + quote(*text));
+        }
+      }
+    } else if (name == "cookie") {
+      r = read_string(v, text);
+      if (r == outcome::ok) {
+        if (!text) {
+          fields.cookie.reset();
+        } else if (auto c = cookie::parse(*text)) {
+          fields.cookie = c;
+        } else {
+          note("cookie is not a UUID");
+        }
+      }
+    } else if (name == "capacity") {
+      r = read_integer(v, fields.capacity);
+      if (r == outcome::wrong_type)
+        note("field 'capacity' must be an integer");
+    } else if (name == "pipeline" || name == "token") {
+      auto& target = name == "pipeline" ? fields.pipeline : fields.token;
+      r = read_string(v, text);
+      if (r == outcome::ok)
+        target = text ? std::optional<std::string>{std::string{*text}} : std::nullopt;
+    } else if (name == "rc") {
+      r = read_string(v, text);
+      if (r == outcome::ok && text && !parse_result_code(*text))
+        note("unknown rc " + quote(*text));
+    } else if (name == "variables" || name == "error" || name == "result") {
+      r = check_opaque_string(v);
+    } else if (name == "detach") {
+      r = read_bool(v, fields.detach);
+      if (r == outcome::wrong_type)
+        note("field 'detach' must be a boolean");
+    } else if (name == "stacktrace") {
+      r = check_string_array(v);
+      if (r == outcome::wrong_type)
+        note("field 'stacktrace' must be an array of strings");
+      return r;
+    } else {
+      return check_value(v, 1, end_);
+    }
+    if (r == outcome::wrong_type && is_string_field(name))
+      note("field '" + std::string{name} + "' must be a string");
+    if (r == outcome::bad_string)
+      note("field '" + std::string{name} + "' is not a valid string");
+    return r;
+  }
+
+  static bool is_string_field(std::string_view name) noexcept {
+    return name == "packet_type" || name == "cookie" || name == "pipeline" || name == "token" ||
+           name == "rc" || name == "variables" || name == "error" || name == "result";
+  }
+
+  // Quotes a value for an error text, cut short (at a character boundary) when long.
+  static std::string quote(std::string_view text) {
+    std::string out = "'";
+    if (text.size() <= max_quoted) {
+      out += text;
+    } else {
+      std::size_t n = max_quoted;
+      while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80)
+        --n;
+      out += text.substr(0, n);
+      out += "...";
+    }
+    out += '\'';
+    return out;
+  }
+
+  // The type of `v`, or nullopt when it is not a JSON value.
+  static std::optional<ondemand::json_type> type_of(ondemand::value& v) noexcept {
+    ondemand::json_type type;
+    if (v.type().get(type))
+      return std::nullopt;
+    return type;
+  }
+
+  // A value of the wrong type must still be valid JSON.
+  outcome wrong_type(ondemand::value& v) const noexcept {
+    auto r = check_value(v, 1, end_);
+    return r == outcome::ok ? outcome::wrong_type : r;
+  }
+
+  static outcome read_null(ondemand::value& v) noexcept {
+    return valid_scalar(ondemand::json_type::null, scalar_token(v)) ? outcome::ok
+                                                                    : outcome::bad_json;
+  }
+
+  outcome read_string(ondemand::value& v, std::optional<std::string_view>& out) const noexcept {
+    out.reset();
+    auto type = type_of(v);
+    if (!type)
+      return outcome::bad_json;
+    if (*type == ondemand::json_type::null)
+      return read_null(v);
+    if (*type != ondemand::json_type::string)
+      return wrong_type(v);
+    auto tok = scalar_token(v);
+    if (!valid_string(tok))
+      return outcome::bad_json;
+    std::string_view s;
+    if (v.get_string().get(s))
+      return outcome::bad_string;
+    out = s;
+    return outcome::ok;
+  }
+
+  outcome check_opaque_string(ondemand::value& v) const noexcept {
+    auto type = type_of(v);
+    if (!type)
+      return outcome::bad_json;
+    if (*type == ondemand::json_type::null || *type == ondemand::json_type::string)
+      return valid_scalar(*type, scalar_token(v)) ? outcome::ok : outcome::bad_json;
+    return wrong_type(v);
+  }
+
+  outcome read_integer(ondemand::value& v, std::optional<std::int64_t>& out) const noexcept {
+    auto type = type_of(v);
+    if (!type)
+      return outcome::bad_json;
+    if (*type == ondemand::json_type::null) {
+      out.reset();
+      return read_null(v);
+    }
+    if (*type != ondemand::json_type::number)
+      return wrong_type(v);
+    if (!valid_number(scalar_token(v)))
+      return outcome::bad_json;
+    std::int64_t n;
+    if (v.get_int64().get(n))
+      return outcome::wrong_type; // a fraction, an exponent, or out of range
+    out = n;
+    return outcome::ok;
+  }
+
+  outcome read_bool(ondemand::value& v, bool& out) const noexcept {
+    auto type = type_of(v);
+    if (!type)
+      return outcome::bad_json;
+    if (*type == ondemand::json_type::null) {
+      out = false;
+      return read_null(v);
+    }
+    if (*type != ondemand::json_type::boolean)
+      return wrong_type(v);
+    auto tok = scalar_token(v);
+    if (!valid_scalar(*type, tok))
+      return outcome::bad_json;
+    out = tok == "true";
+    return outcome::ok;
+  }
+
+  outcome check_string_array(ondemand::value& v) const noexcept {
+    auto type = type_of(v);
+    if (!type)
+      return outcome::bad_json;
+    if (*type == ondemand::json_type::null)
+      return read_null(v);
+    if (*type != ondemand::json_type::array)
+      return wrong_type(v);
+    ondemand::array arr;
+    if (v.get_array().get(arr))
+      return outcome::bad_json;
+    outcome result = outcome::ok;
+    for (auto element_result : arr) {
+      ondemand::value element;
+      if (std::move(element_result).get(element))
+        return outcome::bad_json;
+      auto element_type = type_of(element);
+      if (!element_type)
+        return outcome::bad_json;
+      if (*element_type == ondemand::json_type::string) {
+        if (!valid_string(scalar_token(element)))
+          return outcome::bad_json;
+        continue;
+      }
+      auto r = check_value(element, 2, end_);
+      if (r != outcome::ok)
+        return r;
+      result = outcome::wrong_type;
+    }
+    return result;
+  }
+
+  read_result& result_;
+  const char* end_;
+};
+
+std::string_view parse_error_text(simdjson::error_code error) noexcept {
+  switch (error) {
+    case simdjson::UTF8_ERROR:
+      return "invalid UTF-8";
+    case simdjson::CAPACITY:
+      return "frame too large to parse";
+    case simdjson::MEMALLOC:
+      return "out of memory while parsing";
+    default:
+      return invalid_json;
+  }
+}
+
+read_result read_padded(ondemand::parser& parser, simdjson::padded_string_view json) {
+  read_result result;
+  ondemand::document doc;
+  if (auto error = parser.iterate(json).get(doc)) {
+    result.error = parse_error_text(error);
+    return result;
+  }
+  ondemand::json_type type;
+  if (doc.type().get(type)) {
+    result.error = invalid_json;
+    return result;
+  }
+  if (type != ondemand::json_type::object) {
+    result.error = "packet is not a JSON object";
+    return result;
+  }
+  ondemand::object obj;
+  if (doc.get_object().get(obj)) {
+    result.error = invalid_json;
+    return result;
+  }
+  reader r{result, json.data() + json.length()};
+  if (!r.read_object(obj))
+    return result;
+  // At the end of the document current_location() fails; anything left is a second value.
+  const char* rest = nullptr;
+  if (doc.current_location().get(rest) == simdjson::SUCCESS)
+    r.fail_json(outcome::bad_json);
+  return result;
+}
+
+} // namespace
+
+read_result read_packet(const frame& f) {
+  auto payload = f.payload();
+  if (payload.empty()) {
+    read_result result;
+    result.error = "empty frame";
+    return result;
+  }
+  thread_local ondemand::parser parser;
+  read_result result;
+  if (f.padded_size() >= payload.size() + simdjson::SIMDJSON_PADDING) {
+    result = read_padded(parser, simdjson::padded_string_view(payload.data(), payload.size(),
+                                                              f.padded_size()));
+  } else {
+    // Only a frame built without its padding gets here; copy rather than read past its end.
+    simdjson::padded_string copy(payload);
+    result = read_padded(parser, copy);
+  }
+  if (payload.size() > parser_retain_limit)
+    parser = ondemand::parser{};
+  return result;
+}
+
+} // namespace broker::protocol

@@ -1,0 +1,969 @@
+// The Switchboard, driven message by message through CAF's deterministic test coordinator:
+// fake peers record every frame delivered to them, and each test asserts on those frames and on
+// the Switchboard's status snapshot.
+
+#include "broker/actors/messages.hpp"
+#include "broker/actors/switchboard.hpp"
+#include "broker/protocol/cookie.hpp"
+#include "broker/protocol/frame.hpp"
+#include "broker/protocol/packet.hpp"
+#include "broker/protocol/packet_reader.hpp"
+#include "broker/protocol/packet_writer.hpp"
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace broker::actors {
+namespace {
+
+using namespace std::chrono_literals;
+using protocol::packet_type;
+using protocol::result_code;
+
+/// A stand-in for a connection actor: joins the Switchboard and records what it is sent.
+struct fake_peer {
+  peer_actor handle;
+  std::shared_ptr<std::vector<frame>> inbox;
+
+  /// Returns the frames delivered so far and forgets them.
+  std::vector<frame> take() {
+    auto frames = std::move(*inbox);
+    inbox->clear();
+    return frames;
+  }
+};
+
+/// A cookie whose last byte is `n`, e.g. 00000000-0000-0000-0000-000000000007.
+cookie cookie_n(std::uint8_t n) {
+  cookie c;
+  c.bytes[15] = n;
+  return c;
+}
+
+/// A RUN frame as an original client writes it.
+frame run_frame(const cookie& c, bool detach = false) {
+  return frame{R"({"packet_type":"RUN","cookie":")" + c.to_string() +
+               R"(","capacity":null,"pipeline":"echo","variables":"{\"x\": 1}","detach":)" +
+               (detach ? "true" : "false") +
+               R"(,"rc":null,"error":null,"stacktrace":null,"result":null})"};
+}
+
+/// A CANCEL frame as an original client writes it.
+frame cancel_frame(const cookie& c) {
+  return frame{R"({"packet_type":"CANCEL","cookie":")" + c.to_string() +
+               R"(","capacity":null,"pipeline":null,"variables":null,"detach":null,"rc":null,)"
+               R"("error":null,"stacktrace":null,"result":null})"};
+}
+
+/// A worker's RESULT frame; `tag` makes its bytes unique so forwarding can be checked exactly.
+frame result_frame(const cookie& c, const std::string& tag = "done") {
+  return frame{R"({"packet_type":"RESULT","cookie":")" + c.to_string() +
+               R"(","capacity":null,"pipeline":null,"variables":null,"detach":null,"rc":"OK",)"
+               R"("error":null,"stacktrace":null,"result":"\")" +
+               tag + R"(\""})"};
+}
+
+/// Checks that `f` is the broker-made RESULT for `c` with `rc` and error `text`.
+::testing::AssertionResult is_result(const frame& f, const cookie& c, result_code rc,
+                                     std::string_view text) {
+  auto read = protocol::read_packet(f);
+  if (!read.ok())
+    return ::testing::AssertionFailure() << "unreadable frame: " << read.error;
+  if (read.fields.type != packet_type::result)
+    return ::testing::AssertionFailure() << "not a RESULT: " << f.payload();
+  if (read.fields.cookie != c)
+    return ::testing::AssertionFailure() << "cookie is not " << c.to_string() << ": "
+                                         << f.payload();
+  auto rc_text = "\"rc\":\"" + std::string{protocol::to_string(rc)} + "\"";
+  if (f.payload().find(rc_text) == std::string_view::npos)
+    return ::testing::AssertionFailure() << "no " << rc_text << " in " << f.payload();
+  auto expected = protocol::make_result(c, rc, text);
+  if (f.payload() != expected.payload())
+    return ::testing::AssertionFailure() << f.payload() << " is not " << expected.payload();
+  return ::testing::AssertionSuccess();
+}
+
+/// The cookie a frame carries (or a zero cookie when it has none).
+cookie cookie_of(const frame& f) {
+  return protocol::read_packet(f).fields.cookie.value_or(cookie{});
+}
+
+class SwitchboardTest : public ::testing::Test {
+protected:
+  static caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    return cfg;
+  }
+
+  SwitchboardTest()
+    : sys_(testing_config(cfg_)),
+      sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())) {}
+
+  ~SwitchboardTest() override {
+    // The actor system waits for every actor at its end: stop them all first.
+    for (auto& peer : peers_)
+      caf::anon_send_exit(peer.handle, caf::exit_reason::kill);
+    if (sb_)
+      caf::anon_send_exit(sb_, caf::exit_reason::kill);
+    sched_.run();
+  }
+
+  /// Spawns the Switchboard under test.
+  void start(switchboard_config config = {}) {
+    sb_ = spawn_switchboard(sys_, config);
+    sched_.run();
+  }
+
+  fake_peer spawn_peer() {
+    auto inbox = std::make_shared<std::vector<frame>>();
+    auto handle = sys_.spawn([inbox](peer_actor::pointer) -> peer_actor::behavior_type {
+      return {[inbox](deliver_atom, const frame& f) { inbox->push_back(f); }};
+    });
+    fake_peer peer{handle, inbox};
+    peers_.push_back(peer);
+    return peer;
+  }
+
+  fake_peer join(peer_role role) {
+    auto peer = spawn_peer();
+    caf::send_as(peer.handle, sb_, join_atom::value, role);
+    sched_.run();
+    return peer;
+  }
+
+  fake_peer client() { return join(peer_role::client); }
+
+  fake_peer worker(std::uint32_t capacity) {
+    auto peer = join(peer_role::worker);
+    register_slots(peer, capacity);
+    return peer;
+  }
+
+  void register_slots(const fake_peer& worker, std::uint32_t capacity) {
+    caf::send_as(worker.handle, sb_, register_atom::value, capacity);
+    sched_.run();
+  }
+
+  /// Sends a RUN from `client` and returns the frame it sent.
+  frame run(const fake_peer& client, const cookie& c, bool detach = false) {
+    auto f = run_frame(c, detach);
+    caf::send_as(client.handle, sb_, run_atom::value, c, detach, f);
+    sched_.run();
+    return f;
+  }
+
+  frame cancel(const fake_peer& client, const cookie& c) {
+    auto f = cancel_frame(c);
+    caf::send_as(client.handle, sb_, cancel_atom::value, c, f);
+    sched_.run();
+    return f;
+  }
+
+  frame result(const fake_peer& worker, const cookie& c, const std::string& tag = "done") {
+    auto f = result_frame(c, tag);
+    caf::send_as(worker.handle, sb_, result_atom::value, c, f);
+    sched_.run();
+    return f;
+  }
+
+  void kill(const fake_peer& peer) {
+    caf::anon_send_exit(peer.handle, caf::exit_reason::kill);
+    sched_.run();
+  }
+
+  void advance(caf::timespan d) {
+    sched_.advance_time(d);
+    sched_.run();
+  }
+
+  switchboard_status status() {
+    auto out = std::make_shared<std::optional<switchboard_status>>();
+    auto sb = sb_;
+    sys_.spawn([sb, out](caf::event_based_actor* self) {
+      self->request(sb, caf::infinite, status_atom::value).then([out](const switchboard_status& s) {
+        *out = s;
+      });
+    });
+    sched_.run();
+    if (!out->has_value()) {
+      ADD_FAILURE() << "the Switchboard did not answer status";
+      return {};
+    }
+    return **out;
+  }
+
+  /// Asks for an orderly stop; returns how many frames the peers had received when the reply
+  /// arrived (the reply is scheduled after every frame the Switchboard sent before it), or
+  /// nullopt without a reply.
+  std::optional<std::size_t> shutdown() {
+    auto frames_at_reply = std::make_shared<std::optional<std::size_t>>();
+    auto sb = sb_;
+    auto peers = peers_;
+    sys_.spawn([sb, peers, frames_at_reply](caf::event_based_actor* self) {
+      self->request(sb, caf::infinite, shutdown_atom::value)
+        .then([peers, frames_at_reply](done_atom) {
+          std::size_t n = 0;
+          for (auto& p : peers)
+            n += p.inbox->size();
+          *frames_at_reply = n;
+        });
+    });
+    sched_.run();
+    return *frames_at_reply;
+  }
+
+  caf::actor_system_config cfg_;
+  caf::actor_system sys_;
+  caf::scheduler::test_coordinator& sched_;
+  switchboard_actor sb_;
+  std::vector<fake_peer> peers_;
+};
+
+// -- RUN from a client --------------------------------------------------------------------------
+
+TEST_F(SwitchboardTest, RunIsForwardedUnchangedToAFreeSlot) {
+  start();
+  auto w = worker(1);
+  auto c = client();
+  auto sent = run(c, cookie_n(1));
+  auto got = w.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload(), sent.payload());
+  EXPECT_TRUE(c.take().empty());
+  auto s = status();
+  EXPECT_EQ(s.clients, 1u);
+  EXPECT_EQ(s.workers, 1u);
+  EXPECT_EQ(s.registered_slots, 1u);
+  EXPECT_EQ(s.free_slots, 0u);
+  EXPECT_EQ(s.routes, 1u);
+  EXPECT_EQ(s.runs_accepted, 1u);
+}
+
+TEST_F(SwitchboardTest, RunWithACookieInUseGetsCookieCollision) {
+  start();
+  auto w = worker(3);
+  auto a = client();
+  auto b = client();
+  run(a, cookie_n(1));
+  run(b, cookie_n(1)); // another client's route
+  run(a, cookie_n(1)); // its own route
+  auto got_b = b.take();
+  ASSERT_EQ(got_b.size(), 1u);
+  EXPECT_TRUE(is_result(got_b[0], cookie_n(1), result_code::cookie_collision, "Already in use"));
+  auto got_a = a.take();
+  ASSERT_EQ(got_a.size(), 1u);
+  EXPECT_TRUE(is_result(got_a[0], cookie_n(1), result_code::cookie_collision, "Already in use"));
+  EXPECT_EQ(w.take().size(), 1u);
+  auto s = status();
+  EXPECT_EQ(s.routes, 1u);
+  EXPECT_EQ(s.free_slots, 2u);
+}
+
+TEST_F(SwitchboardTest, RunWithoutAFreeSlotGetsNoCapacity) {
+  start();
+  auto c = client();
+  run(c, cookie_n(1)); // no worker at all
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(1), result_code::no_capacity, "No capacity available"));
+  auto w = worker(1);
+  run(c, cookie_n(2));
+  run(c, cookie_n(3)); // the only slot is busy
+  got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(3), result_code::no_capacity, "No capacity available"));
+  auto at_worker = w.take();
+  ASSERT_EQ(at_worker.size(), 1u);
+  EXPECT_EQ(cookie_of(at_worker[0]), cookie_n(2));
+  auto s = status();
+  EXPECT_EQ(s.routes, 1u);
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ(s.runs_accepted, 1u);
+}
+
+// -- CANCEL from a client -----------------------------------------------------------------------
+
+TEST_F(SwitchboardTest, CancelIsForwardedToTheWorkerAndTheRouteStays) {
+  start();
+  auto w = worker(1);
+  auto c = client();
+  run(c, cookie_n(1));
+  w.take();
+  auto sent = cancel(c, cookie_n(1));
+  auto got = w.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload(), sent.payload());
+  EXPECT_TRUE(c.take().empty());
+  auto s = status();
+  EXPECT_EQ(s.routes, 1u);
+  EXPECT_EQ(s.free_slots, 0u);
+  auto answer = result(w, cookie_n(1), "stopped");
+  got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload(), answer.payload());
+  EXPECT_EQ(status().free_slots, 1u);
+}
+
+TEST_F(SwitchboardTest, CancelOfAnUnknownCookieGetsCookieNotFound) {
+  start();
+  auto w = worker(1);
+  auto c = client();
+  cancel(c, cookie_n(9));
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(9), result_code::cookie_not_found, "No such cookie"));
+  EXPECT_TRUE(w.take().empty());
+}
+
+TEST_F(SwitchboardTest, CancelOfAnotherClientsRouteGetsCookieNotFound) {
+  start();
+  auto w = worker(1);
+  auto owner = client();
+  auto other = client();
+  run(owner, cookie_n(1));
+  w.take();
+  cancel(other, cookie_n(1));
+  auto got = other.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(1), result_code::cookie_not_found, "No such cookie"));
+  EXPECT_TRUE(w.take().empty());
+  EXPECT_TRUE(owner.take().empty());
+  EXPECT_EQ(status().routes, 1u);
+}
+
+// -- REGISTER and RESULT from a worker ----------------------------------------------------------
+
+TEST_F(SwitchboardTest, RegisterAddsSlotsAndASecondRegisterAddsMore) {
+  start();
+  auto w = worker(2);
+  auto s = status();
+  EXPECT_EQ(s.workers, 1u);
+  EXPECT_EQ(s.registered_slots, 2u);
+  EXPECT_EQ(s.free_slots, 2u);
+  register_slots(w, 3);
+  s = status();
+  EXPECT_EQ(s.registered_slots, 5u);
+  EXPECT_EQ(s.free_slots, 5u);
+  auto c = client();
+  for (std::uint8_t i = 1; i <= 6; ++i)
+    run(c, cookie_n(i));
+  EXPECT_EQ(w.take().size(), 5u);
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(6), result_code::no_capacity, "No capacity available"));
+}
+
+TEST_F(SwitchboardTest, ResultEndsTheRouteFreesTheSlotAndGoesToTheClient) {
+  start();
+  auto w = worker(1);
+  auto c = client();
+  run(c, cookie_n(1));
+  auto answer = result(w, cookie_n(1), "forty-two");
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload(), answer.payload());
+  auto s = status();
+  EXPECT_EQ(s.routes, 0u);
+  EXPECT_EQ(s.free_slots, 1u);
+  EXPECT_EQ(s.results_forwarded, 1u);
+  EXPECT_EQ(s.results_dropped, 0u);
+  // The cookie is free again.
+  run(c, cookie_n(1));
+  EXPECT_EQ(w.take().size(), 2u);
+  EXPECT_TRUE(c.take().empty());
+}
+
+TEST_F(SwitchboardTest, ResultOfADetachedRunIsNotForwarded) {
+  start();
+  auto w = worker(1);
+  auto c = client();
+  run(c, cookie_n(1), true);
+  EXPECT_EQ(w.take().size(), 1u);
+  result(w, cookie_n(1));
+  EXPECT_TRUE(c.take().empty());
+  auto s = status();
+  EXPECT_EQ(s.routes, 0u);
+  EXPECT_EQ(s.free_slots, 1u);
+  EXPECT_EQ(s.results_forwarded, 0u);
+}
+
+TEST_F(SwitchboardTest, ResultForAnUnknownCookieIsDroppedAndCounted) {
+  start();
+  auto w = worker(1);
+  auto c = client();
+  result(w, cookie_n(5));
+  EXPECT_TRUE(c.take().empty());
+  auto s = status();
+  EXPECT_EQ(s.results_dropped, 1u);
+  EXPECT_EQ(s.free_slots, 1u); // no slot made up
+  EXPECT_EQ(s.registered_slots, 1u);
+}
+
+TEST_F(SwitchboardTest, ResultForAnotherWorkersRouteIsDroppedAndCounted) {
+  start();
+  auto w1 = worker(1);
+  auto w2 = worker(1);
+  auto c = client();
+  run(c, cookie_n(1)); // goes to w1, registered first
+  ASSERT_EQ(w1.take().size(), 1u);
+  result(w2, cookie_n(1), "forged");
+  EXPECT_TRUE(c.take().empty());
+  auto s = status();
+  EXPECT_EQ(s.results_dropped, 1u);
+  EXPECT_EQ(s.routes, 1u);
+  EXPECT_EQ(s.free_slots, 1u); // w2's slot, still its only one
+  auto answer = result(w1, cookie_n(1), "real");
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload(), answer.payload());
+  EXPECT_EQ(status().free_slots, 2u);
+}
+
+// -- senders --------------------------------------------------------------------------------------
+
+TEST_F(SwitchboardTest, MessagesFromUnjoinedPeersOrInTheWrongRoleAreDropped) {
+  start();
+  auto stranger = spawn_peer(); // never joins
+  auto c = client();
+  auto w = worker(1);
+  caf::send_as(stranger.handle, sb_, register_atom::value, std::uint32_t{4});
+  caf::send_as(stranger.handle, sb_, run_atom::value, cookie_n(1), false, run_frame(cookie_n(1)));
+  caf::send_as(c.handle, sb_, register_atom::value, std::uint32_t{4});
+  caf::send_as(c.handle, sb_, result_atom::value, cookie_n(2), result_frame(cookie_n(2)));
+  caf::send_as(w.handle, sb_, run_atom::value, cookie_n(3), false, run_frame(cookie_n(3)));
+  caf::send_as(w.handle, sb_, cancel_atom::value, cookie_n(3), cancel_frame(cookie_n(3)));
+  caf::send_as(c.handle, sb_, join_atom::value, peer_role::worker); // joined already
+  caf::send_as(c.handle, sb_, grace_atom::value, cookie_n(1), std::uint64_t{1});
+  sched_.run();
+  EXPECT_TRUE(stranger.take().empty());
+  EXPECT_TRUE(c.take().empty());
+  EXPECT_TRUE(w.take().empty());
+  auto s = status();
+  EXPECT_EQ(s.messages_rejected, 8u);
+  EXPECT_EQ(s.clients, 1u);
+  EXPECT_EQ(s.workers, 1u);
+  EXPECT_EQ(s.registered_slots, 1u);
+  EXPECT_EQ(s.routes, 0u);
+  EXPECT_EQ(s.results_dropped, 0u);
+}
+
+// -- connections ending -------------------------------------------------------------------------
+
+TEST_F(SwitchboardTest, WorkerLossEndsItsRoutesWithWorkerWentAway) {
+  start();
+  auto w = worker(3);
+  auto other = worker(1);
+  auto a = client();
+  auto b = client();
+  run(a, cookie_n(1));        // w
+  run(b, cookie_n(2));        // w
+  run(a, cookie_n(3), true);  // w, detached: hears nothing
+  run(b, cookie_n(4));        // other
+  kill(w);
+  auto got_a = a.take();
+  ASSERT_EQ(got_a.size(), 1u);
+  EXPECT_TRUE(is_result(got_a[0], cookie_n(1), result_code::worker_went_away,
+                        "The worker connection went away"));
+  auto got_b = b.take();
+  ASSERT_EQ(got_b.size(), 1u);
+  EXPECT_TRUE(is_result(got_b[0], cookie_n(2), result_code::worker_went_away,
+                        "The worker connection went away"));
+  auto s = status();
+  EXPECT_EQ(s.workers, 1u);
+  EXPECT_EQ(s.registered_slots, 1u);
+  EXPECT_EQ(s.free_slots, 0u);
+  EXPECT_EQ(s.routes, 1u);
+  // The cookies are free again; the other worker's route is untouched.
+  result(other, cookie_n(4));
+  ASSERT_EQ(b.take().size(), 1u);
+  run(a, cookie_n(1));
+  EXPECT_EQ(other.take().size(), 2u);
+}
+
+TEST_F(SwitchboardTest, WorkerLossRemovesItsFreeSlots) {
+  start();
+  auto w1 = worker(2);
+  auto w2 = worker(2);
+  kill(w1);
+  auto s = status();
+  EXPECT_EQ(s.workers, 1u);
+  EXPECT_EQ(s.registered_slots, 2u);
+  EXPECT_EQ(s.free_slots, 2u);
+  auto c = client();
+  run(c, cookie_n(1));
+  run(c, cookie_n(2));
+  run(c, cookie_n(3));
+  EXPECT_EQ(w2.take().size(), 2u);
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(3), result_code::no_capacity, "No capacity available"));
+}
+
+TEST_F(SwitchboardTest, ClientLossKeepsRoutesUntilTheWorkerAnswersAndDropsTheAnswer) {
+  start({}); // cancel_orphans off
+  auto w = worker(1);
+  auto c = client();
+  run(c, cookie_n(1));
+  w.take();
+  kill(c);
+  EXPECT_TRUE(w.take().empty()); // no CANCEL on the broker's own account
+  auto s = status();
+  EXPECT_EQ(s.clients, 0u);
+  EXPECT_EQ(s.routes, 1u);
+  EXPECT_EQ(s.free_slots, 0u);
+  result(w, cookie_n(1));
+  s = status();
+  EXPECT_EQ(s.routes, 0u);
+  EXPECT_EQ(s.free_slots, 1u);
+  EXPECT_EQ(s.results_forwarded, 0u);
+  EXPECT_EQ(s.results_dropped, 0u);
+}
+
+TEST_F(SwitchboardTest, ClientLossWithCancelOrphansCancelsItsRunningTasks) {
+  switchboard_config config;
+  config.cancel_orphans = true;
+  start(config);
+  auto w = worker(3);
+  auto c = client();
+  auto survivor = client();
+  run(c, cookie_n(1));
+  run(c, cookie_n(2), true); // detached: meant to outlive the client, not cancelled
+  run(survivor, cookie_n(3));
+  w.take();
+  kill(c);
+  auto got = w.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload(), protocol::make_cancel(cookie_n(1)).payload());
+  EXPECT_EQ(status().routes, 3u); // routes stay until the worker answers
+  result(w, cookie_n(1));
+  result(w, cookie_n(2));
+  EXPECT_TRUE(survivor.take().empty());
+  auto s = status();
+  EXPECT_EQ(s.routes, 1u);
+  EXPECT_EQ(s.free_slots, 2u);
+  EXPECT_EQ(s.results_forwarded, 0u);
+}
+
+// -- cancel grace -------------------------------------------------------------------------------
+
+TEST_F(SwitchboardTest, CancelAnsweredWithinTheGraceForwardsTheWorkersResult) {
+  switchboard_config config;
+  config.cancel_grace = 5s;
+  start(config);
+  auto w = worker(1);
+  auto c = client();
+  run(c, cookie_n(1));
+  cancel(c, cookie_n(1));
+  advance(4s);
+  EXPECT_TRUE(c.take().empty());
+  auto answer = result(w, cookie_n(1), "stopped in time");
+  advance(2s); // the grace timer fires now and must find nothing to do
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload(), answer.payload());
+  auto s = status();
+  EXPECT_EQ(s.routes, 0u);
+  EXPECT_EQ(s.free_slots, 1u);
+}
+
+TEST_F(SwitchboardTest, CancelNotAnsweredWithinTheGraceGetsCancelled) {
+  switchboard_config config;
+  config.cancel_grace = 5s;
+  start(config);
+  auto w = worker(1);
+  auto c = client();
+  auto other = client();
+  run(c, cookie_n(1));
+  cancel(c, cookie_n(1));
+  advance(4s);
+  EXPECT_TRUE(c.take().empty());
+  advance(1s);
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(1), result_code::exception, "Cancelled"));
+  // The slot stays busy and the cookie stays taken until the worker answers.
+  auto s = status();
+  EXPECT_EQ(s.routes, 1u);
+  EXPECT_EQ(s.free_slots, 0u);
+  run(other, cookie_n(1));
+  got = other.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(1), result_code::cookie_collision, "Already in use"));
+  // The client was answered: the route is no longer its to cancel.
+  cancel(c, cookie_n(1));
+  got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(1), result_code::cookie_not_found, "No such cookie"));
+  w.take();
+  // The late answer frees the slot and is not forwarded.
+  result(w, cookie_n(1), "late");
+  EXPECT_TRUE(c.take().empty());
+  s = status();
+  EXPECT_EQ(s.routes, 0u);
+  EXPECT_EQ(s.free_slots, 1u);
+  EXPECT_EQ(s.results_forwarded, 0u);
+  EXPECT_EQ(s.results_dropped, 0u);
+}
+
+TEST_F(SwitchboardTest, TheGraceStartsOncePerRouteAtTheFirstCancel) {
+  switchboard_config config;
+  config.cancel_grace = 5s;
+  start(config);
+  auto w = worker(1);
+  auto c = client();
+  run(c, cookie_n(1));
+  w.take();
+  cancel(c, cookie_n(1));
+  advance(3s);
+  cancel(c, cookie_n(1)); // forwarded too, but does not restart the grace
+  EXPECT_EQ(w.take().size(), 2u);
+  advance(2s);
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(1), result_code::exception, "Cancelled"));
+  advance(10s);
+  EXPECT_TRUE(c.take().empty());
+}
+
+TEST_F(SwitchboardTest, AnOldGraceTimerDoesNotHitARouteThatReusesTheCookie) {
+  switchboard_config config;
+  config.cancel_grace = 5s;
+  start(config);
+  auto w = worker(1);
+  auto c = client();
+  run(c, cookie_n(1));
+  cancel(c, cookie_n(1));
+  result(w, cookie_n(1), "first");
+  ASSERT_EQ(c.take().size(), 1u);
+  run(c, cookie_n(1)); // same cookie, new route
+  advance(6s);         // the first route's timer fires
+  EXPECT_TRUE(c.take().empty());
+  auto answer = result(w, cookie_n(1), "second");
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload(), answer.payload());
+}
+
+TEST_F(SwitchboardTest, WorkerLossAfterTheGraceTellsTheClientNothingMore) {
+  switchboard_config config;
+  config.cancel_grace = 1s;
+  start(config);
+  auto w = worker(1);
+  auto c = client();
+  run(c, cookie_n(1));
+  cancel(c, cookie_n(1));
+  advance(1s);
+  ASSERT_EQ(c.take().size(), 1u);
+  kill(w);
+  EXPECT_TRUE(c.take().empty());
+  auto s = status();
+  EXPECT_EQ(s.routes, 0u);
+  EXPECT_EQ(s.registered_slots, 0u);
+  EXPECT_EQ(s.free_slots, 0u);
+}
+
+TEST_F(SwitchboardTest, ADetachedRouteGetsNoCancelledResult) {
+  switchboard_config config;
+  config.cancel_grace = 1s;
+  start(config);
+  auto w = worker(1);
+  auto c = client();
+  run(c, cookie_n(1), true);
+  auto sent = cancel(c, cookie_n(1));
+  auto got = w.take();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].payload(), sent.payload());
+  advance(2s);
+  EXPECT_TRUE(c.take().empty());
+  EXPECT_EQ(status().free_slots, 0u);
+  result(w, cookie_n(1));
+  EXPECT_TRUE(c.take().empty());
+  EXPECT_EQ(status().free_slots, 1u);
+}
+
+// -- queueing -----------------------------------------------------------------------------------
+
+TEST_F(SwitchboardTest, AQueuedRunGoesToTheNextFreedSlot) {
+  switchboard_config config;
+  config.queue_limit = 2;
+  start(config);
+  auto w = worker(1);
+  auto c = client();
+  run(c, cookie_n(1));
+  auto queued = run(c, cookie_n(2));
+  EXPECT_EQ(w.take().size(), 1u);
+  EXPECT_TRUE(c.take().empty());
+  auto s = status();
+  EXPECT_EQ(s.queued, 1u);
+  EXPECT_EQ(s.routes, 2u);
+  // The queued cookie is in use.
+  run(c, cookie_n(2));
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(2), result_code::cookie_collision, "Already in use"));
+  result(w, cookie_n(1));
+  auto at_worker = w.take();
+  ASSERT_EQ(at_worker.size(), 1u);
+  EXPECT_EQ(at_worker[0].payload(), queued.payload());
+  s = status();
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ(s.routes, 1u);
+  EXPECT_EQ(s.free_slots, 0u);
+  EXPECT_EQ(s.runs_accepted, 2u);
+}
+
+TEST_F(SwitchboardTest, TheQueueIsBoundedThenNoCapacity) {
+  switchboard_config config;
+  config.queue_limit = 2;
+  start(config);
+  auto a = client();
+  auto b = client();
+  run(a, cookie_n(1));
+  run(b, cookie_n(2));
+  EXPECT_TRUE(a.take().empty());
+  EXPECT_TRUE(b.take().empty());
+  run(a, cookie_n(3));
+  auto got = a.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(3), result_code::no_capacity, "No capacity available"));
+  EXPECT_EQ(status().queued, 2u);
+}
+
+TEST_F(SwitchboardTest, TheQueueTakesTurnsAcrossClients) {
+  switchboard_config config;
+  config.queue_limit = 10;
+  start(config);
+  auto a = client();
+  auto b = client();
+  run(a, cookie_n(1));
+  run(a, cookie_n(2));
+  run(a, cookie_n(3));
+  run(b, cookie_n(11));
+  run(b, cookie_n(12));
+  EXPECT_EQ(status().queued, 5u);
+  auto w = worker(1);
+  std::vector<cookie> order;
+  for (int i = 0; i < 5; ++i) {
+    auto got = w.take();
+    ASSERT_EQ(got.size(), 1u);
+    order.push_back(cookie_of(got[0]));
+    result(w, order.back());
+  }
+  std::vector<cookie> expected{cookie_n(1), cookie_n(11), cookie_n(2), cookie_n(12), cookie_n(3)};
+  EXPECT_EQ(order, expected);
+  EXPECT_EQ(a.take().size(), 3u);
+  EXPECT_EQ(b.take().size(), 2u);
+  auto s = status();
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ(s.free_slots, 1u);
+}
+
+TEST_F(SwitchboardTest, ARegisterDispatchesQueuedRuns) {
+  switchboard_config config;
+  config.queue_limit = 5;
+  start(config);
+  auto c = client();
+  run(c, cookie_n(1));
+  run(c, cookie_n(2));
+  run(c, cookie_n(3));
+  auto w = worker(2);
+  auto got = w.take();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(cookie_of(got[0]), cookie_n(1));
+  EXPECT_EQ(cookie_of(got[1]), cookie_n(2));
+  auto s = status();
+  EXPECT_EQ(s.queued, 1u);
+  EXPECT_EQ(s.free_slots, 0u);
+  EXPECT_EQ(s.routes, 3u);
+}
+
+TEST_F(SwitchboardTest, CancelOfAQueuedRunAnswersCancelled) {
+  switchboard_config config;
+  config.queue_limit = 5;
+  start(config);
+  auto c = client();
+  auto other = client();
+  run(c, cookie_n(1));
+  cancel(other, cookie_n(1)); // not its route
+  auto got = other.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(1), result_code::cookie_not_found, "No such cookie"));
+  cancel(c, cookie_n(1));
+  got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(1), result_code::exception, "Cancelled"));
+  auto s = status();
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ(s.routes, 0u);
+  auto w = worker(1);
+  EXPECT_TRUE(w.take().empty());
+  EXPECT_EQ(status().free_slots, 1u);
+}
+
+TEST_F(SwitchboardTest, ClientLossDropsItsQueuedRuns) {
+  switchboard_config config;
+  config.queue_limit = 5;
+  start(config);
+  auto a = client();
+  auto b = client();
+  run(a, cookie_n(1));
+  run(a, cookie_n(2));
+  run(b, cookie_n(3));
+  kill(a);
+  auto s = status();
+  EXPECT_EQ(s.queued, 1u);
+  EXPECT_EQ(s.routes, 1u);
+  auto w = worker(3);
+  auto got = w.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(cookie_of(got[0]), cookie_n(3));
+  s = status();
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ(s.free_slots, 2u);
+}
+
+TEST_F(SwitchboardTest, WithoutQueueingARunNeverWaits) {
+  start({}); // queue_limit 0
+  auto c = client();
+  run(c, cookie_n(1));
+  EXPECT_EQ(c.take().size(), 1u);
+  auto w = worker(1);
+  EXPECT_TRUE(w.take().empty());
+  auto s = status();
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ(s.routes, 0u);
+}
+
+// -- slot order and accounting ------------------------------------------------------------------
+
+TEST_F(SwitchboardTest, SlotsGoLeastRecentlyFreedFirst) {
+  start();
+  auto w1 = worker(1);
+  auto w2 = worker(2);
+  auto c = client();
+  run(c, cookie_n(1));
+  run(c, cookie_n(2));
+  EXPECT_EQ(w1.take().size(), 1u); // registration order: distinct workers first
+  EXPECT_EQ(w2.take().size(), 1u);
+  // Free: [w2]. w1 frees its slot: it goes behind w2's.
+  result(w1, cookie_n(1));
+  run(c, cookie_n(3));
+  EXPECT_TRUE(w1.take().empty());
+  EXPECT_EQ(w2.take().size(), 1u);
+  run(c, cookie_n(4));
+  EXPECT_EQ(w1.take().size(), 1u);
+  EXPECT_TRUE(w2.take().empty());
+  // Free: none. w2 frees two, then w1 one: handed out in that order.
+  result(w2, cookie_n(2));
+  result(w2, cookie_n(3));
+  result(w1, cookie_n(4));
+  run(c, cookie_n(5));
+  run(c, cookie_n(6));
+  EXPECT_EQ(w2.take().size(), 2u);
+  EXPECT_TRUE(w1.take().empty());
+  run(c, cookie_n(7));
+  EXPECT_EQ(w1.take().size(), 1u);
+}
+
+TEST_F(SwitchboardTest, FreeSlotsReturnToTheRegisteredTotalWhenAllWorkEnds) {
+  switchboard_config config;
+  config.cancel_grace = 1s;
+  config.queue_limit = 3;
+  start(config);
+  auto w1 = worker(2);
+  auto w2 = worker(3);
+  auto gone = worker(2);
+  auto a = client();
+  auto b = client();
+  for (std::uint8_t i = 1; i <= 7; ++i)
+    run(i % 2 ? a : b, cookie_n(i)); // 7 slots in all: every one busy
+  run(a, cookie_n(8));               // queued
+  run(b, cookie_n(9));               // queued
+  auto s = status();
+  EXPECT_EQ(s.free_slots, 0u);
+  EXPECT_EQ(s.queued, 2u);
+  cancel(a, cookie_n(8));  // queued: removed
+  cancel(a, cookie_n(1));  // running: grace runs out
+  advance(2s);
+  kill(gone);              // its tasks end
+  result(w1, cookie_n(5)); // a task of nobody: dropped
+  // Answer everything still running, including the cancelled one and the dispatched queued one.
+  for (std::uint8_t i = 1; i <= 9; ++i) {
+    for (auto* w : {&w1, &w2}) {
+      for (auto& f : w->take()) {
+        auto read = protocol::read_packet(f);
+        if (read.fields.type == packet_type::run)
+          result(*w, *read.fields.cookie);
+      }
+    }
+  }
+  s = status();
+  EXPECT_EQ(s.routes, 0u);
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ(s.workers, 2u);
+  EXPECT_EQ(s.registered_slots, 5u);
+  EXPECT_EQ(s.free_slots, 5u);
+}
+
+// -- shutdown -----------------------------------------------------------------------------------
+
+TEST_F(SwitchboardTest, ShutdownTellsWorkersAndAnswersEveryOpenRoute) {
+  switchboard_config config;
+  config.cancel_grace = 1s;
+  config.queue_limit = 5;
+  start(config);
+  auto w1 = worker(2);
+  auto w2 = worker(1);
+  auto a = client();
+  auto b = client();
+  auto orphaner = client();
+  run(a, cookie_n(1));       // running
+  run(a, cookie_n(2), true); // running, detached: hears nothing
+  run(b, cookie_n(3));       // running, will be answered by the grace
+  run(a, cookie_n(4));       // queued
+  run(orphaner, cookie_n(5)); // queued, then its client goes
+  cancel(b, cookie_n(3));
+  advance(1s);
+  ASSERT_EQ(b.take().size(), 1u);
+  kill(orphaner);
+  w1.take();
+  w2.take();
+  auto frames_at_reply = shutdown();
+  ASSERT_TRUE(frames_at_reply.has_value()) << "no done reply";
+  for (auto* w : {&w1, &w2}) {
+    auto got = w->take();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].payload(), protocol::make_shutdown().payload());
+  }
+  auto got = a.take();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(1), result_code::broker_went_away,
+                        "The broker is shutting down"));
+  EXPECT_TRUE(is_result(got[1], cookie_n(4), result_code::broker_went_away,
+                        "The broker is shutting down"));
+  EXPECT_TRUE(b.take().empty());
+  EXPECT_EQ(*frames_at_reply, 4u); // every frame was sent before the reply
+  auto s = status();
+  EXPECT_EQ(s.routes, 0u);
+  EXPECT_EQ(s.queued, 0u);
+  EXPECT_EQ(s.free_slots, 0u);
+  EXPECT_EQ(s.registered_slots, 0u);
+  // Nothing new starts after the shutdown.
+  register_slots(w1, 4);
+  run(a, cookie_n(6));
+  got = a.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(6), result_code::broker_went_away,
+                        "The broker is shutting down"));
+  EXPECT_TRUE(w1.take().empty());
+  EXPECT_EQ(status().free_slots, 0u);
+}
+
+} // namespace
+} // namespace broker::actors

@@ -1,0 +1,44 @@
+#pragma once
+
+// Starts a program (the rcbroker binary) as a child process for multi-process tests.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace broker::testing {
+
+/// A child process whose stdout and stderr go to a log file.
+class child_process {
+public:
+  /// Starts `program` with `args`; output goes to `log_file`.
+  child_process(const std::string& program, const std::vector<std::string>& args,
+                const std::string& log_file);
+
+  /// Kills the child (SIGKILL) if it still runs.
+  ~child_process();
+
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  /// Sends `signal`.
+  void signal(int signal);
+
+  /// Waits up to `timeout_ms` for the exit; returns the exit code (128+N for signal N).
+  std::optional<int> wait(int timeout_ms = 10000);
+
+  /// Whether the log contains `text`, waiting up to `timeout_ms` for it to appear.
+  bool log_contains(const std::string& text, int timeout_ms = 10000) const;
+
+  /// The log so far.
+  std::string log() const;
+
+  int pid() const noexcept { return pid_; }
+
+private:
+  int pid_ = -1;
+  bool exited_ = false;
+  std::string log_file_;
+};
+
+} // namespace broker::testing

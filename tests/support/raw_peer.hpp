@@ -1,0 +1,65 @@
+#pragma once
+
+// A blocking test peer that speaks raw frames over TCP or a Unix socket, as an original
+// ReasonChip client or worker does: it writes exactly the bytes it is given.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace broker::testing {
+
+/// One socket to the node under test.
+class raw_peer {
+public:
+  /// Connects to `url` (tcp://HOST:PORT, tcp://[V6]:PORT or socket:///PATH); throws on failure.
+  explicit raw_peer(const std::string& url);
+  ~raw_peer();
+
+  raw_peer(raw_peer&& other) noexcept;
+  raw_peer(const raw_peer&) = delete;
+  raw_peer& operator=(const raw_peer&) = delete;
+
+  /// Writes `payload` as one frame (length prefix + bytes).
+  void send(std::string_view payload);
+
+  /// Writes raw bytes as they are (for garbage and split frames).
+  void send_raw(std::string_view bytes);
+
+  /// Reads one frame's payload; nullopt on timeout or when the connection ended.
+  std::optional<std::string> receive(int timeout_ms = 5000);
+
+  /// Whether the node closed the connection within `timeout_ms` (reading and dropping frames).
+  bool closed_by_peer(int timeout_ms = 5000);
+
+  /// Closes the socket now (an abrupt disconnect).
+  void close();
+
+private:
+  bool fill(std::size_t need, int timeout_ms);
+
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+/// A RUN exactly as an original client writes it.
+std::string original_run(const std::string& cookie, const std::string& pipeline,
+                         const std::string& variables_json, bool detach = false);
+
+/// A CANCEL exactly as an original client writes it.
+std::string original_cancel(const std::string& cookie);
+
+/// A REGISTER exactly as an original worker writes it.
+std::string original_register(int capacity);
+
+/// A RESULT exactly as an original worker writes it (rc OK, result as given).
+std::string original_result(const std::string& cookie, const std::string& result_json);
+
+/// A fresh random UUID in canonical lower-case form.
+std::string new_cookie();
+
+/// Reads a string field of a JSON object payload ("" when absent or not a string).
+std::string field(const std::string& payload, const std::string& name);
+
+} // namespace broker::testing

@@ -1,0 +1,62 @@
+#pragma once
+
+// An in-process broker node for socket-level tests: TCP endpoints on 127.0.0.1 with ports the
+// kernel picks, and Unix sockets in a fresh temporary folder.
+
+#include "broker/actors/messages.hpp"
+#include "broker/node/node.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace broker::testing {
+
+/// A node started for one test; stopped in order when destroyed.
+class test_node {
+public:
+  /// Starts a node; `adjust` may change the settings before it starts.
+  explicit test_node(void (*adjust)(node::settings&) = nullptr);
+  ~test_node();
+
+  std::string client_tcp;  ///< tcp://127.0.0.1:PORT for clients
+  std::string client_unix; ///< socket:///PATH for clients
+  std::string worker_tcp;  ///< tcp://127.0.0.1:PORT for workers
+  std::string worker_unix; ///< socket:///PATH for workers
+
+  /// The Switchboard's status now.
+  actors::switchboard_status status();
+
+  /// Waits until `pred(status())` holds (true) or 5 s pass (false).
+  template <class Predicate>
+  bool wait_for(Predicate pred);
+
+  /// Shuts the node down now (also done by the destructor).
+  void shutdown();
+
+  node::node& get() { return *node_; }
+
+private:
+  std::string dir_;
+  caf::actor_system_config cfg_;
+  std::unique_ptr<node::node> node_;
+};
+
+/// A folder for Unix sockets, removed by the caller.
+std::string make_temp_dir();
+
+template <class Predicate>
+bool test_node::wait_for(Predicate pred) {
+  for (int i = 0; i < 500; ++i) {
+    auto s = status();
+    if (pred(s))
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  return false;
+}
+
+} // namespace broker::testing
