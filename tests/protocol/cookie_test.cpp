@@ -1,7 +1,6 @@
 #include "broker/protocol/cookie.hpp"
 
 #include <gtest/gtest.h>
-
 #include <unordered_set>
 
 namespace broker::protocol {

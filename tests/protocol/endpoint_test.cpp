@@ -1,7 +1,6 @@
 #include "broker/transport/endpoint.hpp"
 
 #include <gtest/gtest.h>
-
 #include <string>
 
 namespace broker::transport {

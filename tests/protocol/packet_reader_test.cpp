@@ -1,7 +1,6 @@
 #include "broker/protocol/packet_reader.hpp"
 
 #include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
 
@@ -69,8 +68,10 @@ TEST(PacketReader, ReadsResultAsAnOriginalPeerWritesIt) {
 
 TEST(PacketReader, ReadsEveryPacketType) {
   const std::pair<std::string_view, packet_type> types[] = {
-      {"REGISTER", packet_type::register_worker}, {"SHUTDOWN", packet_type::shutdown},
-      {"RUN", packet_type::run},                  {"CANCEL", packet_type::cancel},
+      {"REGISTER", packet_type::register_worker},
+      {"SHUTDOWN", packet_type::shutdown},
+      {"RUN", packet_type::run},
+      {"CANCEL", packet_type::cancel},
       {"RESULT", packet_type::result}};
   for (auto [name, type] : types) {
     auto r = read(R"({"packet_type":")" + std::string{name} + R"("})");
@@ -138,8 +139,9 @@ TEST(PacketReader, NullMeansAbsent) {
 }
 
 TEST(PacketReader, AcceptsWhitespaceAnywhere) {
-  auto r = read(" \n\t{ \"packet_type\" :\r\n \"RUN\" , \"cookie\"\t:\"" + std::string{cookie_text} +
-                "\" ,\n \"pipeline\": \"echo\" ,\"detach\" : true , \"capacity\" : 3 } \n\r\t ");
+  auto r =
+      read(" \n\t{ \"packet_type\" :\r\n \"RUN\" , \"cookie\"\t:\"" + std::string{cookie_text} +
+           "\" ,\n \"pipeline\": \"echo\" ,\"detach\" : true , \"capacity\" : 3 } \n\r\t ");
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.fields.type, packet_type::run);
   EXPECT_EQ(r.fields.cookie, the_cookie());
@@ -161,8 +163,7 @@ TEST(PacketReader, ReturnsAnyIntegerCapacityForTheCallerToCheck) {
 TEST(PacketReader, UnescapesStrings) {
   auto r = read(R"({"pipeline":"a\"b\\c\/d\n\t\u00e9\ud83d\ude00 \u0000end"})");
   ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.fields.pipeline,
-            std::string("a\"b\\c/d\n\t\xC3\xA9\xF0\x9F\x98\x80 \0end", 20));
+  EXPECT_EQ(r.fields.pipeline, std::string("a\"b\\c/d\n\t\xC3\xA9\xF0\x9F\x98\x80 \0end", 20));
   auto empty = read(R"({"pipeline":""})");
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(empty.fields.pipeline, ""); // present but empty: the caller rejects it
@@ -176,8 +177,8 @@ TEST(PacketReader, AcceptsUpperCaseCookie) {
 }
 
 TEST(PacketReader, RecognisesEscapedFieldNames) {
-  auto r = read(R"({"packet\u005ftype":"RUN","c\u006fokie":")" + std::string{cookie_text} +
-                R"("})");
+  auto r =
+      read(R"({"packet\u005ftype":"RUN","c\u006fokie":")" + std::string{cookie_text} + R"("})");
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.fields.type, packet_type::run);
   EXPECT_EQ(r.fields.cookie, the_cookie());
@@ -300,8 +301,8 @@ const wrong_type_case wrong_types[] = {
 
 TEST(PacketReader, WrongTypeIsABadPacketNamingTheField) {
   for (const auto& c : wrong_types) {
-    auto json = R"({"packet_type":"RESULT",")" + std::string{c.field} + "\":" +
-                std::string{c.value} + "}";
+    auto json =
+        R"({"packet_type":"RESULT",")" + std::string{c.field} + "\":" + std::string{c.value} + "}";
     if (c.field == "packet_type")
       json = R"({"packet_type":)" + std::string{c.value} + "}";
     SCOPED_TRACE(json);
@@ -453,8 +454,8 @@ TEST(PacketReader, BrokenJsonOutranksAnEarlierTypeError) {
 }
 
 TEST(PacketReader, NotAnObject) {
-  for (std::string_view json : {"[]", "[{\"packet_type\":\"RUN\"}]", "42", "-1.5", "\"RUN\"",
-                                "true", "null", "  [1] "}) {
+  for (std::string_view json :
+       {"[]", "[{\"packet_type\":\"RUN\"}]", "42", "-1.5", "\"RUN\"", "true", "null", "  [1] "}) {
     SCOPED_TRACE(json);
     auto r = read(json);
     expect_bad(r, "not a JSON object");

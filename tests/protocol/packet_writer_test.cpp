@@ -2,9 +2,8 @@
 #include "broker/protocol/packet_writer.hpp"
 
 #include <gtest/gtest.h>
-#include <simdjson.h>
-
 #include <random>
+#include <simdjson.h>
 #include <string>
 
 namespace broker::protocol {
@@ -33,7 +32,8 @@ std::optional<std::string> parse_json_string(std::string_view literal) {
   std::string_view value;
   if (doc.get_string().get(value))
     return std::nullopt;
-  if (!doc.at_end())
+  const char* rest = nullptr;
+  if (doc.current_location().get(rest) == simdjson::SUCCESS) // something after the string
     return std::nullopt;
   return std::string{value};
 }
@@ -52,8 +52,9 @@ std::optional<std::string> error_of(const frame& f) {
 
 TEST(PacketWriter, MakesAResultWithACookie) {
   auto f = make_result(the_cookie(), result_code::no_capacity, "No capacity available");
-  EXPECT_EQ(f.payload(), R"({"packet_type":"RESULT","cookie":"0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7",)"
-                         R"("rc":"NO_CAPACITY","error":"No capacity available"})");
+  EXPECT_EQ(f.payload(),
+            R"({"packet_type":"RESULT","cookie":"0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7",)"
+            R"("rc":"NO_CAPACITY","error":"No capacity available"})");
   EXPECT_GE(f.padded_size(), f.payload().size() + frame_padding);
 }
 
@@ -61,8 +62,9 @@ TEST(PacketWriter, EmitsTheCookieInLowerCase) {
   auto c = cookie::parse("0123ABCD-4567-89EF-A0B1-C2D3E4F5A6B7");
   ASSERT_TRUE(c);
   auto f = make_result(c, result_code::cookie_collision, "Already in use");
-  EXPECT_EQ(f.payload(), R"({"packet_type":"RESULT","cookie":"0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7",)"
-                         R"("rc":"COOKIE_COLLISION","error":"Already in use"})");
+  EXPECT_EQ(f.payload(),
+            R"({"packet_type":"RESULT","cookie":"0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7",)"
+            R"("rc":"COOKIE_COLLISION","error":"Already in use"})");
 }
 
 TEST(PacketWriter, MakesAResultWithANullCookie) {
@@ -94,8 +96,8 @@ TEST(PacketWriter, SpellsEveryResultCode) {
 }
 
 TEST(PacketWriter, ResultsReadBackAsWellFormedPackets) {
-  auto f = make_result(the_cookie(), result_code::worker_went_away,
-                       "The worker connection went away");
+  auto f =
+      make_result(the_cookie(), result_code::worker_went_away, "The worker connection went away");
   auto r = read_packet(f);
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.fields.type, packet_type::result);
@@ -121,23 +123,25 @@ TEST(PacketWriter, EscapesControlCharacters) {
 }
 
 TEST(PacketWriter, KeepsValidUtf8) {
-  for (std::string_view text : {"caf\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xEF\xBF\xBF",
-                                "\xF4\x8F\xBF\xBF", "\xC2\x80", "\xE0\xA0\x80", "\xED\x9F\xBF",
-                                "\xEE\x80\x80", "\xF0\x90\x80\x80"}) {
+  for (std::string_view text :
+       {"caf\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xEF\xBF\xBF", "\xF4\x8F\xBF\xBF",
+        "\xC2\x80", "\xE0\xA0\x80", "\xED\x9F\xBF", "\xEE\x80\x80", "\xF0\x90\x80\x80"}) {
     EXPECT_EQ(json_string(text), "\"" + std::string{text} + "\"");
   }
 }
 
 TEST(PacketWriter, ReplacesInvalidUtf8) {
-  EXPECT_EQ(json_string("a\xFF" "b"), "\"a" + std::string{replacement} + "b\"");
+  EXPECT_EQ(json_string("a\xFF"
+                        "b"),
+            "\"a" + std::string{replacement} + "b\"");
   EXPECT_EQ(json_string("\x80"), "\"" + std::string{replacement} + "\"");
   EXPECT_EQ(json_string("\xC3"), "\"" + std::string{replacement} + "\"");
   EXPECT_EQ(json_string("\xC3("), "\"" + std::string{replacement} + "(\"");
   EXPECT_EQ(json_string("\xC0\xAF").find('/'), std::string::npos); // no overlong '/'
-  for (std::string_view bad : {"\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xED\xA0\x80",
-                               "\xED\xBF\xBF", "\xF0\x80\x80\xAF", "\xF4\x90\x80\x80",
-                               "\xF5\x80\x80\x80", "\xF8\x88\x80\x80\x80", "\xFE\xFF",
-                               "\xF0\x9F\x98", "\xE2\x82"}) {
+  for (std::string_view bad :
+       {"\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xED\xBF\xBF", "\xF0\x80\x80\xAF",
+        "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xF8\x88\x80\x80\x80", "\xFE\xFF", "\xF0\x9F\x98",
+        "\xE2\x82"}) {
     auto literal = json_string(bad);
     EXPECT_NE(literal.find(replacement), std::string::npos) << literal;
     auto back = parse_json_string(literal);

@@ -1,7 +1,7 @@
 #include "broker/protocol/packet_reader.hpp"
 
+#include <cstring>
 #include <simdjson.h>
-
 #include <string_view>
 #include <utility>
 
@@ -56,45 +56,49 @@ std::string_view scalar_token(ondemand::value& v) noexcept {
 }
 
 // On-demand parsing checks neither escapes nor atoms it skips, so skipped scalars are checked
-// here by grammar. Strings are checked without unescaping them, which also lets through the
-// unpaired surrogate escapes that Python's json writes and reads.
+// here by grammar (stage 1 has already refused unescaped control characters and invalid UTF-8).
+// Strings are checked without unescaping them, which also lets through the unpaired surrogate
+// escapes that Python's json writes and reads.
 bool valid_string(std::string_view tok) noexcept {
   if (tok.size() < 2 || tok.front() != '"')
     return false;
-  for (std::size_t i = 1; i < tok.size(); ++i) {
-    auto c = static_cast<unsigned char>(tok[i]);
-    if (c == '"')
-      return i + 1 == tok.size();
-    if (c < 0x20)
+  const char* p = tok.data() + 1;
+  const char* end = tok.data() + tok.size();
+  for (;;) {
+    auto* quote = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+    if (!quote)
       return false;
-    if (c != '\\')
-      continue;
-    if (++i >= tok.size())
+    auto* escape =
+        static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(quote - p)));
+    if (!escape)
+      return quote + 1 == end;
+    p = escape + 1;
+    if (p >= end)
       return false;
-    switch (tok[i]) {
-      case '"':
-      case '\\':
-      case '/':
-      case 'b':
-      case 'f':
-      case 'n':
-      case 'r':
-      case 't':
-        break;
-      case 'u':
-        if (i + 4 >= tok.size())
-          return false;
-        for (std::size_t k = 1; k <= 4; ++k) {
-          if (!is_hex(tok[i + k]))
-            return false;
-        }
-        i += 4;
-        break;
-      default:
+    switch (*p) {
+    case '"':
+    case '\\':
+    case '/':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+      ++p;
+      break;
+    case 'u':
+      if (end - p <= 4)
         return false;
+      for (int k = 1; k <= 4; ++k) {
+        if (!is_hex(p[k]))
+          return false;
+      }
+      p += 5;
+      break;
+    default:
+      return false;
     }
   }
-  return false;
 }
 
 bool valid_number(std::string_view tok) noexcept {
@@ -129,16 +133,16 @@ bool valid_number(std::string_view tok) noexcept {
 
 bool valid_scalar(ondemand::json_type type, std::string_view tok) noexcept {
   switch (type) {
-    case ondemand::json_type::string:
-      return valid_string(tok);
-    case ondemand::json_type::number:
-      return valid_number(tok);
-    case ondemand::json_type::boolean:
-      return tok == "true" || tok == "false";
-    case ondemand::json_type::null:
-      return tok == "null";
-    default:
-      return false;
+  case ondemand::json_type::string:
+    return valid_string(tok);
+  case ondemand::json_type::number:
+    return valid_number(tok);
+  case ondemand::json_type::boolean:
+    return tok == "true" || tok == "false";
+  case ondemand::json_type::null:
+    return tok == "null";
+  default:
+    return false;
   }
 }
 
@@ -179,45 +183,45 @@ outcome check_value(ondemand::value v, int depth, const char* end) noexcept {
   if (v.type().get(type))
     return outcome::bad_json;
   switch (type) {
-    case ondemand::json_type::object: {
-      if (depth >= max_nesting)
-        return outcome::too_deep;
-      ondemand::object obj;
-      if (v.get_object().get(obj))
+  case ondemand::json_type::object: {
+    if (depth >= max_nesting)
+      return outcome::too_deep;
+    ondemand::object obj;
+    if (v.get_object().get(obj))
+      return outcome::bad_json;
+    for (auto field_result : obj) {
+      ondemand::field f;
+      if (std::move(field_result).get(f))
         return outcome::bad_json;
-      for (auto field_result : obj) {
-        ondemand::field f;
-        if (std::move(field_result).get(f))
-          return outcome::bad_json;
-        // Names here are never compared, so only their syntax matters.
-        std::string_view raw;
-        bool escaped = false;
-        if (!raw_field_name(f, end, raw, escaped))
-          return outcome::bad_json;
-        auto r = check_value(f.value(), depth + 1, end);
-        if (r != outcome::ok)
-          return r;
-      }
-      return outcome::ok;
-    }
-    case ondemand::json_type::array: {
-      if (depth >= max_nesting)
-        return outcome::too_deep;
-      ondemand::array arr;
-      if (v.get_array().get(arr))
+      // Names here are never compared, so only their syntax matters.
+      std::string_view raw;
+      bool escaped = false;
+      if (!raw_field_name(f, end, raw, escaped))
         return outcome::bad_json;
-      for (auto element_result : arr) {
-        ondemand::value element;
-        if (std::move(element_result).get(element))
-          return outcome::bad_json;
-        auto r = check_value(element, depth + 1, end);
-        if (r != outcome::ok)
-          return r;
-      }
-      return outcome::ok;
+      auto r = check_value(f.value(), depth + 1, end);
+      if (r != outcome::ok)
+        return r;
     }
-    default:
-      return valid_scalar(type, scalar_token(v)) ? outcome::ok : outcome::bad_json;
+    return outcome::ok;
+  }
+  case ondemand::json_type::array: {
+    if (depth >= max_nesting)
+      return outcome::too_deep;
+    ondemand::array arr;
+    if (v.get_array().get(arr))
+      return outcome::bad_json;
+    for (auto element_result : arr) {
+      ondemand::value element;
+      if (std::move(element_result).get(element))
+        return outcome::bad_json;
+      auto r = check_value(element, depth + 1, end);
+      if (r != outcome::ok)
+        return r;
+    }
+    return outcome::ok;
+  }
+  default:
+    return valid_scalar(type, scalar_token(v)) ? outcome::ok : outcome::bad_json;
   }
 }
 
@@ -456,14 +460,14 @@ private:
 
 std::string_view parse_error_text(simdjson::error_code error) noexcept {
   switch (error) {
-    case simdjson::UTF8_ERROR:
-      return "invalid UTF-8";
-    case simdjson::CAPACITY:
-      return "frame too large to parse";
-    case simdjson::MEMALLOC:
-      return "out of memory while parsing";
-    default:
-      return invalid_json;
+  case simdjson::UTF8_ERROR:
+    return "invalid UTF-8";
+  case simdjson::CAPACITY:
+    return "frame too large to parse";
+  case simdjson::MEMALLOC:
+    return "out of memory while parsing";
+  default:
+    return invalid_json;
   }
 }
 
@@ -510,8 +514,8 @@ read_result read_packet(const frame& f) {
   thread_local ondemand::parser parser;
   read_result result;
   if (f.padded_size() >= payload.size() + simdjson::SIMDJSON_PADDING) {
-    result = read_padded(parser, simdjson::padded_string_view(payload.data(), payload.size(),
-                                                              f.padded_size()));
+    result = read_padded(
+        parser, simdjson::padded_string_view(payload.data(), payload.size(), f.padded_size()));
   } else {
     // Only a frame built without its padding gets here; copy rather than read past its end.
     simdjson::padded_string copy(payload);

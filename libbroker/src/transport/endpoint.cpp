@@ -1,8 +1,7 @@
 #include "broker/transport/endpoint.hpp"
 
-#include <sys/un.h>
-
 #include <cstddef>
+#include <sys/un.h>
 
 namespace broker::transport {
 
