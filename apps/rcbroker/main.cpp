@@ -4,12 +4,11 @@
 #include "broker/node/node.hpp"
 #include "broker/node/options.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <csignal>
 #include <fstream>
 #include <iostream>
 #include <pthread.h>
+#include <spdlog/spdlog.h>
 
 namespace {
 

@@ -11,9 +11,8 @@
 #include "broker/protocol/packet_writer.hpp"
 
 #include <caf/all.hpp>
-#include <gtest/gtest.h>
-
 #include <chrono>
+#include <gtest/gtest.h>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,8 +77,8 @@ frame result_frame(const cookie& c, const std::string& tag = "done") {
   if (read.fields.type != packet_type::result)
     return ::testing::AssertionFailure() << "not a RESULT: " << f.payload();
   if (read.fields.cookie != c)
-    return ::testing::AssertionFailure() << "cookie is not " << c.to_string() << ": "
-                                         << f.payload();
+    return ::testing::AssertionFailure()
+           << "cookie is not " << c.to_string() << ": " << f.payload();
   auto rc_text = "\"rc\":\"" + std::string{protocol::to_string(rc)} + "\"";
   if (f.payload().find(rc_text) == std::string_view::npos)
     return ::testing::AssertionFailure() << "no " << rc_text << " in " << f.payload();
@@ -102,8 +101,8 @@ protected:
   }
 
   SwitchboardTest()
-    : sys_(testing_config(cfg_)),
-      sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())) {}
+      : sys_(testing_config(cfg_)),
+        sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())) {}
 
   ~SwitchboardTest() override {
     // The actor system waits for every actor at its end: stop them all first.
@@ -122,9 +121,14 @@ protected:
 
   fake_peer spawn_peer() {
     auto inbox = std::make_shared<std::vector<frame>>();
-    auto handle = sys_.spawn([inbox](peer_actor::pointer) -> peer_actor::behavior_type {
-      return {[inbox](deliver_atom, const frame& f) { inbox->push_back(f); }};
-    });
+    // State goes in as a spawn argument, not a capture: CAF 0.17's spawn without arguments
+    // dereferences a null tuple pointer (UBSan reports it).
+    auto handle = sys_.spawn(
+        [](peer_actor::pointer,
+           std::shared_ptr<std::vector<frame>> inbox) -> peer_actor::behavior_type {
+          return {[inbox](deliver_atom, const frame& f) { inbox->push_back(f); }};
+        },
+        inbox);
     fake_peer peer{handle, inbox};
     peers_.push_back(peer);
     return peer;
@@ -184,12 +188,13 @@ protected:
 
   switchboard_status status() {
     auto out = std::make_shared<std::optional<switchboard_status>>();
-    auto sb = sb_;
-    sys_.spawn([sb, out](caf::event_based_actor* self) {
-      self->request(sb, caf::infinite, status_atom::value).then([out](const switchboard_status& s) {
-        *out = s;
-      });
-    });
+    sys_.spawn(
+        [](caf::event_based_actor* self, switchboard_actor sb,
+           std::shared_ptr<std::optional<switchboard_status>> out) {
+          self->request(sb, caf::infinite, status_atom::value)
+              .then([out](const switchboard_status& s) { *out = s; });
+        },
+        sb_, out);
     sched_.run();
     if (!out->has_value()) {
       ADD_FAILURE() << "the Switchboard did not answer status";
@@ -203,17 +208,18 @@ protected:
   /// nullopt without a reply.
   std::optional<std::size_t> shutdown() {
     auto frames_at_reply = std::make_shared<std::optional<std::size_t>>();
-    auto sb = sb_;
-    auto peers = peers_;
-    sys_.spawn([sb, peers, frames_at_reply](caf::event_based_actor* self) {
-      self->request(sb, caf::infinite, shutdown_atom::value)
-        .then([peers, frames_at_reply](done_atom) {
-          std::size_t n = 0;
-          for (auto& p : peers)
-            n += p.inbox->size();
-          *frames_at_reply = n;
-        });
-    });
+    sys_.spawn(
+        [](caf::event_based_actor* self, switchboard_actor sb, std::vector<fake_peer> peers,
+           std::shared_ptr<std::optional<std::size_t>> frames_at_reply) {
+          self->request(sb, caf::infinite, shutdown_atom::value)
+              .then([peers, frames_at_reply](done_atom) {
+                std::size_t n = 0;
+                for (auto& p : peers)
+                  n += p.inbox->size();
+                *frames_at_reply = n;
+              });
+        },
+        sb_, peers_, frames_at_reply);
     sched_.run();
     return *frames_at_reply;
   }
@@ -461,10 +467,10 @@ TEST_F(SwitchboardTest, WorkerLossEndsItsRoutesWithWorkerWentAway) {
   auto other = worker(1);
   auto a = client();
   auto b = client();
-  run(a, cookie_n(1));        // w
-  run(b, cookie_n(2));        // w
-  run(a, cookie_n(3), true);  // w, detached: hears nothing
-  run(b, cookie_n(4));        // other
+  run(a, cookie_n(1));       // w
+  run(b, cookie_n(2));       // w
+  run(a, cookie_n(3), true); // w, detached: hears nothing
+  run(b, cookie_n(4));       // other
   kill(w);
   auto got_a = a.take();
   ASSERT_EQ(got_a.size(), 1u);
@@ -888,8 +894,8 @@ TEST_F(SwitchboardTest, FreeSlotsReturnToTheRegisteredTotalWhenAllWorkEnds) {
   auto s = status();
   EXPECT_EQ(s.free_slots, 0u);
   EXPECT_EQ(s.queued, 2u);
-  cancel(a, cookie_n(8));  // queued: removed
-  cancel(a, cookie_n(1));  // running: grace runs out
+  cancel(a, cookie_n(8)); // queued: removed
+  cancel(a, cookie_n(1)); // running: grace runs out
   advance(2s);
   kill(gone);              // its tasks end
   result(w1, cookie_n(5)); // a task of nobody: dropped
@@ -923,10 +929,10 @@ TEST_F(SwitchboardTest, ShutdownTellsWorkersAndAnswersEveryOpenRoute) {
   auto a = client();
   auto b = client();
   auto orphaner = client();
-  run(a, cookie_n(1));       // running
-  run(a, cookie_n(2), true); // running, detached: hears nothing
-  run(b, cookie_n(3));       // running, will be answered by the grace
-  run(a, cookie_n(4));       // queued
+  run(a, cookie_n(1));        // running
+  run(a, cookie_n(2), true);  // running, detached: hears nothing
+  run(b, cookie_n(3));        // running, will be answered by the grace
+  run(a, cookie_n(4));        // queued
   run(orphaner, cookie_n(5)); // queued, then its client goes
   cancel(b, cookie_n(3));
   advance(1s);
@@ -943,10 +949,10 @@ TEST_F(SwitchboardTest, ShutdownTellsWorkersAndAnswersEveryOpenRoute) {
   }
   auto got = a.take();
   ASSERT_EQ(got.size(), 2u);
-  EXPECT_TRUE(is_result(got[0], cookie_n(1), result_code::broker_went_away,
-                        "The broker is shutting down"));
-  EXPECT_TRUE(is_result(got[1], cookie_n(4), result_code::broker_went_away,
-                        "The broker is shutting down"));
+  EXPECT_TRUE(
+      is_result(got[0], cookie_n(1), result_code::broker_went_away, "The broker is shutting down"));
+  EXPECT_TRUE(
+      is_result(got[1], cookie_n(4), result_code::broker_went_away, "The broker is shutting down"));
   EXPECT_TRUE(b.take().empty());
   EXPECT_EQ(*frames_at_reply, 4u); // every frame was sent before the reply
   auto s = status();
@@ -959,8 +965,8 @@ TEST_F(SwitchboardTest, ShutdownTellsWorkersAndAnswersEveryOpenRoute) {
   run(a, cookie_n(6));
   got = a.take();
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_TRUE(is_result(got[0], cookie_n(6), result_code::broker_went_away,
-                        "The broker is shutting down"));
+  EXPECT_TRUE(
+      is_result(got[0], cookie_n(6), result_code::broker_went_away, "The broker is shutting down"));
   EXPECT_TRUE(w1.take().empty());
   EXPECT_EQ(status().free_slots, 0u);
 }

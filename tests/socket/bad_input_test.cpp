@@ -28,8 +28,8 @@ void expect_node_still_serves(test_node& node) {
 }
 
 std::string expected_result(const std::string& cookie_json, const char* rc, const char* error) {
-  return std::string{R"({"packet_type":"RESULT","cookie":)"} + cookie_json + R"(,"rc":")" + rc
-         + R"(","error":")" + error + R"("})";
+  return std::string{R"({"packet_type":"RESULT","cookie":)"} + cookie_json + R"(,"rc":")" + rc +
+         R"(","error":")" + error + R"("})";
 }
 
 } // namespace

@@ -4,11 +4,10 @@
 #include "raw_peer.hpp"
 #include "test_node.hpp"
 
-#include <gtest/gtest.h>
-
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 
 using namespace broker::testing;
 
@@ -26,7 +25,7 @@ struct temp_dir {
 std::unique_ptr<child_process> start_node(const temp_dir& dir,
                                           std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"--config", RCBROKER_SOURCE_DIR "/caf-application.conf",
-                                "--serve", "socket://" + dir.path + "/c.sock",
+                                "--serve",  "socket://" + dir.path + "/c.sock",
                                 "--listen", "socket://" + dir.path + "/w.sock"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto p = std::make_unique<child_process>(RCBROKER_BINARY, args, dir.path + "/node.log");
@@ -101,13 +100,13 @@ TEST(NodeProcess, BadOptionsAndConfigAreRefusedByName) {
   std::string bad_type = dir.path + "/bad-type.conf";
   std::ofstream{bad_type} << "[broker]\ncancel-grace=\"soon\"\n";
   std::vector<bad_case> cases{
-    {{"--no-such-flag"}, "unknown option --no-such-flag"},
-    {{"--serve", "http://x"}, "unsupported scheme"},
-    {{"--max-frame-size", "lots"}, "--max-frame-size"},
-    {{"--config", bad_conf}, "broker.queue-limt"},
-    {{"--config", bad_type}, "broker.cancel-grace"},
-    {{"--config", dir.path + "/missing.conf"}, "cannot read config file"},
-    {{"--log-level", "loud"}, "log-level"},
+      {{"--no-such-flag"}, "unknown option --no-such-flag"},
+      {{"--serve", "http://x"}, "unsupported scheme"},
+      {{"--max-frame-size", "lots"}, "--max-frame-size"},
+      {{"--config", bad_conf}, "broker.queue-limt"},
+      {{"--config", bad_type}, "broker.cancel-grace"},
+      {{"--config", dir.path + "/missing.conf"}, "cannot read config file"},
+      {{"--log-level", "loud"}, "log-level"},
   };
   for (auto& c : cases) {
     child_process p{RCBROKER_BINARY, c.args, dir.path + "/out.log"};

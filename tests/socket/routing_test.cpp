@@ -5,7 +5,6 @@
 #include "test_node.hpp"
 
 #include <gtest/gtest.h>
-
 #include <map>
 #include <set>
 #include <thread>
@@ -64,8 +63,8 @@ TEST(SocketRouting, NoCapacityWithoutWorkers) {
   client.send(original_run(cookie, "echo", "{}"));
   auto reply = client.receive();
   ASSERT_TRUE(reply);
-  EXPECT_EQ(*reply, R"({"packet_type":"RESULT","cookie":")" + cookie
-                      + R"(","rc":"NO_CAPACITY","error":"No capacity available"})");
+  EXPECT_EQ(*reply, R"({"packet_type":"RESULT","cookie":")" + cookie +
+                        R"(","rc":"NO_CAPACITY","error":"No capacity available"})");
 }
 
 TEST(SocketRouting, CancelReachesWorkerAndItsResultEndsTheRoute) {
@@ -141,8 +140,8 @@ TEST(SocketRouting, ManyClientsAndWorkersEachResultReachesItsOwnClient) {
       while (received < runs_per_client) {
         while (sent < runs_per_client && in_flight < max_in_flight) {
           auto cookie = new_cookie();
-          auto vars = R"({"client": )" + std::to_string(c) + R"(, "n": )" + std::to_string(sent)
-                      + "}";
+          auto vars =
+              R"({"client": )" + std::to_string(c) + R"(, "n": )" + std::to_string(sent) + "}";
           expected[cookie] = vars;
           client.send(original_run(cookie, "echo", vars));
           ++sent;
@@ -154,8 +153,8 @@ TEST(SocketRouting, ManyClientsAndWorkersEachResultReachesItsOwnClient) {
           return;
         }
         auto i = expected.find(field(*result, "cookie"));
-        if (i == expected.end() || field(*result, "rc") != "OK"
-            || field(*result, "result") != i->second)
+        if (i == expected.end() || field(*result, "rc") != "OK" ||
+            field(*result, "result") != i->second)
           ++failures;
         else
           expected.erase(i);
@@ -172,9 +171,8 @@ TEST(SocketRouting, ManyClientsAndWorkersEachResultReachesItsOwnClient) {
     t.join();
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(answered, clients_count * runs_per_client);
-  EXPECT_TRUE(node.wait_for([&](auto& s) {
-    return s.routes == 0 && s.free_slots == workers_count * capacity;
-  }));
+  EXPECT_TRUE(node.wait_for(
+      [&](auto& s) { return s.routes == 0 && s.free_slots == workers_count * capacity; }));
 }
 
 TEST(SocketRouting, WorkerKilledMidTaskGivesWorkerWentAway) {
@@ -197,9 +195,8 @@ TEST(SocketRouting, WorkerKilledMidTaskGivesWorkerWentAway) {
     went_away.insert(field(*reply, "cookie"));
   }
   EXPECT_EQ(went_away, (std::set<std::string>{c1, c2}));
-  EXPECT_TRUE(node.wait_for([](auto& s) {
-    return s.routes == 0 && s.registered_slots == 0 && s.workers == 0;
-  }));
+  EXPECT_TRUE(node.wait_for(
+      [](auto& s) { return s.routes == 0 && s.registered_slots == 0 && s.workers == 0; }));
 }
 
 TEST(SocketRouting, ClientGoneAnswerIsDroppedAndSlotFreed) {

@@ -14,7 +14,7 @@ namespace broker::testing {
 
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
                              const std::string& log_file)
-  : log_file_(log_file) {
+    : log_file_(log_file) {
   std::vector<std::string> all{program};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;

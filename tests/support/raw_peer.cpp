@@ -4,8 +4,6 @@
 #include "broker/protocol/packet_writer.hpp"
 #include "broker/transport/endpoint.hpp"
 
-#include <simdjson.h>
-
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
@@ -15,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <random>
+#include <simdjson.h>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -65,15 +64,13 @@ std::string json_string_or_null(const std::string& s) {
 
 } // namespace
 
-raw_peer::raw_peer(const std::string& url) : fd_(connect_to(url)) {
-}
+raw_peer::raw_peer(const std::string& url) : fd_(connect_to(url)) {}
 
 raw_peer::~raw_peer() {
   close();
 }
 
-raw_peer::raw_peer(raw_peer&& other) noexcept
-  : fd_(other.fd_), buffer_(std::move(other.buffer_)) {
+raw_peer::raw_peer(raw_peer&& other) noexcept : fd_(other.fd_), buffer_(std::move(other.buffer_)) {
   other.fd_ = -1;
 }
 
@@ -101,8 +98,8 @@ bool raw_peer::fill(std::size_t need, int timeout_ms) {
   char chunk[65536];
   while (buffer_.size() < need) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  deadline - std::chrono::steady_clock::now())
-                  .count();
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
     if (left <= 0 || fd_ < 0)
       return false;
     pollfd p{fd_, POLLIN, 0};
@@ -120,8 +117,8 @@ std::optional<std::string> raw_peer::receive(int timeout_ms) {
   if (!fill(4, timeout_ms))
     return std::nullopt;
   auto* h = reinterpret_cast<const unsigned char*>(buffer_.data());
-  std::size_t len = (std::size_t{h[0]} << 24) | (std::size_t{h[1]} << 16)
-                    | (std::size_t{h[2]} << 8) | h[3];
+  std::size_t len =
+      (std::size_t{h[0]} << 24) | (std::size_t{h[1]} << 16) | (std::size_t{h[2]} << 8) | h[3];
   if (!fill(4 + len, timeout_ms))
     return std::nullopt;
   std::string payload = buffer_.substr(4, len);
@@ -145,30 +142,29 @@ bool raw_peer::closed_by_peer(int timeout_ms) {
 
 std::string original_run(const std::string& cookie, const std::string& pipeline,
                          const std::string& variables_json, bool detach) {
-  return R"({"packet_type":"RUN","cookie":")" + cookie
-         + R"(","capacity":null,"pipeline":)" + json_string_or_null(pipeline)
-         + R"(,"variables":)" + json_string_or_null(variables_json)
-         + R"(,"detach":)" + (detach ? "true" : "false")
-         + R"(,"rc":null,"error":null,"stacktrace":null,"result":null})";
+  return R"({"packet_type":"RUN","cookie":")" + cookie + R"(","capacity":null,"pipeline":)" +
+         json_string_or_null(pipeline) + R"(,"variables":)" + json_string_or_null(variables_json) +
+         R"(,"detach":)" + (detach ? "true" : "false") +
+         R"(,"rc":null,"error":null,"stacktrace":null,"result":null})";
 }
 
 std::string original_cancel(const std::string& cookie) {
-  return R"({"packet_type":"CANCEL","cookie":")" + cookie
-         + R"(","capacity":null,"pipeline":null,"variables":null,"detach":null,"rc":null,)"
-           R"("error":null,"stacktrace":null,"result":null})";
+  return R"({"packet_type":"CANCEL","cookie":")" + cookie +
+         R"(","capacity":null,"pipeline":null,"variables":null,"detach":null,"rc":null,)"
+         R"("error":null,"stacktrace":null,"result":null})";
 }
 
 std::string original_register(int capacity) {
-  return R"({"packet_type":"REGISTER","cookie":null,"capacity":)" + std::to_string(capacity)
-         + R"(,"pipeline":null,"variables":null,"detach":null,"rc":null,"error":null,)"
-           R"("stacktrace":null,"result":null})";
+  return R"({"packet_type":"REGISTER","cookie":null,"capacity":)" + std::to_string(capacity) +
+         R"(,"pipeline":null,"variables":null,"detach":null,"rc":null,"error":null,)"
+         R"("stacktrace":null,"result":null})";
 }
 
 std::string original_result(const std::string& cookie, const std::string& result_json) {
-  return R"({"packet_type":"RESULT","cookie":")" + cookie
-         + R"(","capacity":null,"pipeline":null,"variables":null,"detach":null,"rc":"OK",)"
-           R"("error":null,"stacktrace":null,"result":)"
-         + json_string_or_null(result_json) + "}";
+  return R"({"packet_type":"RESULT","cookie":")" + cookie +
+         R"(","capacity":null,"pipeline":null,"variables":null,"detach":null,"rc":"OK",)"
+         R"("error":null,"stacktrace":null,"result":)" +
+         json_string_or_null(result_json) + "}";
 }
 
 std::string new_cookie() {

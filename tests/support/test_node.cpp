@@ -1,7 +1,6 @@
 #include "test_node.hpp"
 
 #include <caf/scoped_actor.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -48,8 +47,8 @@ actors::switchboard_status test_node::status() {
   caf::scoped_actor self{node_->system()};
   actors::switchboard_status result;
   self->request(node_->switchboard(), std::chrono::seconds{5}, actors::status_atom::value)
-    .receive([&](const actors::switchboard_status& s) { result = s; },
-             [](caf::error&) { throw std::runtime_error("status request failed"); });
+      .receive([&](const actors::switchboard_status& s) { result = s; },
+               [](caf::error&) { throw std::runtime_error("status request failed"); });
   return result;
 }
 

@@ -7,7 +7,6 @@
 #include "broker/node/node.hpp"
 
 #include <caf/actor_system_config.hpp>
-
 #include <chrono>
 #include <memory>
 #include <string>

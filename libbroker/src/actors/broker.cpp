@@ -6,7 +6,6 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
-
 #include <unordered_map>
 
 namespace broker::actors {
@@ -91,64 +90,67 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
   if (self->state.cfg.status_interval.count() > 0)
     self->delayed_send(self, self->state.cfg.status_interval, tick_atom::value);
   return {
-    [self](accept_atom, peer_role role, transport::stream_ptr& stream) {
-      auto& st = self->state;
-      if (st.shutting_down) {
-        stream->close("the broker is shutting down");
-        return;
-      }
-      auto name = fmt::format("{}#{} ({})", role_name(role), st.next_id++, stream->name());
-      (role == peer_role::client ? st.clients : st.workers) += 1;
-      spdlog::info("{} connected ({} clients, {} workers)", name, st.clients, st.workers);
-      auto conn = spawn_connection(self->system(), role, stream, st.switchboard, name);
-      self->monitor(conn);
-      st.connections.emplace(conn.address(), connection_entry{role, conn, std::move(name)});
-    },
-    [self](tick_atom) {
-      auto& st = self->state;
-      if (st.shutting_down)
-        return;
-      self->request(st.switchboard, std::chrono::seconds{5}, status_atom::value)
-        .then(
-          [self](const switchboard_status& s) {
-            spdlog::info("status: {} clients, {} workers, {}/{} slots free, {} routes, {} queued, "
-                         "{} runs accepted, {} results dropped",
-                         self->state.clients, self->state.workers, s.free_slots,
-                         s.registered_slots, s.routes, s.queued, s.runs_accepted,
-                         s.results_dropped);
-          },
-          [](caf::error& err) { spdlog::warn("status request failed: {}", caf::to_string(err)); });
-      self->delayed_send(self, st.cfg.status_interval, tick_atom::value);
-    },
-    [self](status_atom) { return self->delegate(self->state.switchboard, status_atom::value); },
-    [self](shutdown_atom) -> caf::typed_response_promise<done_atom> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<done_atom>();
-      st.shutdown_waiters.push_back(rp);
-      if (st.shutting_down)
+      [self](accept_atom, peer_role role, transport::stream_ptr& stream) {
+        auto& st = self->state;
+        if (st.shutting_down) {
+          stream->close("the broker is shutting down");
+          return;
+        }
+        auto name = fmt::format("{}#{} ({})", role_name(role), st.next_id++, stream->name());
+        (role == peer_role::client ? st.clients : st.workers) += 1;
+        spdlog::info("{} connected ({} clients, {} workers)", name, st.clients, st.workers);
+        auto conn = spawn_connection(self->system(), role, stream, st.switchboard, name);
+        self->monitor(conn);
+        st.connections.emplace(conn.address(), connection_entry{role, conn, std::move(name)});
+      },
+      [self](tick_atom) {
+        auto& st = self->state;
+        if (st.shutting_down)
+          return;
+        self->request(st.switchboard, std::chrono::seconds{5}, status_atom::value)
+            .then(
+                [self](const switchboard_status& s) {
+                  spdlog::info(
+                      "status: {} clients, {} workers, {}/{} slots free, {} routes, {} queued, "
+                      "{} runs accepted, {} results dropped",
+                      self->state.clients, self->state.workers, s.free_slots, s.registered_slots,
+                      s.routes, s.queued, s.runs_accepted, s.results_dropped);
+                },
+                [](caf::error& err) {
+                  spdlog::warn("status request failed: {}", caf::to_string(err));
+                });
+        self->delayed_send(self, st.cfg.status_interval, tick_atom::value);
+      },
+      [self](status_atom) { return self->delegate(self->state.switchboard, status_atom::value); },
+      [self](shutdown_atom) -> caf::typed_response_promise<done_atom> {
+        auto& st = self->state;
+        auto rp = self->make_response_promise<done_atom>();
+        st.shutdown_waiters.push_back(rp);
+        if (st.shutting_down)
+          return rp;
+        st.shutting_down = true;
+        spdlog::info("shutting down: no new connections; telling {} workers and {} clients",
+                     st.workers, st.clients);
+        stop_listeners(self);
+        self->request(st.switchboard, st.cfg.shutdown_timeout, shutdown_atom::value)
+            .then([self](done_atom) { close_connections(self); },
+                  [self](caf::error& err) {
+                    spdlog::warn("switchboard did not finish its shutdown: {}",
+                                 caf::to_string(err));
+                    close_connections(self);
+                  });
+        self->delayed_send(self, st.cfg.shutdown_timeout * 2, close_atom::value);
         return rp;
-      st.shutting_down = true;
-      spdlog::info("shutting down: no new connections; telling {} workers and {} clients",
-                   st.workers, st.clients);
-      stop_listeners(self);
-      self->request(st.switchboard, st.cfg.shutdown_timeout, shutdown_atom::value)
-        .then([self](done_atom) { close_connections(self); },
-              [self](caf::error& err) {
-                spdlog::warn("switchboard did not finish its shutdown: {}", caf::to_string(err));
-                close_connections(self);
-              });
-      self->delayed_send(self, st.cfg.shutdown_timeout * 2, close_atom::value);
-      return rp;
-    },
-    [self](close_atom) {
-      auto& st = self->state;
-      if (st.connections.empty())
-        return;
-      spdlog::warn("{} connections did not close in time; closing them now",
-                   st.connections.size());
-      for (auto& [addr, entry] : st.connections)
-        self->send_exit(entry.handle, caf::exit_reason::user_shutdown);
-    },
+      },
+      [self](close_atom) {
+        auto& st = self->state;
+        if (st.connections.empty())
+          return;
+        spdlog::warn("{} connections did not close in time; closing them now",
+                     st.connections.size());
+        for (auto& [addr, entry] : st.connections)
+          self->send_exit(entry.handle, caf::exit_reason::user_shutdown);
+      },
   };
 }
 

@@ -6,9 +6,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <spdlog/spdlog.h>
-
 #include <limits>
+#include <spdlog/spdlog.h>
 
 namespace broker::actors {
 
@@ -21,9 +20,9 @@ struct connection_state {
   peer_role role = peer_role::client;
   transport::stream_ptr stream;
   switchboard_actor switchboard;
-  std::string name;
+  std::string peer_name; // for logs, e.g. "client#3 (tcp 127.0.0.1:40122)"
   std::uint64_t bad_packets = 0;
-  static inline const char* name_of_actor = "connection";
+  static inline const char* name = "connection";
 };
 
 using connection_pointer = connection_actor::stateful_pointer<connection_state>;
@@ -43,57 +42,51 @@ void reject(connection_pointer self, const protocol::read_result& r) {
   ++st.bad_packets;
   if (!r.fields.cookie) {
     // An original client asserts every packet carries a cookie: closing is the clean answer.
-    spdlog::warn("{}: bad packet without a readable cookie ({}); closing the connection", st.name,
-                 r.error);
+    spdlog::warn("{}: bad packet without a readable cookie ({}); closing the connection",
+                 st.peer_name, r.error);
     st.stream->close("bad packet without a cookie: " + r.error);
     return;
   }
   if (worth_logging(st.bad_packets))
-    spdlog::warn("{}: bad packet ({}), answered BAD_PACKET [{} so far]", st.name, r.error,
+    spdlog::warn("{}: bad packet ({}), answered BAD_PACKET [{} so far]", st.peer_name, r.error,
                  st.bad_packets);
   reply(self, r.fields.cookie, result_code::bad_packet, r.error);
 }
 
 void on_client_packet(connection_pointer self, frame& f, const protocol::packet_fields& p) {
   auto& st = self->state;
-  switch (p.type ? *p.type : packet_type::result) {
-    case packet_type::run:
-      if (!p.cookie)
-        return reply(self, p.cookie, result_code::bad_packet, "Missing cookie");
-      if (!p.pipeline || p.pipeline->empty())
-        return reply(self, p.cookie, result_code::bad_packet, "Missing pipeline");
-      self->send(st.switchboard, run_atom::value, *p.cookie, p.detach, std::move(f));
-      return;
-    case packet_type::cancel:
-      if (!p.cookie)
-        return reply(self, p.cookie, result_code::bad_packet, "Missing cookie");
-      self->send(st.switchboard, cancel_atom::value, *p.cookie, std::move(f));
-      return;
-    default:
-      return reply(self, p.cookie, result_code::unsupported_packet_type,
-                   "Packet type not supported on this client");
+  if (p.type == packet_type::run) {
+    if (!p.cookie)
+      return reply(self, p.cookie, result_code::bad_packet, "Missing cookie");
+    if (!p.pipeline || p.pipeline->empty())
+      return reply(self, p.cookie, result_code::bad_packet, "Missing pipeline");
+    self->send(st.switchboard, run_atom::value, *p.cookie, p.detach, std::move(f));
+  } else if (p.type == packet_type::cancel) {
+    if (!p.cookie)
+      return reply(self, p.cookie, result_code::bad_packet, "Missing cookie");
+    self->send(st.switchboard, cancel_atom::value, *p.cookie, std::move(f));
+  } else {
+    reply(self, p.cookie, result_code::unsupported_packet_type,
+          "Packet type not supported on this client");
   }
 }
 
 void on_worker_packet(connection_pointer self, frame& f, const protocol::packet_fields& p) {
   auto& st = self->state;
-  switch (p.type ? *p.type : packet_type::run) {
-    case packet_type::register_worker:
-      if (!p.capacity || *p.capacity < 1 || *p.capacity > std::numeric_limits<std::uint32_t>::max())
-        return reply(self, p.cookie, result_code::bad_packet,
-                     "Missing or invalid capacity: REGISTER needs an integer capacity >= 1");
-      self->send(st.switchboard, register_atom::value, static_cast<std::uint32_t>(*p.capacity));
+  if (p.type == packet_type::register_worker) {
+    if (!p.capacity || *p.capacity < 1 || *p.capacity > std::numeric_limits<std::uint32_t>::max())
+      return reply(self, p.cookie, result_code::bad_packet,
+                   "Missing or invalid capacity: REGISTER needs an integer capacity >= 1");
+    self->send(st.switchboard, register_atom::value, static_cast<std::uint32_t>(*p.capacity));
+  } else if (p.type == packet_type::result) {
+    if (!p.cookie) {
+      spdlog::warn("{}: RESULT without a cookie dropped", st.peer_name);
       return;
-    case packet_type::result:
-      if (!p.cookie) {
-        spdlog::warn("{}: RESULT without a cookie dropped", st.name);
-        return;
-      }
-      self->send(st.switchboard, result_atom::value, *p.cookie, std::move(f));
-      return;
-    default:
-      return reply(self, p.cookie, result_code::unsupported_packet_type,
-                   "Packet type not supported on this worker");
+    }
+    self->send(st.switchboard, result_atom::value, *p.cookie, std::move(f));
+  } else {
+    reply(self, p.cookie, result_code::unsupported_packet_type,
+          "Packet type not supported on this worker");
   }
 }
 
@@ -104,7 +97,7 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
   st.role = role;
   st.stream = stream;
   st.switchboard = sb;
-  st.name = std::move(name);
+  st.peer_name = std::move(name);
   self->send(sb, join_atom::value, role);
   auto handle = caf::actor_cast<connection_actor>(self);
   stream->start({[handle](std::vector<frame>&& frames) {
@@ -116,23 +109,23 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
   // However the actor ends, its socket ends with it.
   self->attach_functor([stream] { stream->close("connection actor ended"); });
   return {
-    [self](deliver_atom, frame& f) { self->state.stream->write(std::move(f)); },
-    [self](frames_atom, std::vector<frame>& frames) {
-      for (auto& f : frames) {
-        auto r = protocol::read_packet(f);
-        if (!r.ok())
-          reject(self, r);
-        else if (self->state.role == peer_role::client)
-          on_client_packet(self, f, r.fields);
-        else
-          on_worker_packet(self, f, r.fields);
-      }
-    },
-    [self](closed_atom, std::string& reason) {
-      spdlog::info("{} disconnected: {}", self->state.name, reason);
-      self->quit();
-    },
-    [self](close_atom) { self->state.stream->close_after_flush(); },
+      [self](deliver_atom, frame& f) { self->state.stream->write(std::move(f)); },
+      [self](frames_atom, std::vector<frame>& frames) {
+        for (auto& f : frames) {
+          auto r = protocol::read_packet(f);
+          if (!r.ok())
+            reject(self, r);
+          else if (self->state.role == peer_role::client)
+            on_client_packet(self, f, r.fields);
+          else
+            on_worker_packet(self, f, r.fields);
+        }
+      },
+      [self](closed_atom, std::string& reason) {
+        spdlog::info("{} disconnected: {}", self->state.peer_name, reason);
+        self->quit();
+      },
+      [self](close_atom) { self->state.stream->close_after_flush(); },
   };
 }
 

@@ -3,19 +3,20 @@
 #include "broker/protocol/packet.hpp"
 #include "broker/protocol/packet_writer.hpp"
 
+#include <algorithm>
 #include <caf/actor_addr.hpp>
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <set>
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -33,7 +34,6 @@ using peer_id = std::uint64_t;
 struct peer_entry {
   peer_role role = peer_role::client;
   peer_actor handle;
-  caf::actor_addr addr;
   /// Client: its open routes (queued or running, answered or not). Worker: the routes it runs.
   std::set<cookie> routes;
   /// Client only: its queued RUNs, oldest first.
@@ -72,6 +72,40 @@ constexpr const char* broker_went_away_text = "The broker is shutting down";
 const char* role_name(peer_role role) {
   return role == peer_role::client ? "client" : "worker";
 }
+
+/// A cookie in a log line, formatted only if the line is logged (routing logs at debug must cost
+/// nothing per task when debug is off).
+struct cookie_text {
+  const cookie& value;
+};
+
+/// A peer in a log line, e.g. "worker #3", formatted only if the line is logged.
+struct peer_text {
+  peer_role role;
+  peer_id id;
+};
+
+} // namespace
+} // namespace broker::actors
+
+template <>
+struct fmt::formatter<broker::actors::cookie_text> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(const broker::actors::cookie_text& x, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(x.value.to_string(), ctx);
+  }
+};
+
+template <>
+struct fmt::formatter<broker::actors::peer_text> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(const broker::actors::peer_text& x, FormatContext& ctx) const {
+    return fmt::format_to(ctx.out(), "{} #{}", broker::actors::role_name(x.role), x.id);
+  }
+};
+
+namespace broker::actors {
+namespace {
 
 struct switchboard_state;
 
@@ -115,12 +149,6 @@ struct switchboard_state {
     return it == peers.end() ? nullptr : &it->second;
   }
 
-  std::string peer_label(peer_id id) const {
-    auto it = peers.find(id);
-    auto role = it == peers.end() ? "peer" : role_name(it->second.role);
-    return std::string{role} + " #" + std::to_string(id);
-  }
-
   /// The joined peer that sent the current message, if it has `expected` role; otherwise logs,
   /// counts and returns null (connection actors only send their own kinds, so this is defensive).
   std::pair<peer_id, peer_entry*> sender_as(peer_role expected, const char* what) {
@@ -135,7 +163,7 @@ struct switchboard_state {
     if (peer.role != expected) {
       ++messages_rejected;
       spdlog::warn("switchboard: dropped {} from {}: only a {} may send it", what,
-                   peer_label(it->second), role_name(expected));
+                   peer_text{peer.role, it->second}, role_name(expected));
       return {0, nullptr};
     }
     return {it->second, &peer};
@@ -172,22 +200,19 @@ struct switchboard_state {
   }
 
   void remove_free_slots_of(peer_id worker) {
-    auto gone = std::remove_if(free_slots.begin(), free_slots.end(), [&](const free_slot_run& r) {
-      if (r.worker != worker)
-        return false;
-      free_slot_count -= r.count;
-      return true;
-    });
-    free_slots.erase(gone, free_slots.end());
-    // Runs on either side of the removed ones may now be of the same worker: merge them back.
-    for (std::size_t i = 1; i < free_slots.size();) {
-      if (free_slots[i].worker == free_slots[i - 1].worker) {
-        free_slots[i - 1].count += free_slots[i].count;
-        free_slots.erase(free_slots.begin() + static_cast<std::ptrdiff_t>(i));
-      } else {
-        ++i;
+    std::deque<free_slot_run> kept;
+    for (auto& run : free_slots) {
+      if (run.worker == worker) {
+        free_slot_count -= run.count;
+        continue;
       }
+      // The runs on either side of a removed one may be of one worker: merge them.
+      if (!kept.empty() && kept.back().worker == run.worker)
+        kept.back().count += run.count;
+      else
+        kept.push_back(run);
     }
+    free_slots = std::move(kept);
   }
 
   // -- routes -----------------------------------------------------------------------------------
@@ -200,7 +225,8 @@ struct switchboard_state {
     r.run_frame = frame{};
     worker.routes.insert(c);
     ++runs_accepted;
-    spdlog::debug("switchboard: {} runs on {}", c.to_string(), peer_label(worker_id));
+    spdlog::debug("switchboard: {} runs on {}", cookie_text{c},
+                  peer_text{peer_role::worker, worker_id});
     deliver(worker, run_frame);
   }
 
@@ -234,7 +260,7 @@ struct switchboard_state {
       queue_turns.push_back(client_id);
     client.queued.push_back(c);
     ++queued_count;
-    spdlog::debug("switchboard: {} queued ({} waiting)", c.to_string(), queued_count);
+    spdlog::debug("switchboard: {} queued ({} waiting)", cookie_text{c}, queued_count);
   }
 
   /// Removes a queued RUN of `client` from the queue (not from `routes`).
@@ -264,10 +290,9 @@ struct switchboard_state {
     auto& peer = peers[id];
     peer.role = role;
     peer.handle = caf::actor_cast<peer_actor>(sender);
-    peer.addr = addr;
     peer_by_addr.emplace(addr, id);
     self->monitor(peer.handle);
-    spdlog::debug("switchboard: {} joined", peer_label(id));
+    spdlog::debug("switchboard: {} joined", peer_text{role, id});
   }
 
   void on_run(const cookie& c, bool detach, frame& run_frame) {
@@ -279,7 +304,8 @@ struct switchboard_state {
       return;
     }
     if (routes.count(c) > 0) {
-      spdlog::debug("switchboard: {} from {} collides", c.to_string(), peer_label(client_id));
+      spdlog::debug("switchboard: {} from {} collides", cookie_text{c},
+                    peer_text{peer_role::client, client_id});
       answer(*client, c, result_code::cookie_collision, "Already in use");
       return;
     }
@@ -288,7 +314,8 @@ struct switchboard_state {
         enqueue(client_id, *client, c, detach, std::move(run_frame));
         return;
       }
-      spdlog::debug("switchboard: {} from {}: no capacity", c.to_string(), peer_label(client_id));
+      spdlog::debug("switchboard: {} from {}: no capacity", cookie_text{c},
+                    peer_text{peer_role::client, client_id});
       answer(*client, c, result_code::no_capacity, "No capacity available");
       return;
     }
@@ -312,7 +339,7 @@ struct switchboard_state {
     }
     auto& r = it->second;
     if (r.worker == 0) {
-      spdlog::debug("switchboard: queued {} cancelled", c.to_string());
+      spdlog::debug("switchboard: queued {} cancelled", cookie_text{c});
       unqueue(client_id, *client, c);
       client->routes.erase(c);
       auto detach = r.detach;
@@ -321,7 +348,8 @@ struct switchboard_state {
         answer(*client, c, result_code::exception, cancelled_text);
       return;
     }
-    spdlog::debug("switchboard: cancel of {} goes to {}", c.to_string(), peer_label(r.worker));
+    spdlog::debug("switchboard: cancel of {} goes to {}", cookie_text{c},
+                  peer_text{peer_role::worker, r.worker});
     deliver(peers.at(r.worker), std::move(cancel_frame));
     if (!r.cancel_sent) {
       r.cancel_sent = true;
@@ -334,14 +362,15 @@ struct switchboard_state {
     if (worker == nullptr)
       return;
     if (shutting_down) {
-      spdlog::warn("switchboard: ignored REGISTER of {} during shutdown", peer_label(worker_id));
+      spdlog::warn("switchboard: ignored REGISTER of {} during shutdown",
+                   peer_text{peer_role::worker, worker_id});
       return;
     }
     worker->registered += capacity;
     add_free_slots(worker_id, capacity);
     spdlog::info("switchboard: {} registered {} slot(s), {} in all; {} of {} slots free",
-                 peer_label(worker_id), capacity, worker->registered, free_slot_count,
-                 registered_total());
+                 peer_text{peer_role::worker, worker_id}, capacity, worker->registered,
+                 free_slot_count, registered_total());
     dispatch_queued();
   }
 
@@ -352,9 +381,11 @@ struct switchboard_state {
     auto it = routes.find(c);
     if (it == routes.end() || it->second.worker != worker_id) {
       ++results_dropped;
-      spdlog::warn("switchboard: dropped RESULT from {} for {}: {}", peer_label(worker_id),
-                   c.to_string(),
-                   it == routes.end() ? "no such route" : "the route is not this worker's");
+      // After a shutdown every route is gone, and workers answering their last tasks is expected.
+      spdlog::log(shutting_down ? spdlog::level::debug : spdlog::level::warn,
+                  "switchboard: dropped RESULT from {} for {}: {}",
+                  peer_text{peer_role::worker, worker_id}, cookie_text{c},
+                  it == routes.end() ? "no such route" : "the route is not this worker's");
       return;
     }
     auto r = std::move(it->second);
@@ -368,9 +399,11 @@ struct switchboard_state {
         deliver(*client, std::move(result_frame));
       }
     }
-    spdlog::debug("switchboard: {} done on {}{}", c.to_string(), peer_label(worker_id),
-                  client == nullptr ? " (client gone)" : r.answered ? " (client already answered)"
-                                                       : "");
+    spdlog::debug("switchboard: {} done on {}{}", cookie_text{c},
+                  peer_text{peer_role::worker, worker_id},
+                  client == nullptr ? " (client gone)"
+                  : r.answered      ? " (client already answered)"
+                                    : "");
     add_free_slots(worker_id, 1);
     dispatch_queued();
   }
@@ -386,7 +419,7 @@ struct switchboard_state {
       return;
     auto& r = it->second;
     r.answered = true;
-    spdlog::debug("switchboard: {} not answered within the cancel grace", c.to_string());
+    spdlog::debug("switchboard: {} not answered within the cancel grace", cookie_text{c});
     if (auto* client = find_peer(r.client); client != nullptr && !r.detach)
       answer(*client, c, result_code::exception, cancelled_text);
   }
@@ -398,15 +431,14 @@ struct switchboard_state {
     auto id = it->second;
     peer_by_addr.erase(it);
     auto peer = std::move(peers.at(id));
-    auto label = peer_label(id);
     peers.erase(id);
     if (peer.role == peer_role::worker)
-      worker_gone(id, peer, label);
+      worker_gone(id, peer);
     else
-      client_gone(id, peer, label);
+      client_gone(id, peer);
   }
 
-  void worker_gone(peer_id id, peer_entry& worker, const std::string& label) {
+  void worker_gone(peer_id id, peer_entry& worker) {
     std::uint64_t notified = 0;
     for (auto& c : worker.routes) {
       auto it = routes.find(c);
@@ -425,18 +457,17 @@ struct switchboard_state {
     remove_free_slots_of(id);
     spdlog::info("switchboard: {} went away with {} slot(s) and {} running task(s) ({} client(s) "
                  "told); {} of {} slots free",
-                 label, worker.registered, worker.routes.size(), notified, free_slot_count,
-                 registered_total());
+                 peer_text{peer_role::worker, id}, worker.registered, worker.routes.size(),
+                 notified, free_slot_count, registered_total());
   }
 
-  void client_gone(peer_id id, peer_entry& client, const std::string& label) {
+  void client_gone(peer_id id, peer_entry& client) {
     auto dropped = client.queued.size();
     for (auto& c : client.queued)
       routes.erase(c);
     queued_count -= dropped;
     if (dropped > 0)
-      queue_turns.erase(std::remove(queue_turns.begin(), queue_turns.end(), id),
-                        queue_turns.end());
+      queue_turns.erase(std::remove(queue_turns.begin(), queue_turns.end(), id), queue_turns.end());
     std::uint64_t orphans = 0;
     std::uint64_t cancelled = 0;
     for (auto& c : client.routes) {
@@ -455,7 +486,7 @@ struct switchboard_state {
     }
     spdlog::info("switchboard: {} went away; {} queued RUN(s) dropped, {} running task(s) "
                  "orphaned, {} cancelled",
-                 label, dropped, orphans, cancelled);
+                 peer_text{peer_role::client, id}, dropped, orphans, cancelled);
   }
 
   switchboard_status status() const {
@@ -519,27 +550,27 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
   self->state.cfg = cfg;
   self->set_down_handler([self](caf::down_msg& msg) { self->state.on_down(msg); });
   return {
-    [self](join_atom, peer_role role) { self->state.on_join(role); },
-    [self](run_atom, const cookie& c, bool detach, frame& run_frame) {
-      self->state.on_run(c, detach, run_frame);
-    },
-    [self](cancel_atom, const cookie& c, frame& cancel_frame) {
-      self->state.on_cancel(c, cancel_frame);
-    },
-    [self](register_atom, std::uint32_t capacity) { self->state.on_register(capacity); },
-    [self](result_atom, const cookie& c, frame& result_frame) {
-      self->state.on_result(c, result_frame);
-    },
-    [self](grace_atom, const cookie& c, std::uint64_t generation) {
-      self->state.on_grace(c, generation);
-    },
-    [self](status_atom) { return self->state.status(); },
-    [self](shutdown_atom) {
-      // Every deliver above is enqueued before this reply: the Broker closes the connections
-      // only after it has the reply, so no RESULT or SHUTDOWN is lost.
-      self->state.shutdown();
-      return done_atom::value;
-    },
+      [self](join_atom, peer_role role) { self->state.on_join(role); },
+      [self](run_atom, const cookie& c, bool detach, frame& run_frame) {
+        self->state.on_run(c, detach, run_frame);
+      },
+      [self](cancel_atom, const cookie& c, frame& cancel_frame) {
+        self->state.on_cancel(c, cancel_frame);
+      },
+      [self](register_atom, std::uint32_t capacity) { self->state.on_register(capacity); },
+      [self](result_atom, const cookie& c, frame& result_frame) {
+        self->state.on_result(c, result_frame);
+      },
+      [self](grace_atom, const cookie& c, std::uint64_t generation) {
+        self->state.on_grace(c, generation);
+      },
+      [self](status_atom) { return self->state.status(); },
+      [self](shutdown_atom) {
+        // Every deliver above is enqueued before this reply: the Broker closes the connections
+        // only after it has the reply, so no RESULT or SHUTDOWN is lost.
+        self->state.shutdown();
+        return done_atom::value;
+      },
   };
 }
 

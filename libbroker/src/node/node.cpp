@@ -12,9 +12,10 @@ namespace broker::node {
 
 namespace {
 
-std::vector<std::shared_ptr<transport::listener>>
-bind_all(boost::asio::io_context& ioc, const std::vector<std::string>& urls,
-         std::uint16_t default_port, const transport::stream::limits& lim) {
+std::vector<std::shared_ptr<transport::listener>> bind_all(boost::asio::io_context& ioc,
+                                                           const std::vector<std::string>& urls,
+                                                           std::uint16_t default_port,
+                                                           const transport::stream::limits& lim) {
   std::vector<std::shared_ptr<transport::listener>> result;
   for (auto& url : urls) {
     auto parsed = transport::parse_endpoint(url, default_port);
@@ -35,12 +36,12 @@ std::vector<std::string> urls_of(const std::vector<std::shared_ptr<transport::li
 } // namespace
 
 node::node(const settings& s, caf::actor_system_config& cfg)
-  : work_(boost::asio::make_work_guard(io_context_)),
-    client_listeners_(bind_all(io_context_, s.client_endpoints, transport::default_client_port,
-                               {s.max_frame_size, s.max_write_queue})),
-    worker_listeners_(bind_all(io_context_, s.worker_endpoints, transport::default_worker_port,
-                               {s.max_frame_size, s.max_write_queue})),
-    system_(cfg) {
+    : work_(boost::asio::make_work_guard(io_context_)),
+      client_listeners_(bind_all(io_context_, s.client_endpoints, transport::default_client_port,
+                                 {s.max_frame_size, s.max_write_queue})),
+      worker_listeners_(bind_all(io_context_, s.worker_endpoints, transport::default_worker_port,
+                                 {s.max_frame_size, s.max_write_queue})),
+      system_(cfg) {
   for (std::size_t i = 0; i < s.io_threads; ++i)
     io_threads_.emplace_back([this] { io_context_.run(); });
   actors::switchboard_config sb_cfg;
@@ -66,10 +67,10 @@ void node::shutdown() {
   {
     caf::scoped_actor self{system_};
     self->request(broker_, std::chrono::seconds{30}, actors::shutdown_atom::value)
-      .receive([](actors::done_atom) {},
-               [](caf::error& err) {
-                 spdlog::warn("shutdown did not complete: {}", caf::to_string(err));
-               });
+        .receive([](actors::done_atom) {},
+                 [](caf::error& err) {
+                   spdlog::warn("shutdown did not complete: {}", caf::to_string(err));
+                 });
   }
   caf::anon_send_exit(broker_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(switchboard_, caf::exit_reason::user_shutdown);

@@ -3,7 +3,6 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
-
 #include <charconv>
 #include <fstream>
 #include <functional>
@@ -75,8 +74,8 @@ bool parse_bool(std::string_view text, bool& out) {
 
 // One `[broker]` setting: how to read it from a flag's text and from the config file.
 struct option_spec {
-  const char* key;     // file key and long flag name
-  const char* arg;     // placeholder in --help, empty for a switch
+  const char* key; // file key and long flag name
+  const char* arg; // placeholder in --help, empty for a switch
   const char* help;
   const char* expects; // what a valid value looks like, for error messages
   std::function<bool(std::string_view, settings&)> from_text;
@@ -85,7 +84,10 @@ struct option_spec {
 
 template <class Member>
 option_spec size_option(const char* key, const char* arg, const char* help, Member member) {
-  return {key, arg, help, "a non-negative integer (bytes may take KiB, MiB or GiB)",
+  return {key,
+          arg,
+          help,
+          "a non-negative integer (bytes may take KiB, MiB or GiB)",
           [member](std::string_view t, settings& s) { return parse_size(t, s.*member); },
           [member](const caf::config_value& v, settings& s) {
             if (auto i = caf::get_if<caf::config_value::integer>(&v); i && *i >= 0) {
@@ -100,7 +102,10 @@ option_spec size_option(const char* key, const char* arg, const char* help, Memb
 
 template <class Member>
 option_spec duration_option(const char* key, const char* help, Member member) {
-  return {key, "DURATION", help, "a duration such as 500ms, 5s or 2min",
+  return {key,
+          "DURATION",
+          help,
+          "a duration such as 500ms, 5s or 2min",
           [member](std::string_view t, settings& s) { return parse_duration(t, s.*member); },
           [member](const caf::config_value& v, settings& s) {
             if (auto d = caf::get_if<caf::timespan>(&v); d && d->count() >= 0) {
@@ -130,55 +135,57 @@ bool string_list_from_value(const caf::config_value& v, std::vector<std::string>
 
 const std::vector<option_spec>& option_specs() {
   static const std::vector<option_spec> specs{
-    {"client-endpoints", "", "client endpoint URLs (in the file; use --serve on the command line)",
-     "a list of URL strings, e.g. [\"tcp://127.0.0.1:51500\"]", nullptr,
-     [](const caf::config_value& v, settings& s) {
-       return string_list_from_value(v, s.client_endpoints);
-     }},
-    {"worker-endpoints", "", "worker endpoint URLs (in the file; use --listen on the command line)",
-     "a list of URL strings, e.g. [\"tcp://127.0.0.1:51510\"]", nullptr,
-     [](const caf::config_value& v, settings& s) {
-       return string_list_from_value(v, s.worker_endpoints);
-     }},
-    size_option("max-frame-size", "BYTES",
-                "largest packet accepted; a longer frame closes its connection (default 16MiB)",
-                &settings::max_frame_size),
-    size_option("max-write-queue", "BYTES",
-                "bytes queued for a peer that does not read before it is dropped (default 64MiB)",
-                &settings::max_write_queue),
-    duration_option("cancel-grace",
-                    "time a worker has to answer a CANCEL before the broker answers the client "
-                    "with EXCEPTION 'Cancelled' (default 5s)",
-                    &settings::cancel_grace),
-    size_option("queue-limit", "N",
-                "RUNs that may wait for a free slot, fair across clients (default 0: answer "
-                "NO_CAPACITY at once, as the original broker)",
-                &settings::queue_limit),
-    {"cancel-orphans", "", "CANCEL at the worker the tasks of a client that went away (default off)",
-     "true or false",
-     [](std::string_view t, settings& s) { return parse_bool(t, s.cancel_orphans); },
-     [](const caf::config_value& v, settings& s) {
-       auto b = caf::get_if<bool>(&v);
-       if (b)
-         s.cancel_orphans = *b;
-       return b != nullptr;
-     }},
-    {"log-level", "LEVEL", "trace, debug, info, warn, error or off (default info)",
-     "one of trace, debug, info, warn, error, off",
-     [](std::string_view t, settings& s) {
-       s.log_level = std::string{t};
-       return true;
-     },
-     [](const caf::config_value& v, settings& s) {
-       auto str = caf::get_if<std::string>(&v);
-       if (str)
-         s.log_level = *str;
-       return str != nullptr;
-     }},
-    duration_option("status-interval",
-                    "period of the status line in the log; 0s turns it off (default 30s)",
-                    &settings::status_interval),
-    size_option("io-threads", "N", "threads doing socket I/O (default 1)", &settings::io_threads),
+      {"client-endpoints", "",
+       "client endpoint URLs (in the file; use --serve on the command line)",
+       "a list of URL strings, e.g. [\"tcp://127.0.0.1:51500\"]", nullptr,
+       [](const caf::config_value& v, settings& s) {
+         return string_list_from_value(v, s.client_endpoints);
+       }},
+      {"worker-endpoints", "",
+       "worker endpoint URLs (in the file; use --listen on the command line)",
+       "a list of URL strings, e.g. [\"tcp://127.0.0.1:51510\"]", nullptr,
+       [](const caf::config_value& v, settings& s) {
+         return string_list_from_value(v, s.worker_endpoints);
+       }},
+      size_option("max-frame-size", "BYTES",
+                  "largest packet accepted; a longer frame closes its connection (default 16MiB)",
+                  &settings::max_frame_size),
+      size_option("max-write-queue", "BYTES",
+                  "bytes queued for a peer that does not read before it is dropped (default 64MiB)",
+                  &settings::max_write_queue),
+      duration_option("cancel-grace",
+                      "time a worker has to answer a CANCEL before the broker answers the client "
+                      "with EXCEPTION 'Cancelled' (default 5s)",
+                      &settings::cancel_grace),
+      size_option("queue-limit", "N",
+                  "RUNs that may wait for a free slot, fair across clients (default 0: answer "
+                  "NO_CAPACITY at once, as the original broker)",
+                  &settings::queue_limit),
+      {"cancel-orphans", "",
+       "CANCEL at the worker the tasks of a client that went away (default off)", "true or false",
+       [](std::string_view t, settings& s) { return parse_bool(t, s.cancel_orphans); },
+       [](const caf::config_value& v, settings& s) {
+         auto b = caf::get_if<bool>(&v);
+         if (b)
+           s.cancel_orphans = *b;
+         return b != nullptr;
+       }},
+      {"log-level", "LEVEL", "trace, debug, info, warn, error or off (default info)",
+       "one of trace, debug, info, warn, error, off",
+       [](std::string_view t, settings& s) {
+         s.log_level = std::string{t};
+         return true;
+       },
+       [](const caf::config_value& v, settings& s) {
+         auto str = caf::get_if<std::string>(&v);
+         if (str)
+           s.log_level = *str;
+         return str != nullptr;
+       }},
+      duration_option("status-interval",
+                      "period of the status line in the log; 0s turns it off (default 30s)",
+                      &settings::status_interval),
+      size_option("io-threads", "N", "threads doing socket I/O (default 1)", &settings::io_threads),
   };
   return specs;
 }
@@ -211,8 +218,8 @@ command_line parse_command_line(const std::vector<std::string>& args) {
       continue;
     }
     bool is_switch = name == "cancel-orphans";
-    bool known = name == "serve" || name == "listen" || name == "config"
-                 || (find_spec(name) && find_spec(name)->from_text);
+    bool known = name == "serve" || name == "listen" || name == "config" ||
+                 (find_spec(name) && find_spec(name)->from_text);
     if (!known) {
       cl.error = "unknown option --" + name + " (see --help)";
       return cl;

@@ -24,12 +24,12 @@ std::string check_endpoints(const std::vector<std::string>& urls, const char* ke
 } // namespace
 
 std::string validate(const settings& s) {
-  if (auto err = check_endpoints(s.client_endpoints, "client-endpoints",
-                                 transport::default_client_port);
+  if (auto err =
+          check_endpoints(s.client_endpoints, "client-endpoints", transport::default_client_port);
       !err.empty())
     return err;
-  if (auto err = check_endpoints(s.worker_endpoints, "worker-endpoints",
-                                 transport::default_worker_port);
+  if (auto err =
+          check_endpoints(s.worker_endpoints, "worker-endpoints", transport::default_worker_port);
       !err.empty())
     return err;
   if (s.max_frame_size < 64 || s.max_frame_size > 0xFFFFFFFFu)
@@ -44,8 +44,8 @@ std::string validate(const settings& s) {
   for (auto level : levels)
     known = known || level == s.log_level;
   if (!known)
-    return "log-level must be one of trace, debug, info, warn, error, off (got '" + s.log_level
-           + "')";
+    return "log-level must be one of trace, debug, info, warn, error, off (got '" + s.log_level +
+           "')";
   return {};
 }
 

@@ -14,12 +14,8 @@ constexpr std::size_t read_buffer_size = 64 * 1024;
 } // namespace
 
 stream::stream(socket_type socket, limits lim, std::string name)
-  : socket_(std::move(socket)),
-    limits_(lim),
-    name_(std::move(name)),
-    decoder_(lim.max_frame_size),
-    read_buffer_(read_buffer_size) {
-}
+    : socket_(std::move(socket)), limits_(lim), name_(std::move(name)),
+      decoder_(lim.max_frame_size), read_buffer_(read_buffer_size) {}
 
 stream::~stream() = default;
 
@@ -31,26 +27,26 @@ void stream::start(handlers h) {
 }
 
 void stream::read_some() {
-  socket_.async_read_some(
-    asio::buffer(read_buffer_), [self = shared_from_this()](boost::system::error_code ec,
-                                                            std::size_t n) {
-      if (self->closed_)
-        return;
-      if (ec) {
-        self->fail(ec == asio::error::eof ? "peer closed the connection" : ec.message());
-        return;
-      }
-      std::vector<protocol::frame> frames;
-      auto st = self->decoder_.feed(self->read_buffer_.data(), n, frames);
-      if (!frames.empty() && self->handlers_.on_frames)
-        self->handlers_.on_frames(std::move(frames));
-      if (st == protocol::frame_decoder::status::too_large) {
-        self->fail("frame of " + std::to_string(self->decoder_.rejected_length())
-                   + " bytes exceeds max-frame-size " + std::to_string(self->limits_.max_frame_size));
-        return;
-      }
-      self->read_some();
-    });
+  socket_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](
+                                                          boost::system::error_code ec,
+                                                          std::size_t n) {
+    if (self->closed_)
+      return;
+    if (ec) {
+      self->fail(ec == asio::error::eof ? "peer closed the connection" : ec.message());
+      return;
+    }
+    std::vector<protocol::frame> frames;
+    auto st = self->decoder_.feed(self->read_buffer_.data(), n, frames);
+    if (!frames.empty() && self->handlers_.on_frames)
+      self->handlers_.on_frames(std::move(frames));
+    if (st == protocol::frame_decoder::status::too_large) {
+      self->fail("frame of " + std::to_string(self->decoder_.rejected_length()) +
+                 " bytes exceeds max-frame-size " + std::to_string(self->limits_.max_frame_size));
+      return;
+    }
+    self->read_some();
+  });
 }
 
 void stream::write(protocol::frame f) {
@@ -75,8 +71,8 @@ void stream::enqueue(protocol::frame f) {
   queued_bytes_ += f.payload().size() + 4;
   queue_.push_back(std::move(f));
   if (queued_bytes_ > limits_.max_write_queue)
-    fail("write queue exceeded " + std::to_string(limits_.max_write_queue)
-         + " bytes (the peer does not read)");
+    fail("write queue exceeded " + std::to_string(limits_.max_write_queue) +
+         " bytes (the peer does not read)");
 }
 
 void stream::write_queued() {

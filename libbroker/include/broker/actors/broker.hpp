@@ -5,7 +5,6 @@
 
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
-
 #include <chrono>
 #include <memory>
 #include <vector>

@@ -4,7 +4,6 @@
 #include "broker/transport/stream.hpp"
 
 #include <caf/fwd.hpp>
-
 #include <string>
 
 namespace broker::actors {

@@ -6,14 +6,12 @@
 #include "broker/protocol/cookie.hpp"
 #include "broker/protocol/frame.hpp"
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
-
-#include <caf/allowed_unsafe_message_type.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -78,16 +76,16 @@ using done_atom = caf::atom_constant<caf::atom("done")>;         ///< an orderly
 
 /// The Switchboard's view of the node at one instant.
 struct switchboard_status {
-  std::uint64_t clients = 0;          ///< client peers joined
-  std::uint64_t workers = 0;          ///< worker peers joined
-  std::uint64_t registered_slots = 0; ///< capacity registered by live workers
-  std::uint64_t free_slots = 0;       ///< slots not running a task
-  std::uint64_t routes = 0;           ///< routes open (running, cancelling or queued)
-  std::uint64_t queued = 0;           ///< RUNs waiting for a slot
-  std::uint64_t runs_accepted = 0;    ///< RUNs forwarded to a worker since start
-  std::uint64_t results_forwarded = 0;///< worker RESULTs forwarded to their client
-  std::uint64_t results_dropped = 0;  ///< RESULTs for unknown cookies or other workers' routes
-  std::uint64_t messages_rejected = 0;///< messages from senders not joined, or in the wrong role
+  std::uint64_t clients = 0;           ///< client peers joined
+  std::uint64_t workers = 0;           ///< worker peers joined
+  std::uint64_t registered_slots = 0;  ///< capacity registered by live workers
+  std::uint64_t free_slots = 0;        ///< slots not running a task
+  std::uint64_t routes = 0;            ///< routes open (running, cancelling or queued)
+  std::uint64_t queued = 0;            ///< RUNs waiting for a slot
+  std::uint64_t runs_accepted = 0;     ///< RUNs forwarded to a worker since start
+  std::uint64_t results_forwarded = 0; ///< worker RESULTs forwarded to their client
+  std::uint64_t results_dropped = 0;   ///< RESULTs for unknown cookies or other workers' routes
+  std::uint64_t messages_rejected = 0; ///< messages from senders not joined, or in the wrong role
 };
 
 /// Serializes a status snapshot.
@@ -109,29 +107,28 @@ using peer_actor = caf::typed_actor<caf::reacts_to<deliver_atom, frame>>;
 /// message ends the peer). RUN and CANCEL frames come from clients, REGISTER and RESULT from
 /// workers, already checked by the sender for the stateless rules (cookie present, pipeline
 /// present, capacity >= 1).
-using switchboard_actor = caf::typed_actor<
-  caf::reacts_to<join_atom, peer_role>,
-  caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
-  caf::reacts_to<cancel_atom, cookie, frame>,
-  caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
-  caf::reacts_to<result_atom, cookie, frame>,
-  caf::reacts_to<grace_atom, cookie, std::uint64_t /* route generation */>,
-  caf::replies_to<status_atom>::with<switchboard_status>,
-  caf::replies_to<shutdown_atom>::with<done_atom>>;
+using switchboard_actor =
+    caf::typed_actor<caf::reacts_to<join_atom, peer_role>,
+                     caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
+                     caf::reacts_to<cancel_atom, cookie, frame>,
+                     caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
+                     caf::reacts_to<result_atom, cookie, frame>,
+                     caf::reacts_to<grace_atom, cookie, std::uint64_t /* route generation */>,
+                     caf::replies_to<status_atom>::with<switchboard_status>,
+                     caf::replies_to<shutdown_atom>::with<done_atom>>;
 
 /// A socket connection: a peer that also takes frames read from its socket, the end of its
 /// socket, and the Broker's order to close.
-using connection_actor =
-  peer_actor::extend<caf::reacts_to<frames_atom, std::vector<frame>>,
-                     caf::reacts_to<closed_atom, std::string /* reason */>,
-                     caf::reacts_to<close_atom>>;
+using connection_actor = peer_actor::extend<caf::reacts_to<frames_atom, std::vector<frame>>,
+                                            caf::reacts_to<closed_atom, std::string /* reason */>,
+                                            caf::reacts_to<close_atom>>;
 
 /// The Broker: supervises listeners and connections and runs the orderly shutdown.
 using broker_actor =
-  caf::typed_actor<caf::reacts_to<accept_atom, peer_role, std::shared_ptr<transport::stream>>,
-                   caf::reacts_to<tick_atom>,
-                   caf::reacts_to<close_atom /* shutdown took too long */>,
-                   caf::replies_to<status_atom>::with<switchboard_status>,
-                   caf::replies_to<shutdown_atom>::with<done_atom>>;
+    caf::typed_actor<caf::reacts_to<accept_atom, peer_role, std::shared_ptr<transport::stream>>,
+                     caf::reacts_to<tick_atom>,
+                     caf::reacts_to<close_atom /* shutdown took too long */>,
+                     caf::replies_to<status_atom>::with<switchboard_status>,
+                     caf::replies_to<shutdown_atom>::with<done_atom>>;
 
 } // namespace broker::actors

@@ -4,7 +4,6 @@
 
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
-
 #include <chrono>
 #include <cstddef>
 

@@ -7,7 +7,6 @@
 #include <boost/asio/io_context.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-
 #include <memory>
 #include <string>
 #include <thread>

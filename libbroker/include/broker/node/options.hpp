@@ -10,12 +10,12 @@ namespace broker::node {
 /// The node's command line, split into the broker's own options and CAF's.
 struct command_line {
   bool help = false;
-  std::string config_file;                 ///< from --config; empty: the default file
-  std::vector<std::string> serve;          ///< --serve URLs (replace the file's client list)
-  std::vector<std::string> listen;         ///< --listen URLs (replace the file's worker list)
+  std::string config_file;         ///< from --config; empty: the default file
+  std::vector<std::string> serve;  ///< --serve URLs (replace the file's client list)
+  std::vector<std::string> listen; ///< --listen URLs (replace the file's worker list)
   std::vector<std::pair<std::string, std::string>> overrides; ///< other broker flags: key, value
-  std::vector<std::string> caf_args;       ///< --scheduler.policy=... and other CAF options
-  std::string error;                       ///< set when the command line is wrong
+  std::vector<std::string> caf_args; ///< --scheduler.policy=... and other CAF options
+  std::string error;                 ///< set when the command line is wrong
 };
 
 /// The default config file name, looked up in the working directory.

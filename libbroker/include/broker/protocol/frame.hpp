@@ -80,8 +80,8 @@ private:
   std::size_t max_;
   unsigned char header_[4] = {};
   std::size_t header_have_ = 0;
-  std::string body_;           // payload of the frame being assembled (capacity padded)
-  std::size_t body_need_ = 0;  // payload bytes still missing
+  std::string body_;          // payload of the frame being assembled (capacity padded)
+  std::size_t body_need_ = 0; // payload bytes still missing
   bool in_body_ = false;
   bool failed_ = false;
   std::uint64_t rejected_ = 0;

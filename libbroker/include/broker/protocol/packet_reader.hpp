@@ -15,10 +15,10 @@ namespace broker::protocol {
 struct packet_fields {
   std::optional<packet_type> type;
   std::optional<protocol::cookie> cookie;
-  std::optional<std::int64_t> capacity;  ///< as sent; the caller checks that it is >= 1
-  std::optional<std::string> pipeline;   ///< as sent (may be empty: the caller rejects that)
-  bool detach = false;                   ///< `null` and absent read as false
-  std::optional<std::string> token;      ///< extension: worker token in REGISTER
+  std::optional<std::int64_t> capacity; ///< as sent; the caller checks that it is >= 1
+  std::optional<std::string> pipeline;  ///< as sent (may be empty: the caller rejects that)
+  bool detach = false;                  ///< `null` and absent read as false
+  std::optional<std::string> token;     ///< extension: worker token in REGISTER
 };
 
 /// What reading a frame gave: the fields, or why the frame is a bad packet.

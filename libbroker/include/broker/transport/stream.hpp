@@ -2,9 +2,8 @@
 
 #include "broker/protocol/frame.hpp"
 
-#include <boost/asio/generic/stream_protocol.hpp>
-
 #include <array>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -15,8 +14,9 @@
 namespace broker::transport {
 
 /// One connected socket (TCP or Unix-domain) speaking length-prefixed frames. The socket's
-/// executor must be a strand: every handler runs on it. Reads and hand every whole frame of a read to `on_frames` at once; writes may be
-/// queued from any thread and go out in batches (one gather write for all queued frames).
+/// executor must be a strand: every handler runs on it. Reads and hand every whole frame of a read
+/// to `on_frames` at once; writes may be queued from any thread and go out in batches (one gather
+/// write for all queued frames).
 class stream : public std::enable_shared_from_this<stream> {
 public:
   using socket_type = boost::asio::generic::stream_protocol::socket;
@@ -68,8 +68,8 @@ private:
   handlers handlers_;
   protocol::frame_decoder decoder_;
   std::vector<char> read_buffer_;
-  std::deque<protocol::frame> queue_;           // frames not yet handed to a write
-  std::vector<protocol::frame> in_flight_;      // frames of the write under way
+  std::deque<protocol::frame> queue_;      // frames not yet handed to a write
+  std::vector<protocol::frame> in_flight_; // frames of the write under way
   std::vector<std::array<unsigned char, 4>> headers_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
