@@ -1,7 +1,11 @@
 #include "test_node.hpp"
 
 #include <caf/scoped_actor.hpp>
+#include <arpa/inet.h>
 #include <cstdlib>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <filesystem>
 #include <stdexcept>
 
@@ -14,7 +18,22 @@ std::string make_temp_dir() {
   return templ;
 }
 
-test_node::test_node(void (*adjust)(node::settings&)) : dir_(make_temp_dir()) {
+std::uint16_t free_tcp_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0
+      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot find a free TCP port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+test_node::test_node(const std::function<void(node::settings&)>& adjust) : dir_(make_temp_dir()) {
   node::settings s;
   s.client_endpoints = {"tcp://127.0.0.1:0", "socket://" + dir_ + "/client.sock"};
   s.worker_endpoints = {"tcp://127.0.0.1:0", "socket://" + dir_ + "/worker.sock"};

@@ -8,6 +8,7 @@
 
 #include <caf/actor_system_config.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -18,7 +19,7 @@ namespace broker::testing {
 class test_node {
 public:
   /// Starts a node; `adjust` may change the settings before it starts.
-  explicit test_node(void (*adjust)(node::settings&) = nullptr);
+  explicit test_node(const std::function<void(node::settings&)>& adjust = nullptr);
   ~test_node();
 
   std::string client_tcp;  ///< tcp://127.0.0.1:PORT for clients
@@ -46,6 +47,9 @@ private:
 
 /// A folder for Unix sockets, removed by the caller.
 std::string make_temp_dir();
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick, released again).
+std::uint16_t free_tcp_port();
 
 template <class Predicate>
 bool test_node::wait_for(Predicate pred) {

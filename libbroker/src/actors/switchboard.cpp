@@ -40,7 +40,13 @@ struct peer_entry {
   std::deque<cookie> queued;
   /// Worker only: the slots it registered.
   std::uint64_t registered = 0;
+  /// Cluster client only: where this node's free slot count goes.
+  cluster_link_actor link;
 };
+
+bool is_worker_side(peer_role role) {
+  return role == peer_role::worker || role == peer_role::cluster_worker;
+}
 
 /// One task: binds a cookie to the client that sent the RUN and the worker running it.
 struct route {
@@ -65,12 +71,69 @@ struct free_slot_run {
   std::uint64_t count;
 };
 
+/// Free slots, least recently freed first, as runs of one worker's slots (so a capacity of
+/// millions costs one entry).
+struct slot_fifo {
+  std::deque<free_slot_run> runs;
+  std::uint64_t count = 0;
+
+  void add(peer_id worker, std::uint64_t n) {
+    if (n == 0)
+      return;
+    // Adjacent slots of one worker are interchangeable, so merging keeps the FIFO order.
+    if (!runs.empty() && runs.back().worker == worker)
+      runs.back().count += n;
+    else
+      runs.push_back({worker, n});
+    count += n;
+  }
+
+  peer_id take() {
+    auto& front = runs.front();
+    auto worker = front.worker;
+    if (--front.count == 0)
+      runs.pop_front();
+    --count;
+    return worker;
+  }
+
+  void remove(peer_id worker) {
+    std::deque<free_slot_run> kept;
+    for (auto& run : runs) {
+      if (run.worker == worker) {
+        count -= run.count;
+        continue;
+      }
+      // The runs on either side of a removed one may be of one worker: merge them.
+      if (!kept.empty() && kept.back().worker == run.worker)
+        kept.back().count += run.count;
+      else
+        kept.push_back(run);
+    }
+    runs = std::move(kept);
+  }
+
+  void clear() {
+    runs.clear();
+    count = 0;
+  }
+};
+
 constexpr const char* cancelled_text = "Cancelled";
 constexpr const char* worker_went_away_text = "The worker connection went away";
 constexpr const char* broker_went_away_text = "The broker is shutting down";
 
 const char* role_name(peer_role role) {
-  return role == peer_role::client ? "client" : "worker";
+  switch (role) {
+  case peer_role::client:
+    return "client";
+  case peer_role::worker:
+    return "worker";
+  case peer_role::cluster_client:
+    return "cluster client";
+  default:
+    return "cluster link";
+  }
 }
 
 /// A cookie in a log line, formatted only if the line is logged (routing logs at debug must cost
@@ -127,9 +190,14 @@ struct switchboard_state {
   std::unordered_map<cookie, route> routes;
   std::uint64_t next_generation = 1;
 
-  /// Free slots, least recently freed first.
-  std::deque<free_slot_run> free_slots;
-  std::uint64_t free_slot_count = 0;
+  /// Free slots of this node's own workers: always preferred.
+  slot_fifo local_slots;
+  /// Free slots that other nodes offer through their links.
+  slot_fifo remote_slots;
+  /// The free local slot count last sent to cluster clients, and whether a send is scheduled.
+  std::uint64_t reported_free = 0;
+  bool flush_scheduled = false;
+  std::uint64_t cluster_clients = 0;
 
   /// Clients with queued RUNs, in the order they get their next turn.
   std::deque<peer_id> queue_turns;
@@ -141,6 +209,8 @@ struct switchboard_state {
   std::uint64_t results_forwarded = 0;
   std::uint64_t results_dropped = 0;
   std::uint64_t messages_rejected = 0;
+  std::uint64_t cluster_runs_sent = 0;
+  std::uint64_t cluster_runs_received = 0;
 
   // -- helpers ----------------------------------------------------------------------------------
 
@@ -160,7 +230,8 @@ struct switchboard_state {
       return {0, nullptr};
     }
     auto& peer = peers.at(it->second);
-    if (peer.role != expected) {
+    bool worker_side = is_worker_side(peer.role);
+    if (worker_side != (expected == peer_role::worker)) {
       ++messages_rejected;
       spdlog::warn("switchboard: dropped {} from {}: only a {} may send it", what,
                    peer_text{peer.role, it->second}, role_name(expected));
@@ -179,48 +250,58 @@ struct switchboard_state {
 
   // -- slots ------------------------------------------------------------------------------------
 
-  void add_free_slots(peer_id worker, std::uint64_t count) {
-    if (count == 0)
+  slot_fifo& pool_of(const peer_entry& worker) {
+    return worker.role == peer_role::cluster_worker ? remote_slots : local_slots;
+  }
+
+  /// Whether a RUN from a client of `role` finds a slot: other nodes' RUNs only use local slots,
+  /// so a task never crosses more than one link.
+  bool has_free_slot(peer_role client_role) const {
+    return local_slots.count > 0 || (client_role == peer_role::client && remote_slots.count > 0);
+  }
+
+  /// Tells cluster clients the free local slot count soon, once for many changes.
+  void note_capacity_change() {
+    if (cluster_clients == 0 || flush_scheduled || local_slots.count == reported_free)
       return;
-    // Adjacent slots of one worker are interchangeable, so merging keeps the FIFO order.
-    if (!free_slots.empty() && free_slots.back().worker == worker)
-      free_slots.back().count += count;
-    else
-      free_slots.push_back({worker, count});
-    free_slot_count += count;
+    flush_scheduled = true;
+    self->delayed_send(self, std::chrono::milliseconds{5}, flush_atom::value);
   }
 
-  peer_id take_free_slot() {
-    auto& front = free_slots.front();
-    auto worker = front.worker;
-    if (--front.count == 0)
-      free_slots.pop_front();
-    --free_slot_count;
-    return worker;
+  void on_flush() {
+    flush_scheduled = false;
+    if (local_slots.count == reported_free)
+      return;
+    reported_free = local_slots.count;
+    for (auto& [id, peer] : peers)
+      if (peer.role == peer_role::cluster_client)
+        self->send(peer.link, capacity_atom::value, reported_free);
   }
 
-  void remove_free_slots_of(peer_id worker) {
-    std::deque<free_slot_run> kept;
-    for (auto& run : free_slots) {
-      if (run.worker == worker) {
-        free_slot_count -= run.count;
-        continue;
-      }
-      // The runs on either side of a removed one may be of one worker: merge them.
-      if (!kept.empty() && kept.back().worker == run.worker)
-        kept.back().count += run.count;
-      else
-        kept.push_back(run);
+  void on_capacity(std::uint64_t free) {
+    auto addr = caf::actor_cast<caf::actor_addr>(self->current_sender());
+    auto it = peer_by_addr.find(addr);
+    if (it == peer_by_addr.end() || peers.at(it->second).role != peer_role::cluster_worker) {
+      ++messages_rejected;
+      spdlog::warn("switchboard: dropped a capacity update from a peer that is not a cluster link");
+      return;
     }
-    free_slots = std::move(kept);
+    remote_slots.remove(it->second);
+    remote_slots.add(it->second, free);
+    spdlog::debug("switchboard: {} offers {} slot(s)",
+                  peer_text{peer_role::cluster_worker, it->second}, free);
+    dispatch_queued();
   }
 
   // -- routes -----------------------------------------------------------------------------------
 
   /// Takes the next free slot for the route and forwards its RUN frame there.
   void start_running(const cookie& c, route& r, const frame& run_frame) {
-    auto worker_id = take_free_slot();
+    auto remote = local_slots.count == 0;
+    auto worker_id = remote ? remote_slots.take() : local_slots.take();
     auto& worker = peers.at(worker_id);
+    if (remote)
+      ++cluster_runs_sent;
     r.worker = worker_id;
     r.run_frame = frame{};
     worker.routes.insert(c);
@@ -232,7 +313,7 @@ struct switchboard_state {
 
   /// Hands free slots to queued RUNs, one client at a time in turn.
   void dispatch_queued() {
-    while (free_slot_count > 0 && !queue_turns.empty()) {
+    while (has_free_slot(peer_role::client) && !queue_turns.empty()) {
       auto client_id = queue_turns.front();
       queue_turns.pop_front();
       auto& client = peers.at(client_id);
@@ -292,6 +373,12 @@ struct switchboard_state {
     peer.handle = caf::actor_cast<peer_actor>(sender);
     peer_by_addr.emplace(addr, id);
     self->monitor(peer.handle);
+    if (role == peer_role::cluster_client) {
+      peer.link = caf::actor_cast<cluster_link_actor>(sender);
+      ++cluster_clients;
+      self->send(peer.link, capacity_atom::value, local_slots.count);
+      spdlog::info("switchboard: another node linked here ({} slot(s) free)", local_slots.count);
+    }
     spdlog::debug("switchboard: {} joined", peer_text{role, id});
   }
 
@@ -309,8 +396,10 @@ struct switchboard_state {
       answer(*client, c, result_code::cookie_collision, "Already in use");
       return;
     }
-    if (free_slot_count == 0) {
-      if (queued_count < cfg.queue_limit) {
+    if (client->role == peer_role::cluster_client)
+      ++cluster_runs_received;
+    if (!has_free_slot(client->role)) {
+      if (client->role == peer_role::client && queued_count < cfg.queue_limit) {
         enqueue(client_id, *client, c, detach, std::move(run_frame));
         return;
       }
@@ -361,16 +450,21 @@ struct switchboard_state {
     auto [worker_id, worker] = sender_as(peer_role::worker, "REGISTER");
     if (worker == nullptr)
       return;
+    if (worker->role != peer_role::worker) {
+      ++messages_rejected;
+      spdlog::warn("switchboard: dropped REGISTER from a cluster link");
+      return;
+    }
     if (shutting_down) {
       spdlog::warn("switchboard: ignored REGISTER of {} during shutdown",
                    peer_text{peer_role::worker, worker_id});
       return;
     }
     worker->registered += capacity;
-    add_free_slots(worker_id, capacity);
+    local_slots.add(worker_id, capacity);
     spdlog::info("switchboard: {} registered {} slot(s), {} in all; {} of {} slots free",
                  peer_text{peer_role::worker, worker_id}, capacity, worker->registered,
-                 free_slot_count, registered_total());
+                 local_slots.count, registered_total());
     dispatch_queued();
   }
 
@@ -404,7 +498,7 @@ struct switchboard_state {
                   client == nullptr ? " (client gone)"
                   : r.answered      ? " (client already answered)"
                                     : "");
-    add_free_slots(worker_id, 1);
+    pool_of(*worker).add(worker_id, 1);
     dispatch_queued();
   }
 
@@ -432,7 +526,7 @@ struct switchboard_state {
     peer_by_addr.erase(it);
     auto peer = std::move(peers.at(id));
     peers.erase(id);
-    if (peer.role == peer_role::worker)
+    if (is_worker_side(peer.role))
       worker_gone(id, peer);
     else
       client_gone(id, peer);
@@ -454,14 +548,16 @@ struct switchboard_state {
       }
       routes.erase(it);
     }
-    remove_free_slots_of(id);
+    pool_of(worker).remove(id);
     spdlog::info("switchboard: {} went away with {} slot(s) and {} running task(s) ({} client(s) "
                  "told); {} of {} slots free",
-                 peer_text{peer_role::worker, id}, worker.registered, worker.routes.size(),
-                 notified, free_slot_count, registered_total());
+                 peer_text{worker.role, id}, worker.registered, worker.routes.size(), notified,
+                 local_slots.count, registered_total());
   }
 
   void client_gone(peer_id id, peer_entry& client) {
+    if (client.role == peer_role::cluster_client)
+      --cluster_clients;
     auto dropped = client.queued.size();
     for (auto& c : client.queued)
       routes.erase(c);
@@ -486,7 +582,7 @@ struct switchboard_state {
     }
     spdlog::info("switchboard: {} went away; {} queued RUN(s) dropped, {} running task(s) "
                  "orphaned, {} cancelled",
-                 peer_text{peer_role::client, id}, dropped, orphans, cancelled);
+                 peer_text{client.role, id}, dropped, orphans, cancelled);
   }
 
   switchboard_status status() const {
@@ -494,11 +590,16 @@ struct switchboard_state {
     for (auto& [id, peer] : peers) {
       if (peer.role == peer_role::client)
         ++s.clients;
-      else
+      else if (peer.role == peer_role::worker)
         ++s.workers;
+      else if (peer.role == peer_role::cluster_worker)
+        ++s.cluster_peers;
     }
     s.registered_slots = registered_total();
-    s.free_slots = free_slot_count;
+    s.free_slots = local_slots.count;
+    s.cluster_free_slots = remote_slots.count;
+    s.cluster_runs_sent = cluster_runs_sent;
+    s.cluster_runs_received = cluster_runs_received;
     s.routes = routes.size();
     s.queued = queued_count;
     s.runs_accepted = runs_accepted;
@@ -522,7 +623,7 @@ struct switchboard_state {
       if (peer.role == peer_role::worker) {
         deliver(peer, protocol::make_shutdown());
         peer.registered = 0;
-      } else {
+      } else if (peer.role == peer_role::client) {
         for (auto& c : peer.routes) {
           auto& r = routes.at(c);
           if (!r.detach && !r.answered) {
@@ -539,8 +640,8 @@ struct switchboard_state {
                                [](auto& p) { return p.second.role == peer_role::worker; }),
                  told);
     routes.clear();
-    free_slots.clear();
-    free_slot_count = 0;
+    local_slots.clear();
+    remote_slots.clear();
     queue_turns.clear();
     queued_count = 0;
   }
@@ -548,22 +649,32 @@ struct switchboard_state {
 
 switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboard_config cfg) {
   self->state.cfg = cfg;
-  self->set_down_handler([self](caf::down_msg& msg) { self->state.on_down(msg); });
+  self->set_down_handler([self](caf::down_msg& msg) {
+    self->state.on_down(msg);
+    self->state.note_capacity_change();
+  });
   return {
       [self](join_atom, peer_role role) { self->state.on_join(role); },
       [self](run_atom, const cookie& c, bool detach, frame& run_frame) {
         self->state.on_run(c, detach, run_frame);
+        self->state.note_capacity_change();
       },
       [self](cancel_atom, const cookie& c, frame& cancel_frame) {
         self->state.on_cancel(c, cancel_frame);
       },
-      [self](register_atom, std::uint32_t capacity) { self->state.on_register(capacity); },
+      [self](register_atom, std::uint32_t capacity) {
+        self->state.on_register(capacity);
+        self->state.note_capacity_change();
+      },
       [self](result_atom, const cookie& c, frame& result_frame) {
         self->state.on_result(c, result_frame);
+        self->state.note_capacity_change();
       },
       [self](grace_atom, const cookie& c, std::uint64_t generation) {
         self->state.on_grace(c, generation);
       },
+      [self](capacity_atom, std::uint64_t free) { self->state.on_capacity(free); },
+      [self](flush_atom) { self->state.on_flush(); },
       [self](status_atom) { return self->state.status(); },
       [self](shutdown_atom) {
         // Every deliver above is enqueued before this reply: the Broker closes the connections

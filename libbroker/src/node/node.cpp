@@ -2,8 +2,10 @@
 
 #include "broker/actors/broker.hpp"
 #include "broker/actors/switchboard.hpp"
+#include "broker/cluster/peering.hpp"
 #include "broker/transport/listener.hpp"
 
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -26,6 +28,13 @@ std::vector<std::shared_ptr<transport::listener>> bind_all(boost::asio::io_conte
   return result;
 }
 
+// Clustering needs CAF's middleman, loaded into the config before the system exists.
+caf::actor_system_config& prepared(caf::actor_system_config& cfg, const settings& s) {
+  if (s.cluster_port != 0 || !s.cluster_peers.empty())
+    cluster::enable_clustering(cfg);
+  return cfg;
+}
+
 std::vector<std::string> urls_of(const std::vector<std::shared_ptr<transport::listener>>& ls) {
   std::vector<std::string> result;
   for (auto& l : ls)
@@ -41,7 +50,7 @@ node::node(const settings& s, caf::actor_system_config& cfg)
                                  {s.max_frame_size, s.max_write_queue})),
       worker_listeners_(bind_all(io_context_, s.worker_endpoints, transport::default_worker_port,
                                  {s.max_frame_size, s.max_write_queue})),
-      system_(cfg) {
+      system_(prepared(cfg, s)) {
   for (std::size_t i = 0; i < s.io_threads; ++i)
     io_threads_.emplace_back([this] { io_context_.run(); });
   actors::switchboard_config sb_cfg;
@@ -54,6 +63,29 @@ node::node(const settings& s, caf::actor_system_config& cfg)
   b_cfg.worker_listeners = worker_listeners_;
   b_cfg.status_interval = s.status_interval;
   broker_ = actors::spawn_broker(system_, std::move(b_cfg), switchboard_);
+  if (s.cluster_port != 0) {
+    auto port = system_.middleman().publish(switchboard_, static_cast<std::uint16_t>(s.cluster_port),
+                                            s.cluster_bind.c_str(), true);
+    if (!port) {
+      auto reason = system_.render(port.error());
+      shutdown();
+      throw std::runtime_error("cannot publish the cluster port " + s.cluster_bind + ":"
+                               + std::to_string(s.cluster_port) + ": " + reason);
+    }
+    cluster_port_ = *port;
+    spdlog::info("cluster: this node{} is reachable for peers on {}:{}",
+                 s.node_name.empty() ? "" : " (" + s.node_name + ")", s.cluster_bind, *port);
+  }
+  if (!s.cluster_peers.empty()) {
+    cluster::peering_config p_cfg;
+    for (auto& text : s.cluster_peers) {
+      cluster::peer_address address;
+      std::string error;
+      if (cluster::parse_peer_address(text, address, error))
+        p_cfg.peers.push_back(address);
+    }
+    peering_ = cluster::spawn_peering(system_, switchboard_, std::move(p_cfg));
+  }
 }
 
 node::~node() {
@@ -72,6 +104,8 @@ void node::shutdown() {
                    spdlog::warn("shutdown did not complete: {}", caf::to_string(err));
                  });
   }
+  if (peering_)
+    caf::anon_send_exit(peering_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(broker_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(switchboard_, caf::exit_reason::user_shutdown);
   system_.await_all_actors_done();

@@ -186,6 +186,37 @@ const std::vector<option_spec>& option_specs() {
                       "period of the status line in the log; 0s turns it off (default 30s)",
                       &settings::status_interval),
       size_option("io-threads", "N", "threads doing socket I/O (default 1)", &settings::io_threads),
+    size_option("cluster-port", "PORT",
+                "publish this node's Switchboard to other nodes on PORT (default 0: no cluster)",
+                &settings::cluster_port),
+    {"cluster-bind", "ADDR", "address the cluster port binds to (default 127.0.0.1)",
+     "an IP address string",
+     [](std::string_view t, settings& s) {
+       s.cluster_bind = std::string{t};
+       return true;
+     },
+     [](const caf::config_value& v, settings& s) {
+       auto str = caf::get_if<std::string>(&v);
+       if (str)
+         s.cluster_bind = *str;
+       return str != nullptr;
+     }},
+    {"cluster-peers", "", "other nodes' cluster ports (in the file; use --peer on the command line)",
+     "a list of \"HOST:PORT\" strings", nullptr,
+     [](const caf::config_value& v, settings& s) {
+       return string_list_from_value(v, s.cluster_peers);
+     }},
+    {"node-name", "NAME", "this node's name in logs and status (default: none)", "a string",
+     [](std::string_view t, settings& s) {
+       s.node_name = std::string{t};
+       return true;
+     },
+     [](const caf::config_value& v, settings& s) {
+       auto str = caf::get_if<std::string>(&v);
+       if (str)
+         s.node_name = *str;
+       return str != nullptr;
+     }},
   };
   return specs;
 }
@@ -218,7 +249,7 @@ command_line parse_command_line(const std::vector<std::string>& args) {
       continue;
     }
     bool is_switch = name == "cancel-orphans";
-    bool known = name == "serve" || name == "listen" || name == "config" ||
+    bool known = name == "serve" || name == "listen" || name == "config" || name == "peer" ||
                  (find_spec(name) && find_spec(name)->from_text);
     if (!known) {
       cl.error = "unknown option --" + name + " (see --help)";
@@ -238,6 +269,8 @@ command_line parse_command_line(const std::vector<std::string>& args) {
       cl.serve.push_back(value);
     else if (name == "listen")
       cl.listen.push_back(value);
+    else if (name == "peer")
+      cl.peers.push_back(value);
     else if (name == "config")
       cl.config_file = value;
     else
@@ -254,6 +287,8 @@ std::string help_text(const std::string& program) {
       << "Options (each also a key of the [broker] section of the config file):\n"
       << "  --serve URL              add a client endpoint (repeatable; replaces the file's list)\n"
       << "  --listen URL             add a worker endpoint (repeatable; replaces the file's list)\n"
+      << "  --peer HOST:PORT         link to another node's cluster port (repeatable; replaces the\n"
+      << "                           file's cluster-peers)\n"
       << "  --config FILE            config file to read (default ./" << default_config_file
       << ")\n";
   for (auto& spec : option_specs()) {
@@ -303,6 +338,8 @@ std::string apply_command_line(const command_line& cl, settings& s) {
     s.client_endpoints = cl.serve;
   if (!cl.listen.empty())
     s.worker_endpoints = cl.listen;
+  if (!cl.peers.empty())
+    s.cluster_peers = cl.peers;
   for (auto& [key, value] : cl.overrides) {
     auto spec = find_spec(key);
     if (!spec->from_text(value, s))

@@ -1,5 +1,6 @@
 #include "broker/node/settings.hpp"
 
+#include "broker/cluster/peering.hpp"
 #include "broker/transport/endpoint.hpp"
 
 #include <array>
@@ -36,6 +37,14 @@ std::string validate(const settings& s) {
     return "max-frame-size must be between 64 bytes and 4GiB-1";
   if (s.max_write_queue < s.max_frame_size)
     return "max-write-queue must be at least max-frame-size";
+  if (s.cluster_port > 65535)
+    return "cluster-port must be between 0 and 65535";
+  for (auto& peer : s.cluster_peers) {
+    cluster::peer_address address;
+    std::string error;
+    if (!cluster::parse_peer_address(peer, address, error))
+      return "cluster-peers: " + error;
+  }
   if (s.io_threads < 1 || s.io_threads > 64)
     return "io-threads must be between 1 and 64";
   constexpr std::array<std::string_view, 6> levels{"trace", "debug", "info",

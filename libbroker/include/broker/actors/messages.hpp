@@ -52,7 +52,12 @@ using protocol::cookie;
 using protocol::frame;
 
 /// What a connection is to the Switchboard (CAF serializes enums as they are).
-enum class peer_role : std::uint8_t { client, worker };
+enum class peer_role : std::uint8_t {
+  client,         ///< submits RUN and CANCEL
+  worker,         ///< registers slots, answers with RESULT
+  cluster_client, ///< another node's link submitting work here; uses local slots only
+  cluster_worker, ///< this node's link to another node, offering that node's free slots here
+};
 
 // -- atoms --------------------------------------------------------------------------------------
 
@@ -71,21 +76,27 @@ using grace_atom = caf::atom_constant<caf::atom("grace")>;       ///< a cancel g
 using tick_atom = caf::atom_constant<caf::atom("tick")>;         ///< periodic timer
 using accept_atom = caf::atom_constant<caf::atom("accept")>;     ///< a listener accepted a socket
 using done_atom = caf::atom_constant<caf::atom("done")>;         ///< an orderly stop completed
+using capacity_atom = caf::atom_constant<caf::atom("capacity")>; ///< free slots a node offers
+using flush_atom = caf::atom_constant<caf::atom("flush")>;       ///< send batched updates now
 
 // -- types carried in messages ------------------------------------------------------------------
 
 /// The Switchboard's view of the node at one instant.
 struct switchboard_status {
-  std::uint64_t clients = 0;           ///< client peers joined
-  std::uint64_t workers = 0;           ///< worker peers joined
-  std::uint64_t registered_slots = 0;  ///< capacity registered by live workers
-  std::uint64_t free_slots = 0;        ///< slots not running a task
-  std::uint64_t routes = 0;            ///< routes open (running, cancelling or queued)
-  std::uint64_t queued = 0;            ///< RUNs waiting for a slot
-  std::uint64_t runs_accepted = 0;     ///< RUNs forwarded to a worker since start
-  std::uint64_t results_forwarded = 0; ///< worker RESULTs forwarded to their client
-  std::uint64_t results_dropped = 0;   ///< RESULTs for unknown cookies or other workers' routes
-  std::uint64_t messages_rejected = 0; ///< messages from senders not joined, or in the wrong role
+  std::uint64_t clients = 0;            ///< client peers joined
+  std::uint64_t workers = 0;            ///< worker peers joined
+  std::uint64_t registered_slots = 0;   ///< capacity registered by live workers
+  std::uint64_t free_slots = 0;         ///< slots not running a task
+  std::uint64_t routes = 0;             ///< routes open (running, cancelling or queued)
+  std::uint64_t queued = 0;             ///< RUNs waiting for a slot
+  std::uint64_t runs_accepted = 0;      ///< RUNs forwarded to a worker since start
+  std::uint64_t results_forwarded = 0;  ///< worker RESULTs forwarded to their client
+  std::uint64_t results_dropped = 0;    ///< RESULTs for unknown cookies or other workers' routes
+  std::uint64_t messages_rejected = 0;  ///< messages from senders not joined, or in the wrong role
+  std::uint64_t cluster_peers = 0;      ///< links to other nodes offering their slots here
+  std::uint64_t cluster_free_slots = 0; ///< free slots those nodes offer
+  std::uint64_t cluster_runs_sent = 0;  ///< RUNs this node sent to another node
+  std::uint64_t cluster_runs_received = 0; ///< RUNs other nodes sent here
 };
 
 /// Serializes a status snapshot.
@@ -93,7 +104,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, switchboard_status& x) {
   return f(caf::meta::type_name("switchboard_status"), x.clients, x.workers, x.registered_slots,
            x.free_slots, x.routes, x.queued, x.runs_accepted, x.results_forwarded,
-           x.results_dropped, x.messages_rejected);
+           x.results_dropped, x.messages_rejected, x.cluster_peers, x.cluster_free_slots,
+           x.cluster_runs_sent, x.cluster_runs_received);
 }
 
 // -- typed interfaces ---------------------------------------------------------------------------
@@ -102,11 +114,17 @@ typename Inspector::result_type inspect(Inspector& f, switchboard_status& x) {
 /// It only ever gets whole frames to deliver.
 using peer_actor = caf::typed_actor<caf::reacts_to<deliver_atom, frame>>;
 
+/// A link between two nodes: to the Switchboard of the node it serves it is a `cluster_worker`
+/// (getting RUN and CANCEL frames to pass on), to the other node's Switchboard a `cluster_client`
+/// (getting RESULT frames back, and that node's free slot count as it changes).
+using cluster_link_actor = peer_actor::extend<caf::reacts_to<capacity_atom, std::uint64_t>>;
+
 /// The Switchboard: owns every route and worker slot. Each message from a peer is identified by
 /// its sender, which must have sent `join` first (the Switchboard then monitors it; its down
 /// message ends the peer). RUN and CANCEL frames come from clients, REGISTER and RESULT from
 /// workers, already checked by the sender for the stateless rules (cookie present, pipeline
-/// present, capacity >= 1).
+/// present, capacity >= 1). A `cluster_worker` link sets its free slots with `capacity`; a
+/// `cluster_client` link gets this node's free local slots as `capacity` messages, batched.
 using switchboard_actor =
     caf::typed_actor<caf::reacts_to<join_atom, peer_role>,
                      caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
@@ -114,6 +132,8 @@ using switchboard_actor =
                      caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
                      caf::reacts_to<result_atom, cookie, frame>,
                      caf::reacts_to<grace_atom, cookie, std::uint64_t /* route generation */>,
+                     caf::reacts_to<capacity_atom, std::uint64_t /* free slots */>,
+                     caf::reacts_to<flush_atom>,
                      caf::replies_to<status_atom>::with<switchboard_status>,
                      caf::replies_to<shutdown_atom>::with<done_atom>>;
 

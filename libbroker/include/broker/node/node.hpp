@@ -51,6 +51,9 @@ public:
   /// The Broker.
   const actors::broker_actor& broker() const noexcept { return broker_; }
 
+  /// The port this node's Switchboard is published on for other nodes (0: not published).
+  std::uint16_t cluster_port() const noexcept { return cluster_port_; }
+
 private:
   // The io_context outlives the actor system: actors hold sockets bound to it.
   boost::asio::io_context io_context_;
@@ -61,6 +64,8 @@ private:
   caf::actor_system system_;
   actors::switchboard_actor switchboard_;
   actors::broker_actor broker_;
+  caf::actor peering_;
+  std::uint16_t cluster_port_ = 0;
   bool stopped_ = false;
 };
 

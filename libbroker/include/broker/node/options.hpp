@@ -13,6 +13,7 @@ struct command_line {
   std::string config_file;         ///< from --config; empty: the default file
   std::vector<std::string> serve;  ///< --serve URLs (replace the file's client list)
   std::vector<std::string> listen; ///< --listen URLs (replace the file's worker list)
+  std::vector<std::string> peers;  ///< --peer HOST:PORT (replace the file's cluster-peers)
   std::vector<std::pair<std::string, std::string>> overrides; ///< other broker flags: key, value
   std::vector<std::string> caf_args; ///< --scheduler.policy=... and other CAF options
   std::string error;                 ///< set when the command line is wrong

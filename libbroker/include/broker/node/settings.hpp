@@ -31,6 +31,14 @@ struct settings {
   std::chrono::milliseconds status_interval{30000};
   /// Threads running socket I/O.
   std::size_t io_threads = 1;
+  /// Port on which this node's Switchboard is published to other nodes (0: no cluster port).
+  std::size_t cluster_port = 0;
+  /// Address the cluster port binds to.
+  std::string cluster_bind = "127.0.0.1";
+  /// Other nodes to link to, as HOST:PORT of their cluster ports.
+  std::vector<std::string> cluster_peers;
+  /// This node's name in logs and status (default: none).
+  std::string node_name;
 };
 
 /// Checks values that the types alone do not (endpoint URLs, ranges, log level). Returns an

@@ -1,0 +1,169 @@
+// Two nodes in one process, each with its own actor system, linked through CAF's middleman:
+// the Switchboard peering logic over real sockets.
+
+#include "raw_peer.hpp"
+#include "test_node.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+using namespace broker::testing;
+
+namespace {
+
+std::unique_ptr<test_node> start_cluster_node(std::uint16_t port,
+                                              std::vector<std::string> peers) {
+  return std::make_unique<test_node>([&](broker::node::settings& s) {
+    s.cluster_port = port;
+    s.cluster_peers = peers;
+  });
+}
+
+// RUNs until one is not refused for lack of capacity (links and capacity updates are async).
+std::string run_until_accepted(raw_peer& client, raw_peer& worker) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    auto cookie = new_cookie();
+    client.send(original_run(cookie, "echo", "{}"));
+    if (auto run = worker.receive(50)) {
+      EXPECT_EQ(field(*run, "cookie"), cookie);
+      return cookie;
+    }
+    auto reply = client.receive(1000);
+    if (!reply || field(*reply, "rc") != "NO_CAPACITY")
+      return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  return {};
+}
+
+} // namespace
+
+TEST(ClusterPeering, RemoteWorkerServesALocalClientByteForByte) {
+  auto port_b = free_tcp_port();
+  auto b = start_cluster_node(port_b, {});
+  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
+  raw_peer worker{b->worker_tcp};
+  worker.send(original_register(3));
+  ASSERT_TRUE(a->wait_for([](auto& s) { return s.cluster_peers == 1 && s.cluster_free_slots == 3; }))
+    << "A learns B's free slots";
+  raw_peer client{a->client_unix};
+  auto cookie = new_cookie();
+  auto run = original_run(cookie, "echo", R"({"x": 1})", false);
+  client.send(run);
+  auto at_worker = worker.receive();
+  ASSERT_TRUE(at_worker);
+  EXPECT_EQ(*at_worker, run);
+  auto result = original_result(cookie, "{\"ok\": true}");
+  worker.send(result);
+  EXPECT_EQ(client.receive(), result);
+  EXPECT_TRUE(a->wait_for([](auto& s) { return s.routes == 0 && s.cluster_runs_sent == 1; }));
+  EXPECT_TRUE(b->wait_for([](auto& s) {
+    return s.routes == 0 && s.cluster_runs_received == 1 && s.free_slots == 3;
+  }));
+}
+
+TEST(ClusterPeering, LocalSlotsArePreferred) {
+  auto port_b = free_tcp_port();
+  auto b = start_cluster_node(port_b, {});
+  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
+  raw_peer remote_worker{b->worker_tcp};
+  remote_worker.send(original_register(5));
+  raw_peer local_worker{a->worker_tcp};
+  local_worker.send(original_register(2));
+  ASSERT_TRUE(a->wait_for([](auto& s) { return s.cluster_free_slots == 5 && s.free_slots == 2; }));
+  raw_peer client{a->client_tcp};
+  for (int i = 0; i < 2; ++i)
+    client.send(original_run(new_cookie(), "echo", "{}"));
+  EXPECT_TRUE(local_worker.receive());
+  EXPECT_TRUE(local_worker.receive());
+  EXPECT_FALSE(remote_worker.receive(200)) << "no RUN crosses while a local slot is free";
+  client.send(original_run(new_cookie(), "echo", "{}"));
+  EXPECT_TRUE(remote_worker.receive()) << "with local slots busy, the peer's slot is used";
+}
+
+TEST(ClusterPeering, DetachedRunAcrossNodesFreesTheRemoteSlot) {
+  auto port_b = free_tcp_port();
+  auto b = start_cluster_node(port_b, {});
+  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
+  raw_peer worker{b->worker_tcp};
+  worker.send(original_register(1));
+  ASSERT_TRUE(a->wait_for([](auto& s) { return s.cluster_free_slots == 1; }));
+  raw_peer client{a->client_tcp};
+  auto cookie = new_cookie();
+  client.send(original_run(cookie, "echo", "{}", true));
+  ASSERT_TRUE(worker.receive());
+  worker.send(original_result(cookie, "{}"));
+  EXPECT_FALSE(client.receive(300)) << "a detached RUN gets no RESULT";
+  EXPECT_TRUE(a->wait_for([](auto& s) { return s.routes == 0 && s.cluster_free_slots == 1; }));
+}
+
+TEST(ClusterPeering, PeerNodeGoingDownEndsOnlyTheTasksBehindIt) {
+  auto port_b = free_tcp_port();
+  auto b = start_cluster_node(port_b, {});
+  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
+  raw_peer remote_worker{b->worker_tcp};
+  remote_worker.send(original_register(2));
+  raw_peer local_worker{a->worker_tcp};
+  local_worker.send(original_register(1));
+  ASSERT_TRUE(a->wait_for([](auto& s) { return s.cluster_free_slots == 2 && s.free_slots == 1; }));
+  raw_peer client{a->client_tcp};
+  auto local_cookie = new_cookie();
+  client.send(original_run(local_cookie, "echo", "{}"));
+  ASSERT_TRUE(local_worker.receive());
+  std::set<std::string> remote_cookies{new_cookie(), new_cookie()};
+  for (auto& c : remote_cookies)
+    client.send(original_run(c, "echo", "{}"));
+  ASSERT_TRUE(remote_worker.receive());
+  ASSERT_TRUE(remote_worker.receive());
+  b.reset(); // node B stops: its Switchboard goes down
+  std::set<std::string> went_away;
+  for (int i = 0; i < 2; ++i) {
+    auto reply = client.receive();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(field(*reply, "rc"), "WORKER_WENT_AWAY");
+    went_away.insert(field(*reply, "cookie"));
+  }
+  EXPECT_EQ(went_away, remote_cookies);
+  EXPECT_FALSE(client.receive(200)) << "nothing else is reported";
+  local_worker.send(original_result(local_cookie, "1"));
+  auto local_result = client.receive();
+  ASSERT_TRUE(local_result);
+  EXPECT_EQ(field(*local_result, "rc"), "OK");
+  EXPECT_TRUE(a->wait_for([](auto& s) { return s.cluster_peers == 0 && s.routes == 0; }));
+}
+
+TEST(ClusterPeering, ClientNodeGoingDownOrphansItsTasks) {
+  auto port_b = free_tcp_port();
+  auto b = start_cluster_node(port_b, {});
+  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
+  raw_peer worker{b->worker_tcp};
+  worker.send(original_register(1));
+  ASSERT_TRUE(a->wait_for([](auto& s) { return s.cluster_free_slots == 1; }));
+  raw_peer client{a->client_tcp};
+  auto cookie = new_cookie();
+  client.send(original_run(cookie, "echo", "{}"));
+  ASSERT_TRUE(worker.receive());
+  a.reset();
+  // B keeps the route until its worker answers, then drops the answer and frees the slot.
+  EXPECT_TRUE(b->wait_for([](auto& s) { return s.routes == 1; }));
+  worker.send(original_result(cookie, "{}"));
+  EXPECT_TRUE(b->wait_for([](auto& s) { return s.routes == 0 && s.free_slots == 1; }));
+}
+
+TEST(ClusterPeering, CancelCrossesToTheWorker) {
+  auto port_b = free_tcp_port();
+  auto b = start_cluster_node(port_b, {});
+  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
+  raw_peer worker{b->worker_tcp};
+  worker.send(original_register(1));
+  raw_peer client{a->client_tcp};
+  auto cookie = run_until_accepted(client, worker);
+  ASSERT_FALSE(cookie.empty());
+  client.send(original_cancel(cookie));
+  EXPECT_EQ(worker.receive(), original_cancel(cookie));
+  worker.send(original_result(cookie, "null"));
+  auto result = client.receive();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(field(*result, "cookie"), cookie);
+}
