@@ -1,6 +1,8 @@
 // rcbroker: the broker node. Run `rcbroker --help` for its options; `scripts/run` builds it and
 // starts it with the defaults of caf-application.conf.
 
+#include "broker/node/effective_settings.hpp"
+#include "broker/node/logging.hpp"
 #include "broker/node/node.hpp"
 #include "broker/node/options.hpp"
 
@@ -37,7 +39,18 @@ int main(int argc, char** argv) {
     return fail(err);
   if (auto err = validate(s); !err.empty())
     return fail(err);
-  configure_logging(s.log_level);
+  if (cl.check_config) {
+    caf::actor_system_config check;
+    std::vector<std::string> caf_args = cl.caf_args;
+    if (auto err = check.parse(caf_args, std::ifstream{file}.good() ? file.c_str() : nullptr))
+      return fail("CAF settings: " + check.render(err));
+    std::cout << "; " << (std::ifstream{file}.good() ? file : "built-in defaults")
+              << " and the command line are valid; the effective settings:\n[broker]\n"
+              << render_settings(s);
+    return 0;
+  }
+  if (auto err = setup_logging(s); !err.empty())
+    return fail(err);
 
   caf::actor_system_config cfg;
   std::vector<std::string> caf_args = cl.caf_args;

@@ -4,10 +4,9 @@
 #include "raw_peer.hpp"
 #include "test_node.hpp"
 
-#include <gtest/gtest.h>
-
 #include <csignal>
 #include <filesystem>
+#include <gtest/gtest.h>
 #include <set>
 
 using namespace broker::testing;
@@ -27,10 +26,12 @@ struct node_process {
   std::string worker_url() const { return "socket://" + dir + "/" + name + "-w.sock"; }
 
   void start() {
-    std::vector<std::string> args{"--config", RCBROKER_SOURCE_DIR "/caf-application.conf",
-                                  "--serve", client_url(), "--listen", worker_url(),
+    std::vector<std::string> args{"--config",       RCBROKER_SOURCE_DIR "/caf-application.conf",
+                                  "--serve",        client_url(),
+                                  "--listen",       worker_url(),
                                   "--cluster-port", std::to_string(cluster_port),
-                                  "--node-name", name, "--log-level", "debug"};
+                                  "--node-name",    name,
+                                  "--log-level",    "debug"};
     for (auto port : peer_ports) {
       args.push_back("--peer");
       args.push_back("127.0.0.1:" + std::to_string(port));

@@ -5,15 +5,13 @@
 #include "test_node.hpp"
 
 #include <gtest/gtest.h>
-
 #include <set>
 
 using namespace broker::testing;
 
 namespace {
 
-std::unique_ptr<test_node> start_cluster_node(std::uint16_t port,
-                                              std::vector<std::string> peers) {
+std::unique_ptr<test_node> start_cluster_node(std::uint16_t port, std::vector<std::string> peers) {
   return std::make_unique<test_node>([&](broker::node::settings& s) {
     s.cluster_port = port;
     s.cluster_peers = peers;
@@ -45,8 +43,9 @@ TEST(ClusterPeering, RemoteWorkerServesALocalClientByteForByte) {
   auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
   raw_peer worker{b->worker_tcp};
   worker.send(original_register(3));
-  ASSERT_TRUE(a->wait_for([](auto& s) { return s.cluster_peers == 1 && s.cluster_free_slots == 3; }))
-    << "A learns B's free slots";
+  ASSERT_TRUE(a->wait_for([](auto& s) {
+    return s.cluster_peers == 1 && s.cluster_free_slots == 3;
+  })) << "A learns B's free slots";
   raw_peer client{a->client_unix};
   auto cookie = new_cookie();
   auto run = original_run(cookie, "echo", R"({"x": 1})", false);
@@ -58,9 +57,8 @@ TEST(ClusterPeering, RemoteWorkerServesALocalClientByteForByte) {
   worker.send(result);
   EXPECT_EQ(client.receive(), result);
   EXPECT_TRUE(a->wait_for([](auto& s) { return s.routes == 0 && s.cluster_runs_sent == 1; }));
-  EXPECT_TRUE(b->wait_for([](auto& s) {
-    return s.routes == 0 && s.cluster_runs_received == 1 && s.free_slots == 3;
-  }));
+  EXPECT_TRUE(b->wait_for(
+      [](auto& s) { return s.routes == 0 && s.cluster_runs_received == 1 && s.free_slots == 3; }));
 }
 
 TEST(ClusterPeering, LocalSlotsArePreferred) {

@@ -1,16 +1,24 @@
 #include "broker/actors/broker.hpp"
 
 #include "broker/actors/connection.hpp"
+#include "broker/logging/component.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
+#include <algorithm>
 #include <caf/typed_event_based_actor.hpp>
+#include <chrono>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
 
 namespace broker::actors {
 
 namespace {
+
+/// This file's logger: its level is the `broker` entry of `log-levels`.
+spdlog::logger& broker_log() {
+  return logging::logger(logging::component::broker);
+}
 
 struct connection_entry {
   peer_role role;
@@ -27,6 +35,11 @@ struct broker_state {
   std::uint64_t workers = 0;
   bool shutting_down = false;
   std::vector<caf::typed_response_promise<done_atom>> shutdown_waiters;
+  // For the admin endpoint's snapshot.
+  std::uint64_t clients_accepted = 0;
+  std::uint64_t workers_accepted = 0;
+  std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   static inline const char* name = "broker";
 };
 
@@ -36,11 +49,34 @@ const char* role_name(peer_role role) {
   return role == peer_role::client ? "client" : "worker";
 }
 
+broker_snapshot snapshot_of(const broker_state& st) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  broker_snapshot b;
+  b.accepting = !st.shutting_down;
+  b.started_unix_ms = duration_cast<milliseconds>(st.started_at.time_since_epoch()).count();
+  b.uptime_ms = duration_cast<milliseconds>(std::chrono::steady_clock::now() - st.started).count();
+  b.client_connections = st.clients;
+  b.worker_connections = st.workers;
+  b.clients_accepted = st.clients_accepted;
+  b.workers_accepted = st.workers_accepted;
+  for (auto& l : st.cfg.client_listeners)
+    b.client_endpoints.push_back(l->bound_url());
+  for (auto& l : st.cfg.worker_listeners)
+    b.worker_endpoints.push_back(l->bound_url());
+  for (auto& [addr, entry] : st.connections)
+    b.connections.push_back({entry.handle.id(), entry.role == peer_role::worker, entry.name});
+  // Actor ids grow with each spawn: by id is oldest first.
+  std::sort(b.connections.begin(), b.connections.end(),
+            [](auto& x, auto& y) { return x.actor_id < y.actor_id; });
+  return b;
+}
+
 void finish_shutdown_if_done(broker_pointer self) {
   auto& st = self->state;
   if (!st.shutting_down || !st.connections.empty() || st.shutdown_waiters.empty())
     return;
-  spdlog::info("all connections closed");
+  broker_log().info("all connections closed");
   for (auto& rp : st.shutdown_waiters)
     rp.deliver(done_atom::value);
   st.shutdown_waiters.clear();
@@ -57,7 +93,7 @@ void start_listeners(broker_pointer self) {
                       peer_role role) {
     auto handle = caf::actor_cast<broker_actor>(self);
     for (auto& l : listeners) {
-      spdlog::info("listening for {}s on {}", role_name(role), l->bound_url());
+      broker_log().info("listening for {}s on {}", role_name(role), l->bound_url());
       l->start([handle, role](transport::stream_ptr s) {
         caf::anon_send(handle, accept_atom::value, role, std::move(s));
       });
@@ -82,7 +118,7 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
     if (i == st.connections.end())
       return;
     (i->second.role == peer_role::client ? st.clients : st.workers) -= 1;
-    spdlog::debug("{} ended ({} clients, {} workers)", i->second.name, st.clients, st.workers);
+    broker_log().debug("{} ended ({} clients, {} workers)", i->second.name, st.clients, st.workers);
     st.connections.erase(i);
     finish_shutdown_if_done(self);
   });
@@ -98,7 +134,8 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
         }
         auto name = fmt::format("{}#{} ({})", role_name(role), st.next_id++, stream->name());
         (role == peer_role::client ? st.clients : st.workers) += 1;
-        spdlog::info("{} connected ({} clients, {} workers)", name, st.clients, st.workers);
+        (role == peer_role::client ? st.clients_accepted : st.workers_accepted) += 1;
+        broker_log().info("{} connected ({} clients, {} workers)", name, st.clients, st.workers);
         auto conn = spawn_connection(self->system(), role, stream, st.switchboard, name);
         self->monitor(conn);
         st.connections.emplace(conn.address(), connection_entry{role, conn, std::move(name)});
@@ -110,18 +147,34 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
         self->request(st.switchboard, std::chrono::seconds{5}, status_atom::value)
             .then(
                 [self](const switchboard_status& s) {
-                  spdlog::info(
+                  broker_log().info(
                       "status: {} clients, {} workers, {}/{} slots free, {} routes, {} queued, "
                       "{} runs accepted, {} results dropped",
                       self->state.clients, self->state.workers, s.free_slots, s.registered_slots,
                       s.routes, s.queued, s.runs_accepted, s.results_dropped);
+                  if (s.cluster_peers > 0 || s.cluster_runs_received > 0)
+                    broker_log().info("cluster: {} peer(s) offering {} free slot(s), {} runs sent "
+                                 "to peers, {} runs received from peers",
+                                 s.cluster_peers, s.cluster_free_slots, s.cluster_runs_sent,
+                                 s.cluster_runs_received);
                 },
                 [](caf::error& err) {
-                  spdlog::warn("status request failed: {}", caf::to_string(err));
+                  broker_log().warn("status request failed: {}", caf::to_string(err));
                 });
         self->delayed_send(self, st.cfg.status_interval, tick_atom::value);
       },
       [self](status_atom) { return self->delegate(self->state.switchboard, status_atom::value); },
+      [self](metrics_atom) -> caf::typed_response_promise<node_snapshot> {
+        auto rp = self->make_response_promise<node_snapshot>();
+        self->request(self->state.switchboard, std::chrono::seconds{2}, metrics_atom::value)
+            .then(
+                [self, rp](switchboard_snapshot& s) mutable {
+                  rp.deliver(node_snapshot{snapshot_of(self->state), std::move(s)});
+                },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [self](health_atom) { return !self->state.shutting_down; },
       [self](shutdown_atom) -> caf::typed_response_promise<done_atom> {
         auto& st = self->state;
         auto rp = self->make_response_promise<done_atom>();
@@ -129,13 +182,13 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
         if (st.shutting_down)
           return rp;
         st.shutting_down = true;
-        spdlog::info("shutting down: no new connections; telling {} workers and {} clients",
+        broker_log().info("shutting down: no new connections; telling {} workers and {} clients",
                      st.workers, st.clients);
         stop_listeners(self);
         self->request(st.switchboard, st.cfg.shutdown_timeout, shutdown_atom::value)
             .then([self](done_atom) { close_connections(self); },
                   [self](caf::error& err) {
-                    spdlog::warn("switchboard did not finish its shutdown: {}",
+                    broker_log().warn("switchboard did not finish its shutdown: {}",
                                  caf::to_string(err));
                     close_connections(self);
                   });
@@ -146,7 +199,7 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
         auto& st = self->state;
         if (st.connections.empty())
           return;
-        spdlog::warn("{} connections did not close in time; closing them now",
+        broker_log().warn("{} connections did not close in time; closing them now",
                      st.connections.size());
         for (auto& [addr, entry] : st.connections)
           self->send_exit(entry.handle, caf::exit_reason::user_shutdown);

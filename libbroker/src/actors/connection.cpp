@@ -1,5 +1,6 @@
 #include "broker/actors/connection.hpp"
 
+#include "broker/logging/component.hpp"
 #include "broker/protocol/packet_reader.hpp"
 #include "broker/protocol/packet_writer.hpp"
 
@@ -12,6 +13,11 @@
 namespace broker::actors {
 
 namespace {
+
+/// This file's logger: its level is the `connection` entry of `log-levels`.
+spdlog::logger& connection_log() {
+  return logging::logger(logging::component::connection);
+}
 
 using protocol::packet_type;
 using protocol::result_code;
@@ -42,13 +48,13 @@ void reject(connection_pointer self, const protocol::read_result& r) {
   ++st.bad_packets;
   if (!r.fields.cookie) {
     // An original client asserts every packet carries a cookie: closing is the clean answer.
-    spdlog::warn("{}: bad packet without a readable cookie ({}); closing the connection",
+    connection_log().warn("{}: bad packet without a readable cookie ({}); closing the connection",
                  st.peer_name, r.error);
     st.stream->close("bad packet without a cookie: " + r.error);
     return;
   }
   if (worth_logging(st.bad_packets))
-    spdlog::warn("{}: bad packet ({}), answered BAD_PACKET [{} so far]", st.peer_name, r.error,
+    connection_log().warn("{}: bad packet ({}), answered BAD_PACKET [{} so far]", st.peer_name, r.error,
                  st.bad_packets);
   reply(self, r.fields.cookie, result_code::bad_packet, r.error);
 }
@@ -80,10 +86,14 @@ void on_worker_packet(connection_pointer self, frame& f, const protocol::packet_
     self->send(st.switchboard, register_atom::value, static_cast<std::uint32_t>(*p.capacity));
   } else if (p.type == packet_type::result) {
     if (!p.cookie) {
-      spdlog::warn("{}: RESULT without a cookie dropped", st.peer_name);
+      connection_log().warn("{}: RESULT without a cookie dropped", st.peer_name);
       return;
     }
-    self->send(st.switchboard, result_atom::value, *p.cookie, std::move(f));
+    // The rc was read anyway: passing it spares the Switchboard a second read for its counters.
+    if (p.rc)
+      self->send(st.switchboard, result_atom::value, *p.cookie, *p.rc, std::move(f));
+    else
+      self->send(st.switchboard, result_atom::value, *p.cookie, std::move(f));
   } else {
     reply(self, p.cookie, result_code::unsupported_packet_type,
           "Packet type not supported on this worker");
@@ -122,7 +132,7 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
         }
       },
       [self](closed_atom, std::string& reason) {
-        spdlog::info("{} disconnected: {}", self->state.peer_name, reason);
+        connection_log().info("{} disconnected: {}", self->state.peer_name, reason);
         self->quit();
       },
       [self](close_atom) { self->state.stream->close_after_flush(); },

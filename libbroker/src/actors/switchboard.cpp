@@ -1,6 +1,8 @@
 #include "broker/actors/switchboard.hpp"
 
+#include "broker/logging/component.hpp"
 #include "broker/protocol/packet.hpp"
+#include "broker/protocol/packet_reader.hpp"
 #include "broker/protocol/packet_writer.hpp"
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -23,6 +26,11 @@
 namespace broker::actors {
 
 namespace {
+
+/// This file's logger: its level is the `switchboard` entry of `log-levels`.
+spdlog::logger& switchboard_log() {
+  return logging::logger(logging::component::switchboard);
+}
 
 using protocol::result_code;
 
@@ -42,6 +50,8 @@ struct peer_entry {
   std::uint64_t registered = 0;
   /// Cluster client only: where this node's free slot count goes.
   cluster_link_actor link;
+  /// Cluster client only: the free slot count it was last sent.
+  std::uint64_t reported_free = 0;
 };
 
 bool is_worker_side(peer_role role) {
@@ -63,6 +73,8 @@ struct route {
   std::uint64_t generation = 0;
   /// The RUN frame, kept only while queued.
   frame run_frame;
+  /// When the RUN reached the Switchboard (for the RUN→RESULT latency histogram).
+  std::chrono::steady_clock::time_point started;
 };
 
 /// A run of consecutive free slots of one worker in the free-slot FIFO.
@@ -194,7 +206,8 @@ struct switchboard_state {
   slot_fifo local_slots;
   /// Free slots that other nodes offer through their links.
   slot_fifo remote_slots;
-  /// The free local slot count last sent to cluster clients, and whether a send is scheduled.
+  /// The free local slot count at the last flush (or the first cluster client's join), and
+  /// whether a flush is scheduled.
   std::uint64_t reported_free = 0;
   bool flush_scheduled = false;
   std::uint64_t cluster_clients = 0;
@@ -211,6 +224,8 @@ struct switchboard_state {
   std::uint64_t messages_rejected = 0;
   std::uint64_t cluster_runs_sent = 0;
   std::uint64_t cluster_runs_received = 0;
+  /// Counters for the admin endpoint's metrics; the hot path only increments them.
+  traffic_counters traffic;
 
   // -- helpers ----------------------------------------------------------------------------------
 
@@ -226,14 +241,14 @@ struct switchboard_state {
     auto it = peer_by_addr.find(addr);
     if (it == peer_by_addr.end()) {
       ++messages_rejected;
-      spdlog::warn("switchboard: dropped {} from a peer that has not joined", what);
+      switchboard_log().warn("switchboard: dropped {} from a peer that has not joined", what);
       return {0, nullptr};
     }
     auto& peer = peers.at(it->second);
     bool worker_side = is_worker_side(peer.role);
     if (worker_side != (expected == peer_role::worker)) {
       ++messages_rejected;
-      spdlog::warn("switchboard: dropped {} from {}: only a {} may send it", what,
+      switchboard_log().warn("switchboard: dropped {} from {}: only a {} may send it", what,
                    peer_text{peer.role, it->second}, role_name(expected));
       return {0, nullptr};
     }
@@ -245,7 +260,21 @@ struct switchboard_state {
   }
 
   void answer(const peer_entry& client, const cookie& c, result_code rc, const char* text) {
+    ++traffic.broker_results[static_cast<std::size_t>(rc)];
     deliver(client, protocol::make_result(c, rc, text));
+  }
+
+  /// Delivers a peer's frame unchanged to another peer, counting it.
+  void forward(const peer_entry& to, frame f) {
+    auto wire_bytes = f.payload().size() + 4;
+    if (is_worker_side(to.role)) {
+      ++traffic.frames_to_workers;
+      traffic.bytes_to_workers += wire_bytes;
+    } else {
+      ++traffic.frames_to_clients;
+      traffic.bytes_to_clients += wire_bytes;
+    }
+    deliver(to, std::move(f));
   }
 
   // -- slots ------------------------------------------------------------------------------------
@@ -270,12 +299,14 @@ struct switchboard_state {
 
   void on_flush() {
     flush_scheduled = false;
-    if (local_slots.count == reported_free)
-      return;
     reported_free = local_slots.count;
-    for (auto& [id, peer] : peers)
-      if (peer.role == peer_role::cluster_client)
+    // Per link: one that joined while a flush was pending already has a newer count.
+    for (auto& [id, peer] : peers) {
+      if (peer.role == peer_role::cluster_client && peer.reported_free != reported_free) {
+        peer.reported_free = reported_free;
         self->send(peer.link, capacity_atom::value, reported_free);
+      }
+    }
   }
 
   void on_capacity(std::uint64_t free) {
@@ -283,12 +314,12 @@ struct switchboard_state {
     auto it = peer_by_addr.find(addr);
     if (it == peer_by_addr.end() || peers.at(it->second).role != peer_role::cluster_worker) {
       ++messages_rejected;
-      spdlog::warn("switchboard: dropped a capacity update from a peer that is not a cluster link");
+      switchboard_log().warn("switchboard: dropped a capacity update from a peer that is not a cluster link");
       return;
     }
     remote_slots.remove(it->second);
     remote_slots.add(it->second, free);
-    spdlog::debug("switchboard: {} offers {} slot(s)",
+    switchboard_log().debug("switchboard: {} offers {} slot(s)",
                   peer_text{peer_role::cluster_worker, it->second}, free);
     dispatch_queued();
   }
@@ -306,9 +337,9 @@ struct switchboard_state {
     r.run_frame = frame{};
     worker.routes.insert(c);
     ++runs_accepted;
-    spdlog::debug("switchboard: {} runs on {}", cookie_text{c},
+    switchboard_log().debug("switchboard: {} runs on {}", cookie_text{c},
                   peer_text{peer_role::worker, worker_id});
-    deliver(worker, run_frame);
+    forward(worker, run_frame);
   }
 
   /// Hands free slots to queued RUNs, one client at a time in turn.
@@ -335,13 +366,14 @@ struct switchboard_state {
     r.detach = detach;
     r.generation = next_generation++;
     r.run_frame = std::move(run_frame);
+    r.started = std::chrono::steady_clock::now();
     routes.emplace(c, std::move(r));
     client.routes.insert(c);
     if (client.queued.empty())
       queue_turns.push_back(client_id);
     client.queued.push_back(c);
     ++queued_count;
-    spdlog::debug("switchboard: {} queued ({} waiting)", cookie_text{c}, queued_count);
+    switchboard_log().debug("switchboard: {} queued ({} waiting)", cookie_text{c}, queued_count);
   }
 
   /// Removes a queued RUN of `client` from the queue (not from `routes`).
@@ -363,7 +395,7 @@ struct switchboard_state {
     auto addr = caf::actor_cast<caf::actor_addr>(sender);
     if (!sender || peer_by_addr.count(addr) > 0) {
       ++messages_rejected;
-      spdlog::warn("switchboard: dropped join from {}",
+      switchboard_log().warn("switchboard: dropped join from {}",
                    sender ? "a peer that already joined" : "an anonymous sender");
       return;
     }
@@ -375,23 +407,27 @@ struct switchboard_state {
     self->monitor(peer.handle);
     if (role == peer_role::cluster_client) {
       peer.link = caf::actor_cast<cluster_link_actor>(sender);
-      ++cluster_clients;
+      peer.reported_free = local_slots.count;
+      // Changes while no link listened scheduled no flush: start counting from what it is told.
+      if (cluster_clients++ == 0)
+        reported_free = local_slots.count;
       self->send(peer.link, capacity_atom::value, local_slots.count);
-      spdlog::info("switchboard: another node linked here ({} slot(s) free)", local_slots.count);
+      switchboard_log().info("switchboard: another node linked here ({} slot(s) free)", local_slots.count);
     }
-    spdlog::debug("switchboard: {} joined", peer_text{role, id});
+    switchboard_log().debug("switchboard: {} joined", peer_text{role, id});
   }
 
   void on_run(const cookie& c, bool detach, frame& run_frame) {
     auto [client_id, client] = sender_as(peer_role::client, "RUN");
     if (client == nullptr)
       return;
+    ++traffic.runs_received;
     if (shutting_down) {
       answer(*client, c, result_code::broker_went_away, broker_went_away_text);
       return;
     }
     if (routes.count(c) > 0) {
-      spdlog::debug("switchboard: {} from {} collides", cookie_text{c},
+      switchboard_log().debug("switchboard: {} from {} collides", cookie_text{c},
                     peer_text{peer_role::client, client_id});
       answer(*client, c, result_code::cookie_collision, "Already in use");
       return;
@@ -403,7 +439,7 @@ struct switchboard_state {
         enqueue(client_id, *client, c, detach, std::move(run_frame));
         return;
       }
-      spdlog::debug("switchboard: {} from {}: no capacity", cookie_text{c},
+      switchboard_log().debug("switchboard: {} from {}: no capacity", cookie_text{c},
                     peer_text{peer_role::client, client_id});
       answer(*client, c, result_code::no_capacity, "No capacity available");
       return;
@@ -412,6 +448,7 @@ struct switchboard_state {
     r.client = client_id;
     r.detach = detach;
     r.generation = next_generation++;
+    r.started = std::chrono::steady_clock::now();
     auto& stored = routes.emplace(c, std::move(r)).first->second;
     client->routes.insert(c);
     start_running(c, stored, run_frame);
@@ -428,7 +465,7 @@ struct switchboard_state {
     }
     auto& r = it->second;
     if (r.worker == 0) {
-      spdlog::debug("switchboard: queued {} cancelled", cookie_text{c});
+      switchboard_log().debug("switchboard: queued {} cancelled", cookie_text{c});
       unqueue(client_id, *client, c);
       client->routes.erase(c);
       auto detach = r.detach;
@@ -437,9 +474,9 @@ struct switchboard_state {
         answer(*client, c, result_code::exception, cancelled_text);
       return;
     }
-    spdlog::debug("switchboard: cancel of {} goes to {}", cookie_text{c},
+    switchboard_log().debug("switchboard: cancel of {} goes to {}", cookie_text{c},
                   peer_text{peer_role::worker, r.worker});
-    deliver(peers.at(r.worker), std::move(cancel_frame));
+    forward(peers.at(r.worker), std::move(cancel_frame));
     if (!r.cancel_sent) {
       r.cancel_sent = true;
       self->delayed_send(self, cfg.cancel_grace, grace_atom::value, c, r.generation);
@@ -452,23 +489,23 @@ struct switchboard_state {
       return;
     if (worker->role != peer_role::worker) {
       ++messages_rejected;
-      spdlog::warn("switchboard: dropped REGISTER from a cluster link");
+      switchboard_log().warn("switchboard: dropped REGISTER from a cluster link");
       return;
     }
     if (shutting_down) {
-      spdlog::warn("switchboard: ignored REGISTER of {} during shutdown",
+      switchboard_log().warn("switchboard: ignored REGISTER of {} during shutdown",
                    peer_text{peer_role::worker, worker_id});
       return;
     }
     worker->registered += capacity;
     local_slots.add(worker_id, capacity);
-    spdlog::info("switchboard: {} registered {} slot(s), {} in all; {} of {} slots free",
+    switchboard_log().info("switchboard: {} registered {} slot(s), {} in all; {} of {} slots free",
                  peer_text{peer_role::worker, worker_id}, capacity, worker->registered,
                  local_slots.count, registered_total());
     dispatch_queued();
   }
 
-  void on_result(const cookie& c, frame& result_frame) {
+  void on_result(const cookie& c, frame& result_frame, std::optional<result_code> rc) {
     auto [worker_id, worker] = sender_as(peer_role::worker, "RESULT");
     if (worker == nullptr)
       return;
@@ -476,7 +513,7 @@ struct switchboard_state {
     if (it == routes.end() || it->second.worker != worker_id) {
       ++results_dropped;
       // After a shutdown every route is gone, and workers answering their last tasks is expected.
-      spdlog::log(shutting_down ? spdlog::level::debug : spdlog::level::warn,
+      switchboard_log().log(shutting_down ? spdlog::level::debug : spdlog::level::warn,
                   "switchboard: dropped RESULT from {} for {}: {}",
                   peer_text{peer_role::worker, worker_id}, cookie_text{c},
                   it == routes.end() ? "no such route" : "the route is not this worker's");
@@ -485,15 +522,17 @@ struct switchboard_state {
     auto r = std::move(it->second);
     routes.erase(it);
     worker->routes.erase(c);
+    ++traffic.worker_results[rc ? static_cast<std::size_t>(*rc) : result_code_count];
+    traffic.run_latency.observe(std::chrono::steady_clock::now() - r.started);
     auto* client = find_peer(r.client);
     if (client != nullptr) {
       client->routes.erase(c);
       if (!r.detach && !r.answered) {
         ++results_forwarded;
-        deliver(*client, std::move(result_frame));
+        forward(*client, std::move(result_frame));
       }
     }
-    spdlog::debug("switchboard: {} done on {}{}", cookie_text{c},
+    switchboard_log().debug("switchboard: {} done on {}{}", cookie_text{c},
                   peer_text{peer_role::worker, worker_id},
                   client == nullptr ? " (client gone)"
                   : r.answered      ? " (client already answered)"
@@ -505,7 +544,7 @@ struct switchboard_state {
   void on_grace(const cookie& c, std::uint64_t generation) {
     if (self->current_sender() != self->ctrl()) {
       ++messages_rejected;
-      spdlog::warn("switchboard: dropped a grace message that it did not send itself");
+      switchboard_log().warn("switchboard: dropped a grace message that it did not send itself");
       return;
     }
     auto it = routes.find(c);
@@ -513,7 +552,7 @@ struct switchboard_state {
       return;
     auto& r = it->second;
     r.answered = true;
-    spdlog::debug("switchboard: {} not answered within the cancel grace", cookie_text{c});
+    switchboard_log().debug("switchboard: {} not answered within the cancel grace", cookie_text{c});
     if (auto* client = find_peer(r.client); client != nullptr && !r.detach)
       answer(*client, c, result_code::exception, cancelled_text);
   }
@@ -549,7 +588,7 @@ struct switchboard_state {
       routes.erase(it);
     }
     pool_of(worker).remove(id);
-    spdlog::info("switchboard: {} went away with {} slot(s) and {} running task(s) ({} client(s) "
+    switchboard_log().info("switchboard: {} went away with {} slot(s) and {} running task(s) ({} client(s) "
                  "told); {} of {} slots free",
                  peer_text{worker.role, id}, worker.registered, worker.routes.size(), notified,
                  local_slots.count, registered_total());
@@ -580,7 +619,7 @@ struct switchboard_state {
         deliver(peers.at(r.worker), protocol::make_cancel(c));
       }
     }
-    spdlog::info("switchboard: {} went away; {} queued RUN(s) dropped, {} running task(s) "
+    switchboard_log().info("switchboard: {} went away; {} queued RUN(s) dropped, {} running task(s) "
                  "orphaned, {} cancelled",
                  peer_text{client.role, id}, dropped, orphans, cancelled);
   }
@@ -609,6 +648,33 @@ struct switchboard_state {
     return s;
   }
 
+  /// The status, the traffic counters and every peer's load, for the admin endpoint.
+  switchboard_snapshot snapshot() const {
+    auto st = status();
+    switchboard_snapshot s{st.clients,           st.workers,          st.registered_slots,
+                           st.free_slots,        st.routes,           st.queued,
+                           st.runs_accepted,     st.results_forwarded, st.results_dropped,
+                           st.messages_rejected, st.cluster_peers,    st.cluster_free_slots,
+                           st.cluster_runs_sent, st.cluster_runs_received,
+                           traffic,              {},                  {},
+                           {}};
+    for (auto& [id, peer] : peers) {
+      peer_load load{peer.handle.id(), peer.registered, peer.routes.size()};
+      if (peer.role == peer_role::worker) {
+        s.worker_peers.push_back(load);
+      } else if (peer.role == peer_role::cluster_worker) {
+        load.capacity = 0;
+        for (auto& run : remote_slots.runs)
+          if (run.worker == id)
+            load.capacity += run.count;
+        s.cluster_links.push_back(load);
+      } else {
+        s.client_peers.push_back(load);
+      }
+    }
+    return s;
+  }
+
   std::uint64_t registered_total() const {
     std::uint64_t total = 0;
     for (auto& [id, peer] : peers)
@@ -620,7 +686,8 @@ struct switchboard_state {
     shutting_down = true;
     std::uint64_t told = 0;
     for (auto& [id, peer] : peers) {
-      if (peer.role == peer_role::worker) {
+      // Links get it as workers do; they drop it: the other node learns from the link going down.
+      if (is_worker_side(peer.role)) {
         deliver(peer, protocol::make_shutdown());
         peer.registered = 0;
       } else if (peer.role == peer_role::client) {
@@ -635,9 +702,9 @@ struct switchboard_state {
       }
       peer.routes.clear();
     }
-    spdlog::info("switchboard: shutting down; {} worker(s) told, {} open task(s) answered",
+    switchboard_log().info("switchboard: shutting down; {} worker(s) told, {} open task(s) answered",
                  std::count_if(peers.begin(), peers.end(),
-                               [](auto& p) { return p.second.role == peer_role::worker; }),
+                               [](auto& p) { return is_worker_side(p.second.role); }),
                  told);
     routes.clear();
     local_slots.clear();
@@ -667,7 +734,12 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
         self->state.note_capacity_change();
       },
       [self](result_atom, const cookie& c, frame& result_frame) {
-        self->state.on_result(c, result_frame);
+        // Senders that did not read the rc (actor workers, tests): read it here.
+        self->state.on_result(c, result_frame, protocol::read_packet(result_frame).fields.rc);
+        self->state.note_capacity_change();
+      },
+      [self](result_atom, const cookie& c, result_code rc, frame& result_frame) {
+        self->state.on_result(c, result_frame, rc);
         self->state.note_capacity_change();
       },
       [self](grace_atom, const cookie& c, std::uint64_t generation) {
@@ -676,6 +748,7 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
       [self](capacity_atom, std::uint64_t free) { self->state.on_capacity(free); },
       [self](flush_atom) { self->state.on_flush(); },
       [self](status_atom) { return self->state.status(); },
+      [self](metrics_atom) { return self->state.snapshot(); },
       [self](shutdown_atom) {
         // Every deliver above is enqueued before this reply: the Broker closes the connections
         // only after it has the reply, so no RESULT or SHUTDOWN is lost.

@@ -60,7 +60,10 @@ cluster_link_actor::behavior_type link(link_pointer self, switchboard_actor loca
           self->send(st.remote, cancel_atom::value, c, std::move(f));
           break;
         case packet_type::result:
-          self->send(st.local, result_atom::value, c, std::move(f));
+          if (r.fields.rc)
+            self->send(st.local, result_atom::value, c, *r.fields.rc, std::move(f));
+          else
+            self->send(st.local, result_atom::value, c, std::move(f));
           break;
         default:
           break;

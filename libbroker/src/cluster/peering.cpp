@@ -147,6 +147,7 @@ void enable_clustering(caf::actor_system_config& cfg) {
   cfg.add_message_type<protocol::frame>("broker::frame");
   cfg.add_message_type<peer_role>("broker::peer_role");
   cfg.add_message_type<switchboard_status>("broker::switchboard_status");
+  cfg.add_message_type<run_outcome>("broker::run_outcome");
   // Node heartbeats are off in CAF 0.17 unless set: a hung peer would never be noticed.
   using namespace std::chrono_literals;
   if (caf::get_or(cfg, "middleman.heartbeat-interval", caf::timespan{0}).count() == 0)

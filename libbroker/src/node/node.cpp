@@ -2,6 +2,8 @@
 
 #include "broker/actors/broker.hpp"
 #include "broker/actors/switchboard.hpp"
+#include "broker/admin/http_server.hpp"
+#include "broker/admin/routes.hpp"
 #include "broker/cluster/peering.hpp"
 #include "broker/transport/listener.hpp"
 
@@ -9,6 +11,11 @@
 #include <caf/scoped_actor.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#ifndef RCBROKER_VERSION
+#define RCBROKER_VERSION "unknown"
+#endif
 
 namespace broker::node {
 
@@ -35,6 +42,29 @@ caf::actor_system_config& prepared(caf::actor_system_config& cfg, const settings
   return cfg;
 }
 
+// Binds the admin endpoint before any actor exists, so that a busy port fails the start cleanly.
+std::shared_ptr<admin::http_server> bind_admin(boost::asio::io_context& ioc, const settings& s) {
+  if (s.admin.empty())
+    return nullptr;
+  auto parsed = admin::parse_address(s.admin);
+  if (!parsed.value)
+    throw std::runtime_error("admin: " + parsed.error);
+  return std::make_shared<admin::http_server>(ioc, *parsed.value);
+}
+
+admin::node_info info_of(const settings& s, const admin::http_server& server) {
+  admin::node_info info;
+  info.name = s.node_name;
+  if (info.name.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0)
+      info.name = host;
+  }
+  info.version = RCBROKER_VERSION;
+  info.admin_url = server.url();
+  return info;
+}
+
 std::vector<std::string> urls_of(const std::vector<std::shared_ptr<transport::listener>>& ls) {
   std::vector<std::string> result;
   for (auto& l : ls)
@@ -50,7 +80,7 @@ node::node(const settings& s, caf::actor_system_config& cfg)
                                  {s.max_frame_size, s.max_write_queue})),
       worker_listeners_(bind_all(io_context_, s.worker_endpoints, transport::default_worker_port,
                                  {s.max_frame_size, s.max_write_queue})),
-      system_(prepared(cfg, s)) {
+      admin_(bind_admin(io_context_, s)), system_(prepared(cfg, s)) {
   for (std::size_t i = 0; i < s.io_threads; ++i)
     io_threads_.emplace_back([this] { io_context_.run(); });
   actors::switchboard_config sb_cfg;
@@ -63,6 +93,10 @@ node::node(const settings& s, caf::actor_system_config& cfg)
   b_cfg.worker_listeners = worker_listeners_;
   b_cfg.status_interval = s.status_interval;
   broker_ = actors::spawn_broker(system_, std::move(b_cfg), switchboard_);
+  if (admin_) {
+    admin_->start(admin::make_routes(system_, broker_, info_of(s, *admin_)));
+    spdlog::info("admin endpoint on {} (/metrics, /healthz, /status)", admin_->url());
+  }
   if (s.cluster_port != 0) {
     auto port = system_.middleman().publish(switchboard_, static_cast<std::uint16_t>(s.cluster_port),
                                             s.cluster_bind.c_str(), true);
@@ -108,6 +142,9 @@ void node::shutdown() {
     caf::anon_send_exit(peering_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(broker_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(switchboard_, caf::exit_reason::user_shutdown);
+  // /healthz said 503 throughout the shutdown above; now the endpoint goes too.
+  if (admin_)
+    admin_->stop();
   system_.await_all_actors_done();
   // Let queued socket work (final flushes, closes, unlinks) finish, then stop the I/O threads.
   work_.reset();
@@ -118,6 +155,10 @@ void node::shutdown() {
     t.join();
   io_threads_.clear();
   spdlog::info("broker node stopped");
+}
+
+std::string node::admin_url() const {
+  return admin_ ? admin_->url() : std::string{};
 }
 
 std::vector<std::string> node::client_urls() const {

@@ -133,6 +133,34 @@ bool string_list_from_value(const caf::config_value& v, std::vector<std::string>
   return true;
 }
 
+option_spec string_option(const char* key, const char* arg, const char* help, const char* expects,
+                          std::string settings::*member) {
+  return {key, arg, help, expects,
+          [member](std::string_view t, settings& s) {
+            s.*member = std::string{t};
+            return true;
+          },
+          [member](const caf::config_value& v, settings& s) {
+            auto str = caf::get_if<std::string>(&v);
+            if (str)
+              s.*member = *str;
+            return str != nullptr;
+          }};
+}
+
+// "a=b,c=d" as {"a=b", "c=d"}; empty items are dropped.
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> items;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    if (!item.empty())
+      items.emplace_back(item);
+    text.remove_prefix(comma == std::string_view::npos ? text.size() : comma + 1);
+  }
+  return items;
+}
+
 const std::vector<option_spec>& option_specs() {
   static const std::vector<option_spec> specs{
       {"client-endpoints", "",
@@ -217,6 +245,31 @@ const std::vector<option_spec>& option_specs() {
          s.node_name = *str;
        return str != nullptr;
      }},
+      string_option("admin", "HOST:PORT",
+                    "HTTP admin endpoint: GET /metrics, /healthz, /status; PORT alone is "
+                    "127.0.0.1:PORT (default empty: off)",
+                    "an address string such as \"127.0.0.1:51580\", or \"\" for off",
+                    &settings::admin),
+      string_option("log-format", "FORMAT",
+                    "log lines as text or json, one JSON object a line (default text)",
+                    "\"text\" or \"json\"", &settings::log_format),
+      string_option("log-file", "PATH", "append the log to PATH (default empty: stderr)",
+                    "a file path string", &settings::log_file),
+      {"log-levels", "LIST",
+       "levels per component over --log-level, e.g. switchboard=debug,connection=warn "
+       "(components: node, broker, switchboard, connection, admin)",
+       "a list of \"COMPONENT=LEVEL\" strings, e.g. [\"switchboard=debug\"]",
+       [](std::string_view t, settings& s) {
+         s.log_levels = split_list(t);
+         return true;
+       },
+       [](const caf::config_value& v, settings& s) {
+         if (auto str = caf::get_if<std::string>(&v)) {
+           s.log_levels = split_list(*str);
+           return true;
+         }
+         return string_list_from_value(v, s.log_levels);
+       }},
   };
   return specs;
 }
@@ -236,6 +289,10 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     const std::string& arg = args[i];
     if (arg == "-h" || arg == "--help" || arg == "-?") {
       cl.help = true;
+      continue;
+    }
+    if (arg == "--check-config") {
+      cl.check_config = true;
       continue;
     }
     if (arg.rfind("--", 0) != 0) {
@@ -298,7 +355,9 @@ std::string help_text(const std::string& program) {
     out << "  " << flag << std::string(flag.size() < 25 ? 25 - flag.size() : 1, ' ') << spec.help
         << "\n";
   }
-  out << "  -h, --help               show this text\n\n"
+  out << "  --check-config           check the config file and flags, print the effective\n"
+      << "                           settings (key = value), exit 0 (or 2 with the error)\n"
+      << "  -h, --help               show this text\n\n"
       << "Endpoint URLs: tcp://HOST:PORT, tcp://[IPV6]:PORT (port defaults: clients 51500,\n"
       << "workers 51510) and socket:///PATH (a Unix-domain socket; a stale file is removed).\n\n"
       << "CAF's own settings (scheduler, middleman) go in the file or as --section.key=value.\n"
@@ -331,6 +390,13 @@ std::string load_config_file(const std::string& file, bool required, settings& s
       return file + ": bad value for broker." + key + ": expected " + spec->expects;
   }
   return {};
+}
+
+std::vector<std::string> setting_keys() {
+  std::vector<std::string> keys;
+  for (auto& spec : option_specs())
+    keys.emplace_back(spec.key);
+  return keys;
 }
 
 std::string apply_command_line(const command_line& cl, settings& s) {

@@ -1,14 +1,42 @@
 #include "broker/node/settings.hpp"
 
+#include "broker/admin/address.hpp"
 #include "broker/cluster/peering.hpp"
+#include "broker/logging/component.hpp"
 #include "broker/transport/endpoint.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
 namespace broker::node {
 
 namespace {
+
+/// Checks `admin`, `log-format` and `log-levels`.
+std::string check_operations(const settings& s) {
+  if (!s.admin.empty()) {
+    if (auto parsed = admin::parse_address(s.admin); !parsed.value)
+      return "admin: " + parsed.error;
+  }
+  if (s.log_format != "text" && s.log_format != "json")
+    return "log-format must be text or json (got '" + s.log_format + "')";
+  for (auto& entry : s.log_levels) {
+    auto eq = entry.find('=');
+    auto component = std::string_view{entry}.substr(0, eq);
+    auto level = eq == std::string::npos ? std::string_view{} : std::string_view{entry}.substr(eq + 1);
+    if (!logging::parse_component(component))
+      return "log-levels: '" + entry +
+             "' must be COMPONENT=LEVEL, COMPONENT one of node, broker, switchboard, connection, "
+             "admin";
+    constexpr std::array<std::string_view, 6> levels{"trace", "debug", "info",
+                                                     "warn",  "error", "off"};
+    if (std::find(levels.begin(), levels.end(), level) == levels.end())
+      return "log-levels: '" + entry +
+             "' must be COMPONENT=LEVEL, LEVEL one of trace, debug, info, warn, error, off";
+  }
+  return {};
+}
 
 std::string check_endpoints(const std::vector<std::string>& urls, const char* key,
                             std::uint16_t default_port) {
@@ -55,7 +83,7 @@ std::string validate(const settings& s) {
   if (!known)
     return "log-level must be one of trace, debug, info, warn, error, off (got '" + s.log_level +
            "')";
-  return {};
+  return check_operations(s);
 }
 
 } // namespace broker::node

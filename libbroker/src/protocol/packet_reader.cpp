@@ -295,8 +295,11 @@ private:
         target = text ? std::optional<std::string>{std::string{*text}} : std::nullopt;
     } else if (name == "rc") {
       r = read_string(v, text);
-      if (r == outcome::ok && text && !parse_result_code(*text))
-        note("unknown rc " + quote(*text));
+      if (r == outcome::ok) {
+        fields.rc = text ? parse_result_code(*text) : std::nullopt;
+        if (text && !fields.rc)
+          note("unknown rc " + quote(*text));
+      }
     } else if (name == "variables" || name == "error" || name == "result") {
       r = check_opaque_string(v);
     } else if (name == "detach") {

@@ -3,6 +3,7 @@
 // The message vocabulary of the broker's actors: atoms, the types carried in messages, and the
 // typed interfaces of the Switchboard and of the connections it routes between.
 
+#include "broker/actors/snapshot.hpp"
 #include "broker/protocol/cookie.hpp"
 #include "broker/protocol/frame.hpp"
 
@@ -108,6 +109,22 @@ typename Inspector::result_type inspect(Inspector& f, switchboard_status& x) {
            x.cluster_runs_sent, x.cluster_runs_received);
 }
 
+/// How a run submitted by an actor client ended: the RESULT's fields as plain values, so that
+/// the reply can cross nodes.
+struct run_outcome {
+  cookie id;                           ///< the run's cookie
+  std::string rc;                      ///< the result code as on the wire, e.g. "OK"
+  std::string result;                  ///< the worker's result JSON text ("" when none)
+  std::string error;                   ///< what went wrong ("" when nothing did)
+  std::vector<std::string> stacktrace; ///< the worker's trace, one line an element
+};
+
+/// Serializes a run outcome.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_outcome& x) {
+  return f(caf::meta::type_name("run_outcome"), x.id, x.rc, x.result, x.error, x.stacktrace);
+}
+
 // -- typed interfaces ---------------------------------------------------------------------------
 
 /// Anything the Switchboard routes to: a socket connection or an actor client or worker.
@@ -125,16 +142,20 @@ using cluster_link_actor = peer_actor::extend<caf::reacts_to<capacity_atom, std:
 /// workers, already checked by the sender for the stateless rules (cookie present, pipeline
 /// present, capacity >= 1). A `cluster_worker` link sets its free slots with `capacity`; a
 /// `cluster_client` link gets this node's free local slots as `capacity` messages, batched.
+/// A RESULT may carry the `rc` its sender already read (else the Switchboard reads it for its
+/// counters); `metrics` answers a detailed snapshot for the admin endpoint.
 using switchboard_actor =
     caf::typed_actor<caf::reacts_to<join_atom, peer_role>,
                      caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
                      caf::reacts_to<cancel_atom, cookie, frame>,
                      caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
                      caf::reacts_to<result_atom, cookie, frame>,
+                     caf::reacts_to<result_atom, cookie, protocol::result_code /* rc */, frame>,
                      caf::reacts_to<grace_atom, cookie, std::uint64_t /* route generation */>,
                      caf::reacts_to<capacity_atom, std::uint64_t /* free slots */>,
                      caf::reacts_to<flush_atom>,
                      caf::replies_to<status_atom>::with<switchboard_status>,
+                     caf::replies_to<metrics_atom>::with<switchboard_snapshot>,
                      caf::replies_to<shutdown_atom>::with<done_atom>>;
 
 /// A socket connection: a peer that also takes frames read from its socket, the end of its
@@ -143,12 +164,22 @@ using connection_actor = peer_actor::extend<caf::reacts_to<frames_atom, std::vec
                                             caf::reacts_to<closed_atom, std::string /* reason */>,
                                             caf::reacts_to<close_atom>>;
 
+/// A client without a socket: a CAF actor (in this process or on another node) that submits runs
+/// to a Switchboard and gets each RESULT as the reply to its request. Cancelling makes the run's
+/// reply the worker's (or the broker's) answer to the CANCEL.
+using actor_client_actor = peer_actor::extend<
+  caf::replies_to<run_atom, std::string /* pipeline */, std::string /* variables */>::with<
+    run_outcome>,
+  caf::reacts_to<cancel_atom, cookie>>;
+
 /// The Broker: supervises listeners and connections and runs the orderly shutdown.
 using broker_actor =
     caf::typed_actor<caf::reacts_to<accept_atom, peer_role, std::shared_ptr<transport::stream>>,
                      caf::reacts_to<tick_atom>,
                      caf::reacts_to<close_atom /* shutdown took too long */>,
                      caf::replies_to<status_atom>::with<switchboard_status>,
+                     caf::replies_to<metrics_atom>::with<node_snapshot>,
+                     caf::replies_to<health_atom>::with<bool /* accepting */>,
                      caf::replies_to<shutdown_atom>::with<done_atom>>;
 
 } // namespace broker::actors

@@ -16,6 +16,10 @@ namespace broker::transport {
 class listener;
 } // namespace broker::transport
 
+namespace broker::admin {
+class http_server;
+} // namespace broker::admin
+
 namespace broker::node {
 
 /// A running broker node: socket I/O threads, the actor system, the Switchboard, the Broker and
@@ -54,6 +58,9 @@ public:
   /// The port this node's Switchboard is published on for other nodes (0: not published).
   std::uint16_t cluster_port() const noexcept { return cluster_port_; }
 
+  /// The admin endpoint as bound, e.g. "http://127.0.0.1:51580" (empty when `admin` is off).
+  std::string admin_url() const;
+
 private:
   // The io_context outlives the actor system: actors hold sockets bound to it.
   boost::asio::io_context io_context_;
@@ -61,6 +68,7 @@ private:
   std::vector<std::thread> io_threads_;
   std::vector<std::shared_ptr<transport::listener>> client_listeners_;
   std::vector<std::shared_ptr<transport::listener>> worker_listeners_;
+  std::shared_ptr<admin::http_server> admin_;
   caf::actor_system system_;
   actors::switchboard_actor switchboard_;
   actors::broker_actor broker_;

@@ -10,6 +10,7 @@ namespace broker::node {
 /// The node's command line, split into the broker's own options and CAF's.
 struct command_line {
   bool help = false;
+  bool check_config = false;       ///< --check-config: validate, print the settings, exit
   std::string config_file;         ///< from --config; empty: the default file
   std::vector<std::string> serve;  ///< --serve URLs (replace the file's client list)
   std::vector<std::string> listen; ///< --listen URLs (replace the file's worker list)
@@ -32,6 +33,9 @@ std::string help_text(const std::string& program);
 /// are errors (CAF itself would ignore them silently). A missing file is an error only when
 /// `required`. Returns an empty string on success, otherwise the reason.
 std::string load_config_file(const std::string& file, bool required, settings& s);
+
+/// The keys of the `[broker]` section, in the order of `--help`.
+std::vector<std::string> setting_keys();
 
 /// Applies the command line's broker options on top of `s`. Returns an error text or "".
 std::string apply_command_line(const command_line& cl, settings& s);

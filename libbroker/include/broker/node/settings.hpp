@@ -39,6 +39,17 @@ struct settings {
   std::vector<std::string> cluster_peers;
   /// This node's name in logs and status (default: none).
   std::string node_name;
+  /// HTTP admin endpoint (/metrics, /healthz, /status) as HOST:PORT, [V6]:PORT or PORT (on
+  /// 127.0.0.1); empty: off. Off by default so that embedded and test nodes open no extra port;
+  /// the shipped configuration files turn it on, on loopback.
+  std::string admin;
+  /// Log line format: "text" (readable) or "json" (one JSON object a line).
+  std::string log_format = "text";
+  /// File the log is appended to; empty: stderr.
+  std::string log_file;
+  /// Per-component levels overriding `log_level`, each "COMPONENT=LEVEL" with COMPONENT one of
+  /// node, broker, switchboard, connection, admin.
+  std::vector<std::string> log_levels;
 };
 
 /// Checks values that the types alone do not (endpoint URLs, ranges, log level). Returns an

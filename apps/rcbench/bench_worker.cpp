@@ -1,0 +1,88 @@
+#include "bench_worker.hpp"
+
+#include "wire.hpp"
+
+#include <iostream>
+
+namespace rcbench {
+
+bench_worker::bench_worker(socket_type socket, unsigned register_capacity,
+                           std::chrono::milliseconds delay, thread_stats& stats)
+    : framed_connection(std::move(socket)), register_capacity_(register_capacity), delay_(delay),
+      stats_(stats), timer_(executor()) {}
+
+void bench_worker::start() {
+  if (register_capacity_ > 0) {
+    output() += register_frame(register_capacity_);
+    flush();
+  }
+  start_reading();
+}
+
+void bench_worker::on_frame(std::string_view payload) {
+  field_reader fields{payload};
+  auto type = fields.get(R"("packet_type")");
+  if (type == std::string_view{R"("SHUTDOWN")"}) {
+    std::cerr << "rcbench: a worker got SHUTDOWN from the node\n";
+    close();
+    return;
+  }
+  auto cookie = fields.get(R"("cookie")");
+  auto cookie_text = cookie ? string_contents(*cookie) : std::nullopt;
+  if (type != std::string_view{R"("RUN")"} || !cookie_text) {
+    stats_.errors.add(1);
+    return;
+  }
+  runs_.store(runs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  auto variables = fields.get(R"("variables")").value_or("null");
+  if (delay_.count() == 0) {
+    append_result(output(), *cookie_text, variables);
+    return;
+  }
+  auto before = delayed_bytes_.size();
+  append_result(delayed_bytes_, *cookie_text, variables);
+  delayed_.push_back({std::chrono::steady_clock::now() + delay_, delayed_bytes_.size() - before});
+  arm_timer();
+}
+
+void bench_worker::arm_timer() {
+  if (timer_armed_ || delayed_.empty())
+    return;
+  timer_armed_ = true;
+  timer_.expires_at(delayed_.front().due);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    timer_armed_ = false;
+    if (ec || !is_open())
+      return;
+    release_due();
+    arm_timer();
+  });
+}
+
+void bench_worker::release_due() {
+  // Every RUN waits the same delay, so the queue is in order of due time.
+  auto now = std::chrono::steady_clock::now();
+  std::size_t bytes = 0;
+  while (!delayed_.empty() && delayed_.front().due <= now) {
+    bytes += delayed_.front().bytes;
+    delayed_.pop_front();
+  }
+  output().append(delayed_bytes_, delayed_begin_, bytes);
+  delayed_begin_ += bytes;
+  if (delayed_.empty()) {
+    delayed_bytes_.clear();
+    delayed_begin_ = 0;
+  } else if (delayed_begin_ > delayed_bytes_.size() / 2) {
+    delayed_bytes_.erase(0, delayed_begin_);
+    delayed_begin_ = 0;
+  }
+  flush();
+}
+
+void bench_worker::on_closed(const std::string& reason) {
+  stats_.errors.add(1);
+  timer_.cancel();
+  std::cerr << "rcbench: worker: " << reason << "\n";
+}
+
+} // namespace rcbench

@@ -1,0 +1,84 @@
+#include "net.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <filesystem>
+#include <netinet/in.h>
+#include <stdexcept>
+#include <stdlib.h>
+
+namespace rcbench {
+
+namespace asio = boost::asio;
+using generic = asio::generic::stream_protocol;
+
+broker::transport::endpoint parse_url(const std::string& url, std::uint16_t default_port) {
+  auto parsed = broker::transport::parse_endpoint(url, default_port);
+  if (!parsed.value)
+    throw std::invalid_argument(parsed.error);
+  return *parsed.value;
+}
+
+socket_type connect_to(asio::io_context& ioc, const broker::transport::endpoint& ep) {
+  socket_type socket{ioc};
+  boost::system::error_code ec;
+  if (ep.type == broker::transport::endpoint::kind::unix_socket) {
+    socket.connect(generic::endpoint{asio::local::stream_protocol::endpoint{ep.path}}, ec);
+  } else {
+    asio::ip::tcp::resolver resolver{ioc};
+    auto results = resolver.resolve(ep.host, std::to_string(ep.port),
+                                    asio::ip::tcp::resolver::numeric_service, ec);
+    if (!ec) {
+      ec = asio::error::host_not_found;
+      for (auto& r : results) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        socket.connect(generic::endpoint{r.endpoint()}, ec);
+        if (!ec)
+          break;
+      }
+    }
+    if (!ec)
+      socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  }
+  if (ec)
+    throw std::runtime_error("cannot connect to " + ep.to_string() + ": " + ec.message());
+  return socket;
+}
+
+acceptor_type listen_on(asio::io_context& ioc, broker::transport::endpoint& ep) {
+  acceptor_type acceptor{ioc};
+  boost::system::error_code ec;
+  generic::endpoint at;
+  if (ep.type == broker::transport::endpoint::kind::unix_socket)
+    at = generic::endpoint{asio::local::stream_protocol::endpoint{ep.path}};
+  else
+    at = generic::endpoint{asio::ip::tcp::endpoint{asio::ip::address_v4::loopback(), 0}};
+  acceptor.open(at.protocol(), ec);
+  if (!ec)
+    acceptor.bind(at, ec);
+  if (!ec)
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + ep.to_string() + ": " + ec.message());
+  if (ep.type == broker::transport::endpoint::kind::tcp) {
+    auto local = acceptor.local_endpoint();
+    ep.host = "127.0.0.1";
+    ep.port = ntohs(reinterpret_cast<const sockaddr_in*>(local.data())->sin_port);
+  }
+  return acceptor;
+}
+
+std::string make_socket_folder() {
+  char pattern[] = "/tmp/rcbench-XXXXXX";
+  if (::mkdtemp(pattern) == nullptr)
+    throw std::runtime_error("cannot create a folder in /tmp for Unix sockets");
+  return pattern;
+}
+
+void remove_folder(const std::string& path) {
+  std::error_code ignored;
+  std::filesystem::remove_all(path, ignored);
+}
+
+} // namespace rcbench

@@ -1,0 +1,181 @@
+#include "options.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <type_traits>
+
+namespace rcbench {
+
+namespace {
+
+constexpr const char* help =
+    R"(rcbench: load generator for an rcbroker node, with a direct baseline.
+
+Load mode (default): K client connections each keep D RUNs in flight; rcbench runs W workers of
+capacity C itself, connected to the node, which answer every RUN with a RESULT echoing the
+variables. After --warmup seconds, --duration seconds are measured. A progress line goes to
+stderr every second, the summary to stdout.
+
+  --clients K            client connections (default 1, at most 65535)
+  --depth D              RUNs each client keeps in flight (default 1, at most 4096)
+  --workers W            worker connections (default 1, at most 4096)
+  --capacity C           capacity each worker registers (default 1)
+  --delay-ms MS          a worker answers each RUN after MS milliseconds (default 0: at once)
+  --payload S            bytes of the RUN's variables JSON text (default 64, at least 8)
+  --warmup SECONDS       unmeasured run before the window (default 1, at most 600)
+  --duration SECONDS     length of the measured window (default 5, more than 0, at most 3600)
+  --max-tasks N          end the window once N RUNs were sent in it and answered (default 0: no cap)
+  --client-endpoint URL  the node's client endpoint (default tcp://[::1]:51500)
+  --worker-endpoint URL  the node's worker endpoint (default tcp://[::1]:51510)
+                         URLs: tcp://HOST:PORT, tcp://[V6ADDR]:PORT or socket:///PATH
+  --direct               no node: rcbench's workers listen themselves (127.0.0.1 on ephemeral
+                         ports, or Unix sockets in /tmp, as the transport of --client-endpoint)
+                         and client i talks to worker i % W: the baseline without the hop
+  --broker-pid PID       report the node's CPU seconds (utime+stime over the window, from
+                         /proc/PID/stat), CPU per 1000 tasks, and its RSS (VmRSS)
+  --threads N            I/O threads of rcbench, one io_context each (default 1, at most 16)
+  --json                 print the summary as one JSON line on stdout
+
+Idle mode (memory): any of these selects it instead of a load.
+
+  --idle-clients N       open N client connections that send nothing
+  --idle-workers M       open M workers that REGISTER capacity 1 and stay idle
+  --hold SECONDS         hold them this long (default 0, at most 3600), reporting the node's
+                         RSS before and after, RSS per connection and the node's CPU meanwhile
+                         (needs --broker-pid)
+
+  --help                 this text
+
+Latency is per RUN->RESULT, measured at the client, in microseconds. Exit status: 0 on success,
+1 when a connection could not be made or no task completed, 2 for a bad command line.
+)";
+
+std::string value_error(const std::string& flag, const std::string& text, const std::string& what) {
+  return flag + " " + (text.empty() ? "needs a value" : "'" + text + "' is not " + what);
+}
+
+bool parse_uint(const std::string& text, std::uint64_t lo, std::uint64_t hi, std::uint64_t& out) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  errno = 0;
+  char* end = nullptr;
+  auto v = std::strtoull(text.c_str(), &end, 10);
+  if (errno != 0 || *end != '\0' || v < lo || v > hi)
+    return false;
+  out = v;
+  return true;
+}
+
+bool parse_seconds(const std::string& text, double lo, double hi, bool lo_open, double& out) {
+  if (text.empty())
+    return false;
+  errno = 0;
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (errno != 0 || *end != '\0' || !std::isfinite(v) || v < lo || v > hi || (lo_open && v == lo))
+    return false;
+  out = v;
+  return true;
+}
+
+} // namespace
+
+std::string help_text() {
+  return help;
+}
+
+parse_result parse_options(const std::vector<std::string>& args) {
+  parse_result r;
+  auto& o = r.value;
+  using setter = std::function<std::string(const std::string&, const std::string&)>;
+  auto count = [](auto& field, std::uint64_t lo, std::uint64_t hi) {
+    return [&field, lo, hi](const std::string& flag, const std::string& text) -> std::string {
+      std::uint64_t v = 0;
+      if (!parse_uint(text, lo, hi, v))
+        return value_error(flag, text,
+                           "a whole number in " + std::to_string(lo) + ".." + std::to_string(hi));
+      field = static_cast<std::remove_reference_t<decltype(field)>>(v);
+      return {};
+    };
+  };
+  auto seconds = [](double& field, double hi, bool lo_open) {
+    return [&field, hi, lo_open](const std::string& flag, const std::string& text) -> std::string {
+      if (!parse_seconds(text, 0, hi, lo_open, field))
+        return value_error(flag, text,
+                           std::string{"a number of seconds in "} + (lo_open ? "(0" : "[0") + ".." +
+                               std::to_string(static_cast<int>(hi)) + "]");
+      return {};
+    };
+  };
+  auto text = [](std::string& field) {
+    return [&field](const std::string& flag, const std::string& value) -> std::string {
+      if (value.empty())
+        return flag + " needs a value";
+      field = value;
+      return {};
+    };
+  };
+  std::uint64_t pid = 0;
+  const std::map<std::string, setter> valued{
+      {"--clients", count(o.clients, 1, 65535)},
+      {"--depth", count(o.depth, 1, 4096)},
+      {"--workers", count(o.workers, 1, 4096)},
+      {"--capacity", count(o.capacity, 1, 1000000)},
+      {"--delay-ms", count(o.delay_ms, 0, 60000)},
+      {"--payload", count(o.payload, 8, 4u * 1024u * 1024u)},
+      {"--warmup", seconds(o.warmup_s, 600, false)},
+      {"--duration", seconds(o.duration_s, 3600, true)},
+      {"--max-tasks", count(o.max_tasks, 0, 1'000'000'000'000ULL)},
+      {"--client-endpoint", text(o.client_endpoint)},
+      {"--worker-endpoint", text(o.worker_endpoint)},
+      {"--broker-pid", count(pid, 1, 4194304)},
+      {"--threads", count(o.threads, 1, 16)},
+      {"--idle-clients", count(o.idle_clients, 0, 100000)},
+      {"--idle-workers", count(o.idle_workers, 0, 100000)},
+      {"--hold", seconds(o.hold_s, 3600, false)},
+  };
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      o.help = true;
+      continue;
+    }
+    if (arg == "--direct") {
+      o.direct = true;
+      continue;
+    }
+    if (arg == "--json") {
+      o.json = true;
+      continue;
+    }
+    // Both "--flag VALUE" and "--flag=VALUE".
+    auto eq = arg.find('=');
+    auto name = arg.substr(0, eq);
+    auto it = valued.find(name);
+    if (it == valued.end()) {
+      r.error = "unknown option " + arg + " (see --help)";
+      return r;
+    }
+    std::string value;
+    if (eq != std::string::npos)
+      value = arg.substr(eq + 1);
+    else if (i + 1 < args.size())
+      value = args[++i];
+    if (auto err = it->second(name, value); !err.empty()) {
+      r.error = err;
+      return r;
+    }
+  }
+  o.broker_pid = static_cast<int>(pid);
+  if (o.idle_mode() && o.direct)
+    r.error = "--direct is a load mode; it cannot be combined with --idle-clients, --idle-workers "
+              "or --hold";
+  else if (o.idle_mode() && o.broker_pid == 0)
+    r.error = "idle mode reports the node's memory and needs --broker-pid";
+  return r;
+}
+
+} // namespace rcbench

@@ -1,0 +1,209 @@
+// rcsubmit: submits one task to a broker and prints its result.
+//
+//   build/apps/rcsubmit --pipeline echo --variables '{"x": 1}'
+//   build/apps/rcsubmit --endpoint socket:///tmp/reasonchip-broker-client.sock --pipeline echo
+//
+// The result JSON goes to stdout; a failure's rc, error and stacktrace go to stderr, and the exit
+// status names the outcome (`rcsubmit --help` has the table).
+
+#include "broker/client/client.hpp"
+#include "broker/client/random_cookie.hpp"
+#include "broker/transport/endpoint.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <simdjson.h>
+#include <string>
+#include <vector>
+
+namespace {
+
+using broker::protocol::result_code;
+
+constexpr const char* default_endpoint = "tcp://[::1]:51500";
+
+// Exit statuses beyond the result codes (which map to 0..9 in protocol order).
+constexpr int exit_timeout = 10;
+constexpr int exit_cannot_connect = 11;
+constexpr int exit_usage = 64; // EX_USAGE of sysexits.h
+
+constexpr result_code all_codes[] = {
+    result_code::ok,
+    result_code::bad_packet,
+    result_code::unsupported_packet_type,
+    result_code::no_capacity,
+    result_code::cookie_not_found,
+    result_code::cookie_collision,
+    result_code::worker_went_away,
+    result_code::broker_went_away,
+    result_code::processor_exception,
+    result_code::exception,
+};
+
+int exit_status(result_code rc) {
+  return static_cast<int>(rc);
+}
+
+std::string help_text() {
+  std::string text = R"(Usage: rcsubmit --pipeline NAME [--variables JSON] [--detach] [--timeout S]
+                [--endpoint URL]
+
+Submits one task (a RUN) to a broker's client endpoint and waits for its RESULT.
+On OK the result JSON text is printed on stdout; on failure the rc, error and
+stacktrace are printed on stderr.
+
+Options:
+  --pipeline NAME   the pipeline (work) to run; required, non-empty
+  --variables JSON  the task's variables, a JSON text sent as it is (default: {})
+  --detach          submit and return at once: the broker drops the result
+                    (exit status 0 once the RUN is sent)
+  --timeout S       give up after S seconds (decimals allowed): the task is
+                    cancelled and rcsubmit exits with status 10 (default: wait)
+  --endpoint URL    the broker's client endpoint: tcp://HOST:PORT,
+                    tcp://[V6ADDR]:PORT or socket:///PATH (default: )";
+  text += default_endpoint;
+  text += R"()
+  --help            print this text and exit
+
+Exit status:
+)";
+  for (auto rc : all_codes) {
+    text += "  " + std::to_string(exit_status(rc));
+    text += exit_status(rc) < 10 ? "   " : "  ";
+    text += broker::protocol::to_string(rc);
+    text += rc == result_code::ok ? " (the result is on stdout)\n" : "\n";
+  }
+  text += "  " + std::to_string(exit_timeout) + "  timeout (--timeout passed)\n";
+  text += "  " + std::to_string(exit_cannot_connect) + "  cannot connect to the broker\n";
+  text += "  " + std::to_string(exit_usage) + "  usage error (bad option or value)\n";
+  return text;
+}
+
+struct command_line {
+  std::string pipeline;
+  std::string variables = "{}";
+  bool detach = false;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::string endpoint = default_endpoint;
+  bool help = false;
+};
+
+int usage_error(const std::string& message) {
+  std::cerr << "rcsubmit: " << message << "\nTry 'rcsubmit --help'.\n";
+  return exit_usage;
+}
+
+// Parses the arguments; returns an error text, or "" when they are fine.
+std::string parse(const std::vector<std::string>& args, command_line& cl) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string name = args[i];
+    std::optional<std::string> inline_value;
+    if (auto eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    auto value = [&]() -> std::optional<std::string> {
+      if (inline_value)
+        return inline_value;
+      if (i + 1 < args.size())
+        return args[++i];
+      return std::nullopt;
+    };
+    if (name == "--help" || name == "-h") {
+      cl.help = true;
+    } else if (name == "--detach") {
+      cl.detach = true;
+    } else if (name == "--pipeline" || name == "--variables" || name == "--endpoint" ||
+               name == "--timeout") {
+      auto v = value();
+      if (!v)
+        return name + " needs a value";
+      if (name == "--pipeline") {
+        cl.pipeline = *v;
+      } else if (name == "--variables") {
+        cl.variables = *v;
+      } else if (name == "--endpoint") {
+        cl.endpoint = *v;
+      } else {
+        char* end = nullptr;
+        double seconds = std::strtod(v->c_str(), &end);
+        if (v->empty() || *end != '\0' || !std::isfinite(seconds) || seconds <= 0)
+          return "--timeout needs a positive number of seconds, not '" + *v + "'";
+        cl.timeout = std::chrono::milliseconds{static_cast<long long>(std::ceil(seconds * 1000))};
+      }
+    } else {
+      return "unknown option " + name;
+    }
+  }
+  if (cl.help)
+    return {};
+  if (cl.pipeline.empty())
+    return "--pipeline NAME is required";
+  auto where =
+      broker::transport::parse_endpoint(cl.endpoint, broker::transport::default_client_port);
+  if (!where.value)
+    return "--endpoint: " + where.error;
+  simdjson::dom::parser parser;
+  if (auto error = parser.parse(simdjson::padded_string{cl.variables}).error())
+    return "--variables is not valid JSON: " + std::string{simdjson::error_message(error)};
+  return {};
+}
+
+void print_failure(const broker::client::task_result& r) {
+  std::cerr << "rc: " << broker::protocol::to_string(r.rc) << "\n";
+  if (r.error)
+    std::cerr << "error: " << *r.error << "\n";
+  if (!r.stacktrace.empty()) {
+    std::cerr << "stacktrace:\n";
+    for (auto& line : r.stacktrace)
+      std::cerr << "  " << line << "\n";
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  command_line cl;
+  if (auto error = parse({argv + 1, argv + argc}, cl); !error.empty())
+    return usage_error(error);
+  if (cl.help) {
+    std::cout << help_text();
+    return 0;
+  }
+
+  std::optional<broker::client::client> connection;
+  try {
+    broker::client::client_options options;
+    if (cl.timeout)
+      options.connect_timeout = std::min(options.connect_timeout, *cl.timeout);
+    connection.emplace(cl.endpoint, options);
+  } catch (const broker::client::connect_error& e) {
+    std::cerr << "rcsubmit: " << e.what() << "\n";
+    return exit_cannot_connect;
+  }
+
+  broker::client::run_options options;
+  options.detach = cl.detach;
+  options.cookie = broker::client::random_cookie(); // to cancel the run on timeout
+  auto pending = connection->run(cl.pipeline, cl.variables, options);
+  if (cl.timeout && pending.wait_for(*cl.timeout) != std::future_status::ready) {
+    connection->cancel(*options.cookie);
+    std::cerr << "rcsubmit: no result within the timeout; the task was cancelled\n";
+    return exit_timeout;
+  }
+  auto result = pending.get();
+  if (cl.detach) {
+    std::cerr << "rcsubmit: detached run " << result.cookie.to_string() << " submitted\n";
+    return result.ok() ? 0 : exit_status(result.rc);
+  }
+  if (!result.ok()) {
+    print_failure(result);
+    return exit_status(result.rc);
+  }
+  std::cout << result.value() << "\n";
+  return 0;
+}

@@ -1,0 +1,193 @@
+// rcworker: a worker for a broker that echoes each task's variables back as its result, or runs a
+// shell command per task.
+//
+//   build/apps/rcworker --capacity 4
+//   build/apps/rcworker --endpoint socket:///tmp/reasonchip-broker-worker.sock --exec 'jq .x'
+//
+// It reconnects (and registers again) when the broker goes away, exits 0 on SIGINT, SIGTERM or
+// the broker's SHUTDOWN; `rcworker --help` explains every option.
+
+#include "broker/client/worker.hpp"
+#include "shell_command.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <pthread.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr const char* default_endpoint = "tcp://[::1]:51510";
+constexpr int exit_usage = 64; // EX_USAGE of sysexits.h
+
+constexpr const char* help_text =
+    R"(Usage: rcworker [--capacity N] [--endpoint URL] [--delay-ms D] [--exec CMD]
+                [--token T] [--log-level LEVEL]
+
+A worker for the broker: it connects to a worker endpoint, registers its
+capacity and answers every task. By default a task's result is its variables,
+echoed back. It reconnects with backoff (100 ms doubling to 5 s) when the
+broker goes away, and exits 0 on SIGINT, SIGTERM or the broker's SHUTDOWN.
+
+Options:
+  --capacity N      tasks run at once, registered with the broker (default: 1)
+  --endpoint URL    the broker's worker endpoint: tcp://HOST:PORT,
+                    tcp://[V6ADDR]:PORT or socket:///PATH
+                    (default: tcp://[::1]:51510)
+  --delay-ms D      wait D milliseconds before answering each task; a CANCEL
+                    during the wait ends the task with EXCEPTION "Cancelled"
+                    (default: 0)
+  --exec CMD        run CMD with /bin/sh -c for each task instead of echoing:
+                    the variables go to its stdin, RC_PIPELINE and RC_COOKIE
+                    to its environment, and its stdout is the result; a
+                    non-zero exit gives PROCESSOR_EXCEPTION with its stderr
+                    text; a CANCEL kills it
+  --token T         send T in the REGISTER packet's extension field "token"
+  --log-level L     trace, debug (one line per task), info (connections,
+                    registrations, reconnects), warn, error or off
+                    (default: info)
+  --help            print this text and exit
+
+Exit status: 0 when stopped by a signal or SHUTDOWN, 64 on a usage error.
+)";
+
+struct command_line {
+  broker::client::worker_options worker;
+  std::chrono::milliseconds delay{0};
+  std::optional<std::string> exec;
+  std::string log_level = "info";
+  bool help = false;
+};
+
+int usage_error(const std::string& message) {
+  std::cerr << "rcworker: " << message << "\nTry 'rcworker --help'.\n";
+  return exit_usage;
+}
+
+// Reads a whole non-negative decimal number; nullopt when `text` is not one.
+std::optional<long long> whole_number(const std::string& text) {
+  if (text.empty() || text.size() > 12 || text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoll(text);
+}
+
+// Parses the arguments; returns an error text, or "" when they are fine.
+std::string parse(const std::vector<std::string>& args, command_line& cl) {
+  cl.worker.endpoint = default_endpoint;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string name = args[i];
+    std::optional<std::string> inline_value;
+    if (auto eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    if (name == "--help" || name == "-h") {
+      cl.help = true;
+      continue;
+    }
+    if (name != "--capacity" && name != "--endpoint" && name != "--delay-ms" && name != "--exec" &&
+        name != "--token" && name != "--log-level")
+      return "unknown option " + name;
+    std::string value;
+    if (inline_value)
+      value = *inline_value;
+    else if (i + 1 < args.size())
+      value = args[++i];
+    else
+      return name + " needs a value";
+    if (name == "--capacity") {
+      auto n = whole_number(value);
+      if (!n || *n < 1 || *n > 100000)
+        return "--capacity needs a whole number from 1 to 100000, not '" + value + "'";
+      cl.worker.capacity = *n;
+    } else if (name == "--delay-ms") {
+      auto n = whole_number(value);
+      if (!n)
+        return "--delay-ms needs a whole number of milliseconds, not '" + value + "'";
+      cl.delay = std::chrono::milliseconds{*n};
+    } else if (name == "--endpoint") {
+      cl.worker.endpoint = value;
+    } else if (name == "--exec") {
+      cl.exec = value;
+    } else if (name == "--token") {
+      cl.worker.token = value;
+    } else {
+      cl.log_level = value;
+      if (spdlog::level::from_str(value) == spdlog::level::off && value != "off")
+        return "--log-level must be trace, debug, info, warn, error or off, not '" + value + "'";
+    }
+  }
+  return {};
+}
+
+void configure_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("rcworker");
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  command_line cl;
+  if (auto error = parse({argv + 1, argv + argc}, cl); !error.empty())
+    return usage_error(error);
+  if (cl.help) {
+    std::cout << help_text;
+    return 0;
+  }
+  configure_logging(cl.log_level);
+
+  // Signals are taken by sigwait below; block them before any thread starts. A command whose
+  // stdin closes early must not kill the worker with SIGPIPE.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto delay = cl.delay;
+  auto exec = cl.exec;
+  std::optional<broker::client::worker> worker;
+  try {
+    worker.emplace(cl.worker, [delay, exec](broker::client::task_context& task) {
+      if (delay.count() > 0 && task.wait_for_cancel(delay))
+        throw broker::client::task_cancelled{};
+      if (exec)
+        return rcworker::run_shell_command(*exec, task);
+      return task.variables();
+    });
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
+  }
+  spdlog::info("rcworker: capacity {}, connecting to {}", cl.worker.capacity, cl.worker.endpoint);
+
+  std::atomic<bool> finished{false};
+  std::thread signal_watcher{[&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (finished)
+      return;
+    spdlog::info("rcworker: received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    worker->stop();
+  }};
+  auto why = worker->run();
+  if (why == broker::client::stop_reason::shutdown)
+    spdlog::info("rcworker: the broker shut down; exiting");
+  finished = true;
+  pthread_kill(signal_watcher.native_handle(), SIGTERM); // wakes sigwait if no signal came
+  signal_watcher.join();
+  worker.reset();
+  return 0;
+}

@@ -1,0 +1,14 @@
+#pragma once
+
+#include "broker/node/settings.hpp"
+
+#include <string>
+
+namespace broker::node {
+
+/// Renders every `[broker]` setting as `key = value`, one a line, in the syntax of the config
+/// file (strings quoted, lists in brackets, durations with a unit), so that the output of
+/// `rcbroker --check-config` can be pasted into a `[broker]` section as it is.
+std::string render_settings(const settings& s);
+
+} // namespace broker::node

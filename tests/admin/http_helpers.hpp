@@ -1,0 +1,21 @@
+#pragma once
+
+// Small HTTP helpers for the admin tests: raw bytes to the admin port (for malformed requests)
+// and the port of an admin URL.
+
+#include <cstdint>
+#include <string>
+
+namespace broker::testing {
+
+/// The port of "http://HOST:PORT".
+std::uint16_t port_of(const std::string& url);
+
+/// Connects to 127.0.0.1:`port`, writes `request` as it is, and returns every byte the server
+/// sent until it closed the connection or `timeout_ms` passed.
+std::string raw_http(std::uint16_t port, const std::string& request, int timeout_ms = 5000);
+
+/// The status code of the first response in `bytes` ("HTTP/1.1 404 ..." gives 404), or 0.
+unsigned status_of(const std::string& bytes);
+
+} // namespace broker::testing

@@ -1,0 +1,182 @@
+// The rcbroker binary's operating options: --check-config, structured logs with per-component
+// levels, and the admin endpoint of a node process.
+
+#include "broker/admin/status_client.hpp"
+#include "broker/node/effective_settings.hpp"
+#include "broker/node/options.hpp"
+#include "child_process.hpp"
+#include "exposition_checker.hpp"
+#include "raw_peer.hpp"
+#include "test_node.hpp"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <regex>
+#include <set>
+#include <simdjson.h>
+#include <sstream>
+
+using namespace broker;
+using namespace broker::testing;
+
+namespace {
+
+struct temp_dir {
+  std::string path = make_temp_dir();
+  ~temp_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+/// Runs rcbroker to its end; returns the exit code and what it printed.
+std::pair<int, std::string> run_rcbroker(const temp_dir& dir, const std::vector<std::string>& args) {
+  child_process p{RCBROKER_BINARY, args, dir.path + "/run.log"};
+  auto code = p.wait();
+  EXPECT_TRUE(code) << "rcbroker did not exit";
+  return {code.value_or(-1), p.log()};
+}
+
+} // namespace
+
+TEST(CheckConfig, PrintsEveryEffectiveSettingAndExitsZero) {
+  temp_dir dir;
+  auto conf = dir.path + "/node.conf";
+  std::ofstream{conf} << "[broker]\nadmin=\"127.0.0.1:51580\"\nqueue-limit=3\n"
+                         "log-levels=[\"switchboard=debug\"]\nlog-format=\"json\"\n";
+  auto [code, out] = run_rcbroker(dir, {"--config", conf, "--check-config", "--cancel-grace",
+                                        "750ms", "--log-file", dir.path + "/x.log"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\n[broker]\n"), std::string::npos) << out;
+  for (auto& key : node::setting_keys())
+    EXPECT_NE(out.find("\n" + key + " = "), std::string::npos) << "missing " << key << "\n" << out;
+  EXPECT_NE(out.find("\nadmin = \"127.0.0.1:51580\"\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nqueue-limit = 3\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\ncancel-grace = 750ms\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nlog-levels = [\"switchboard=debug\"]\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nlog-format = \"json\"\n"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.path + "/x.log")) << "a check starts nothing";
+
+  // The output is a config file that gives the same settings back.
+  auto again = dir.path + "/again.conf";
+  std::ofstream{again} << out;
+  node::settings s;
+  ASSERT_EQ(node::load_config_file(again, true, s), "");
+  EXPECT_NE(out.find(node::render_settings(s)), std::string::npos) << out;
+  EXPECT_EQ(s.queue_limit, 3u);
+  EXPECT_EQ(s.cancel_grace, std::chrono::milliseconds{750});
+}
+
+TEST(CheckConfig, ShippedConfigurationsAreValid) {
+  temp_dir dir;
+  for (auto file : {RCBROKER_SOURCE_DIR "/caf-application.conf",
+                    RCBROKER_SOURCE_DIR "/packaging/rcbroker-production.conf"}) {
+    auto [code, out] = run_rcbroker(dir, {"--config", file, "--check-config"});
+    EXPECT_EQ(code, 0) << file << "\n" << out;
+  }
+  auto [code, out] =
+      run_rcbroker(dir, {"--config", RCBROKER_SOURCE_DIR "/packaging/rcbroker-production.conf",
+                         "--check-config"});
+  EXPECT_NE(out.find("\nadmin = \"127.0.0.1:51580\"\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nmax-frame-size = 4194304\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nstatus-interval = 1min\n"), std::string::npos) << out;
+}
+
+TEST(CheckConfig, RefusesBadOperationsSettingsByName) {
+  temp_dir dir;
+  auto bad_list = dir.path + "/bad-list.conf";
+  std::ofstream{bad_list} << "[broker]\nlog-levels=[1, 2]\n";
+  auto bad_admin = dir.path + "/bad-admin.conf";
+  std::ofstream{bad_admin} << "[broker]\nadmin=\"localhost\"\n";
+  struct bad_case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  std::vector<bad_case> cases{
+      {{"--admin", "nohost"}, "admin"},
+      {{"--admin", "127.0.0.1:99999"}, "admin"},
+      {{"--log-format", "xml"}, "log-format"},
+      {{"--log-levels", "switchboard=loud"}, "log-levels"},
+      {{"--log-levels", "nobody=debug"}, "log-levels"},
+      {{"--config", bad_list}, "broker.log-levels"},
+      {{"--config", bad_admin}, "admin"},
+  };
+  for (auto& c : cases) {
+    auto args = c.args;
+    args.push_back("--check-config");
+    auto [code, out] = run_rcbroker(dir, args);
+    EXPECT_EQ(code, 2) << out;
+    EXPECT_NE(out.find("rcbroker: error: "), std::string::npos) << out;
+    EXPECT_NE(out.find(c.expected), std::string::npos) << out;
+  }
+}
+
+TEST(NodeOperations, JsonLogsPerComponentLevelsAndAdminEndpoint) {
+  temp_dir dir;
+  auto log_file = dir.path + "/node.jsonl";
+  child_process p{RCBROKER_BINARY,
+                  {"--config", RCBROKER_SOURCE_DIR "/caf-application.conf", "--serve",
+                   "socket://" + dir.path + "/c.sock", "--listen",
+                   "socket://" + dir.path + "/w.sock", "--admin", "127.0.0.1:0", "--log-format",
+                   "json", "--log-file", log_file, "--log-levels", "switchboard=debug"},
+                  dir.path + "/stderr.log"};
+  std::smatch m;
+  std::string log;
+  std::regex admin_line{R"(admin endpoint on (http://127\.0\.0\.1:[0-9]+))"};
+  for (int i = 0; i < 500 && !std::regex_search(log, m, admin_line); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    log = read_file(log_file);
+  }
+  ASSERT_TRUE(std::regex_search(log, m, admin_line)) << log << p.log();
+  std::string url = m[1];
+  {
+    raw_peer worker{"socket://" + dir.path + "/w.sock"};
+    worker.send(original_register(3));
+    std::this_thread::sleep_for(std::chrono::milliseconds{200});
+    auto status = admin::http_get(url, "/status");
+    ASSERT_EQ(status.status, 200u) << status.error;
+    EXPECT_NE(status.body.find(R"("capacity":3)"), std::string::npos) << status.body;
+    auto metrics = check_exposition(admin::http_get(url, "/metrics").body);
+    EXPECT_TRUE(metrics.ok()) << metrics.error;
+    EXPECT_EQ(metrics.value("rcbroker_slots_registered"), 3.0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds{200}); // the worker's end is logged
+  p.signal(SIGTERM);
+  ASSERT_EQ(p.wait(), 0) << p.log();
+
+  // Every line is a JSON object; levels follow the component.
+  std::set<std::pair<std::string, std::string>> seen; // component, level
+  std::istringstream lines{read_file(log_file)};
+  std::string line;
+  simdjson::dom::parser parser;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    ++count;
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(line).get(doc), simdjson::SUCCESS) << line;
+    std::string_view component, level, message, time;
+    ASSERT_EQ(doc["component"].get(component), simdjson::SUCCESS) << line;
+    ASSERT_EQ(doc["level"].get(level), simdjson::SUCCESS) << line;
+    ASSERT_EQ(doc["message"].get(message), simdjson::SUCCESS) << line;
+    ASSERT_EQ(doc["time"].get(time), simdjson::SUCCESS) << line;
+    EXPECT_EQ(time.back(), 'Z') << line;
+    seen.emplace(component, level);
+  }
+  EXPECT_GT(count, 5);
+  EXPECT_TRUE(seen.count({"switchboard", "debug"})) << "switchboard=debug shows its debug lines";
+  EXPECT_TRUE(seen.count({"switchboard", "info"}));
+  EXPECT_TRUE(seen.count({"broker", "info"}));
+  EXPECT_TRUE(seen.count({"connection", "info"}));
+  EXPECT_TRUE(seen.count({"node", "info"}));
+  EXPECT_FALSE(seen.count({"broker", "debug"})) << "the broker stays at log-level info";
+  EXPECT_EQ(p.log().find("\"component\""), std::string::npos) << "no log lines on stderr";
+}

@@ -1,0 +1,92 @@
+// The packets the client library writes: byte for byte the form of the original client and
+// worker, and readable by the broker's own reader.
+
+#include "broker/protocol/packet_builder.hpp"
+#include "broker/protocol/packet_reader.hpp"
+#include "raw_peer.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace broker::protocol;
+using broker::testing::new_cookie;
+
+namespace {
+
+cookie parse_cookie(const std::string& text) {
+  auto c = cookie::parse(text);
+  EXPECT_TRUE(c);
+  return c.value_or(cookie{});
+}
+
+} // namespace
+
+TEST(PacketBuilder, RunIsWrittenAsTheOriginalClientWritesIt) {
+  auto text = new_cookie();
+  auto c = parse_cookie(text);
+  EXPECT_EQ(make_run(c, "echo", R"({"x": 1})", false).payload(),
+            broker::testing::original_run(text, "echo", R"({"x": 1})", false));
+  EXPECT_EQ(make_run(c, "slow", "{}", true).payload(),
+            broker::testing::original_run(text, "slow", "{}", true));
+}
+
+TEST(PacketBuilder, RunMatchesTheProtocolExample) {
+  auto c = parse_cookie("0f8fad5b-d9cb-469f-a165-70867728950e");
+  EXPECT_EQ(make_run(c, "echo", R"({"x": 1})", false).payload(),
+            R"({"packet_type":"RUN","cookie":"0f8fad5b-d9cb-469f-a165-70867728950e",)"
+            R"("capacity":null,"pipeline":"echo","variables":"{\"x\": 1}","detach":false,)"
+            R"("rc":null,"error":null,"stacktrace":null,"result":null})");
+}
+
+TEST(PacketBuilder, CancelAndRegisterAreWrittenAsTheOriginal) {
+  auto text = new_cookie();
+  EXPECT_EQ(make_cancel_request(parse_cookie(text)).payload(),
+            broker::testing::original_cancel(text));
+  EXPECT_EQ(make_register(3).payload(), broker::testing::original_register(3));
+}
+
+TEST(PacketBuilder, TokenIsAnExtensionFieldAfterTheTable) {
+  auto with_token = std::string{make_register(2, std::string{"s3cr\"t"}).payload()};
+  auto original = broker::testing::original_register(2);
+  original.pop_back(); // the closing brace
+  EXPECT_EQ(with_token, original + R"(,"token":"s3cr\"t"})");
+  auto read = read_packet(make_register(2, std::string{"abc"}));
+  ASSERT_TRUE(read.ok()) << read.error;
+  EXPECT_EQ(read.fields.token, "abc");
+  EXPECT_EQ(read.fields.capacity, 2);
+}
+
+TEST(PacketBuilder, OkResultIsWrittenAsTheOriginalWorker) {
+  auto text = new_cookie();
+  EXPECT_EQ(
+      make_task_result(parse_cookie(text), result_code::ok, std::string{R"({"y": "é"})"}).payload(),
+      broker::testing::original_result(text, R"({"y": "é"})"));
+}
+
+TEST(PacketBuilder, FailedResultCarriesErrorAndStacktrace) {
+  auto c = parse_cookie("0f8fad5b-d9cb-469f-a165-70867728950e");
+  auto f = make_task_result(c, result_code::processor_exception, std::nullopt,
+                            std::string{"bad \"input\"\n"},
+                            std::vector<std::string>{"line 1", "tab\there"});
+  EXPECT_EQ(f.payload(),
+            R"({"packet_type":"RESULT","cookie":"0f8fad5b-d9cb-469f-a165-70867728950e",)"
+            R"("capacity":null,"pipeline":null,"variables":null,"detach":null,)"
+            R"("rc":"PROCESSOR_EXCEPTION","error":"bad \"input\"\n",)"
+            R"("stacktrace":["line 1","tab\there"],"result":null})");
+  auto read = read_packet(f);
+  EXPECT_TRUE(read.ok()) << read.error;
+  EXPECT_EQ(read.fields.type, packet_type::result);
+}
+
+TEST(PacketBuilder, EveryBuiltPacketPassesTheBrokersReader) {
+  auto c = parse_cookie(new_cookie());
+  for (const auto& f :
+       {make_run(c, "p\x01\xff", "not json \\ at all", true), make_cancel_request(c),
+        make_register(7, std::string{"\xc3\x28"}),
+        make_task_result(c, result_code::exception, std::nullopt, std::string{"Cancelled"}),
+        make_task_result(c, result_code::ok, std::string{"[1,2]"}, std::nullopt,
+                         std::vector<std::string>{})}) {
+    auto read = read_packet(f);
+    EXPECT_TRUE(read.ok()) << read.error << " in " << f.payload();
+    EXPECT_GE(f.padded_size(), f.payload().size() + frame_padding);
+  }
+}

@@ -1,0 +1,282 @@
+// rcsubmit and rcworker end to end: an rcbroker, an rcworker and rcsubmit as child processes,
+// checked by what rcsubmit prints and by the exit statuses.
+
+#include "child_process.hpp"
+#include "test_node.hpp"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+using broker::testing::child_process;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct temp_dir {
+  std::string path = broker::testing::make_temp_dir();
+  ~temp_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
+std::string shell_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// How a tool run ended: exit status (nullopt: still running after the time limit) and output.
+struct tool_run {
+  std::optional<int> status;
+  std::string out;
+  std::string err;
+};
+
+/// Runs `program` with `args` to completion (at most `limit_ms`), stdout and stderr apart.
+tool_run run_tool(const temp_dir& dir, const std::string& program,
+                  const std::vector<std::string>& args, int limit_ms = 10000) {
+  static int runs = 0;
+  auto base = dir.path + "/run" + std::to_string(++runs);
+  std::string command = "exec " + shell_quote(program);
+  for (auto& a : args)
+    command += " " + shell_quote(a);
+  command += " 2>" + shell_quote(base + ".err");
+  child_process p{"/bin/sh", {"-c", command}, base + ".out"};
+  tool_run r;
+  r.status = p.wait(limit_ms);
+  r.out = read_file(base + ".out");
+  r.err = read_file(base + ".err");
+  return r;
+}
+
+/// A child rcbroker on Unix sockets in `dir`, or on TCP ports the kernel picks.
+struct node_process {
+  std::unique_ptr<child_process> process;
+  std::string client_url;
+  std::string worker_url;
+};
+
+node_process start_node(const temp_dir& dir, bool tcp = false) {
+  node_process node;
+  std::string serve = tcp ? "tcp://127.0.0.1:0" : "socket://" + dir.path + "/c.sock";
+  std::string listen = tcp ? "tcp://127.0.0.1:0" : "socket://" + dir.path + "/w.sock";
+  node.process = std::make_unique<child_process>(
+      RCBROKER_BINARY,
+      std::vector<std::string>{"--config", RCBROKER_SOURCE_DIR "/caf-application.conf", "--serve",
+                               serve, "--listen", listen},
+      dir.path + "/node.log");
+  EXPECT_TRUE(node.process->log_contains("rcbroker ready")) << node.process->log();
+  if (!tcp) {
+    node.client_url = serve;
+    node.worker_url = listen;
+    return node;
+  }
+  auto log = node.process->log();
+  std::smatch m;
+  if (std::regex_search(log, m, std::regex{R"(listening for clients on (tcp://\S+))"}))
+    node.client_url = m[1];
+  if (std::regex_search(log, m, std::regex{R"(listening for workers on (tcp://\S+))"}))
+    node.worker_url = m[1];
+  EXPECT_FALSE(node.client_url.empty() || node.worker_url.empty()) << log;
+  return node;
+}
+
+std::unique_ptr<child_process> start_worker(const temp_dir& dir, const node_process& node,
+                                            std::vector<std::string> extra = {}) {
+  static int workers = 0;
+  std::vector<std::string> args{"--endpoint", node.worker_url, "--log-level", "debug"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto w = std::make_unique<child_process>(
+      RCWORKER_BINARY, args, dir.path + "/worker" + std::to_string(++workers) + ".log");
+  EXPECT_TRUE(w->log_contains("registered capacity")) << w->log();
+  return w;
+}
+
+/// rcsubmit, again while it exits with NO_CAPACITY (3): a worker's REGISTER may still be on its
+/// way when the worker logs it.
+tool_run submit_when_served(const temp_dir& dir, const node_process& node,
+                            std::vector<std::string> args) {
+  args.insert(args.begin(), {"--endpoint", node.client_url});
+  tool_run r;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    r = run_tool(dir, RCSUBMIT_BINARY, args);
+    if (r.status != 3)
+      return r;
+    std::this_thread::sleep_for(50ms);
+  }
+  return r;
+}
+
+} // namespace
+
+TEST(Tools, SubmitPrintsWhatAnEchoWorkerReturns) {
+  temp_dir dir;
+  auto node = start_node(dir);
+  auto worker = start_worker(dir, node, {"--capacity", "2"});
+  auto r =
+      submit_when_served(dir, node, {"--pipeline", "echo", "--variables", R"({"a": [1, "é"]})"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"a\": [1, \"é\"]}\n");
+  EXPECT_TRUE(worker->log_contains("done")) << worker->log();
+}
+
+TEST(Tools, SubmitAndWorkOverTcp) {
+  temp_dir dir;
+  auto node = start_node(dir, true);
+  auto worker = start_worker(dir, node);
+  auto r = submit_when_served(dir, node, {"--pipeline", "echo", "--variables", "[1, 2]"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "[1, 2]\n");
+}
+
+TEST(Tools, ExecRunsAShellCommandPerTask) {
+  temp_dir dir;
+  auto node = start_node(dir);
+  auto worker = start_worker(dir, node, {"--exec", R"(tr x X; printf ' %s' "$RC_PIPELINE")"});
+  auto r = submit_when_served(dir, node, {"--pipeline", "upper", "--variables", R"({"x": 1})"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"X\": 1} upper\n");
+}
+
+TEST(Tools, FailingCommandIsProcessorException) {
+  temp_dir dir;
+  auto node = start_node(dir);
+  auto worker = start_worker(dir, node, {"--exec", "echo 'broken pipe fitting' >&2; exit 3"});
+  auto r = submit_when_served(dir, node, {"--pipeline", "fail", "--variables", "{}"});
+  EXPECT_EQ(r.status, 8) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("rc: PROCESSOR_EXCEPTION"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("error: broken pipe fitting"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stacktrace:"), std::string::npos) << r.err;
+}
+
+TEST(Tools, NoWorkerIsNoCapacity) {
+  temp_dir dir;
+  auto node = start_node(dir);
+  auto r = run_tool(dir, RCSUBMIT_BINARY, {"--endpoint", node.client_url, "--pipeline", "echo"});
+  EXPECT_EQ(r.status, 3);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("rc: NO_CAPACITY"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("No capacity available"), std::string::npos) << r.err;
+}
+
+TEST(Tools, TimeoutCancelsTheTaskAndHasItsOwnStatus) {
+  temp_dir dir;
+  auto node = start_node(dir);
+  auto worker = start_worker(dir, node, {"--delay-ms", "20000"});
+  auto started = std::chrono::steady_clock::now();
+  auto r = submit_when_served(dir, node, {"--pipeline", "slow", "--timeout", "0.5"});
+  EXPECT_EQ(r.status, 10) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 8s);
+  EXPECT_TRUE(worker->log_contains("cancelled")) << worker->log();
+  EXPECT_TRUE(worker->log_contains("Cancelled")) << "the delay ends early on CANCEL";
+}
+
+TEST(Tools, DetachedSubmitReturnsAtOnce) {
+  temp_dir dir;
+  auto node = start_node(dir);
+  auto worker = start_worker(dir, node, {"--delay-ms", "300"});
+  auto r = submit_when_served(dir, node, {"--pipeline", "bg", "--detach"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(worker->log_contains("started (pipeline 'bg')")) << worker->log();
+}
+
+TEST(Tools, CannotConnectHasItsOwnStatus) {
+  temp_dir dir;
+  auto r = run_tool(dir, RCSUBMIT_BINARY,
+                    {"--endpoint", "socket://" + dir.path + "/none.sock", "--pipeline", "echo"});
+  EXPECT_EQ(r.status, 11);
+  EXPECT_NE(r.err.find("cannot connect"), std::string::npos) << r.err;
+}
+
+TEST(Tools, UsageErrorsExit64) {
+  temp_dir dir;
+  std::vector<std::vector<std::string>> submit_cases{
+      {},
+      {"--variables", "{}"},
+      {"--pipeline"},
+      {"--pipeline", "p", "--variables", "{not json"},
+      {"--pipeline", "p", "--timeout", "soon"},
+      {"--pipeline", "p", "--timeout", "-1"},
+      {"--pipeline", "p", "--bogus"},
+      {"--pipeline", "p", "--endpoint", "http://x"},
+  };
+  for (auto& args : submit_cases) {
+    auto r = run_tool(dir, RCSUBMIT_BINARY, args);
+    EXPECT_EQ(r.status, 64) << r.err;
+    EXPECT_NE(r.err.find("rcsubmit --help"), std::string::npos) << r.err;
+  }
+  std::vector<std::vector<std::string>> worker_cases{
+      {"--capacity", "0"},       {"--capacity", "x"}, {"--delay-ms", "-5"}, {"--log-level", "loud"},
+      {"--endpoint", "udp://x"}, {"--what"},          {"--token"},
+  };
+  for (auto& args : worker_cases) {
+    auto r = run_tool(dir, RCWORKER_BINARY, args);
+    EXPECT_EQ(r.status, 64) << r.err;
+    EXPECT_NE(r.err.find("rcworker --help"), std::string::npos) << r.err;
+  }
+}
+
+TEST(Tools, HelpExplainsEveryOptionAndExitStatus) {
+  temp_dir dir;
+  auto submit = run_tool(dir, RCSUBMIT_BINARY, {"--help"});
+  EXPECT_EQ(submit.status, 0);
+  for (auto text : {"--pipeline",
+                    "--variables",
+                    "--detach",
+                    "--timeout",
+                    "--endpoint",
+                    "--help",
+                    "tcp://[::1]:51500",
+                    "0   OK",
+                    "1   BAD_PACKET",
+                    "2   UNSUPPORTED_PACKET_TYPE",
+                    "3   NO_CAPACITY",
+                    "4   COOKIE_NOT_FOUND",
+                    "5   COOKIE_COLLISION",
+                    "6   WORKER_WENT_AWAY",
+                    "7   BROKER_WENT_AWAY",
+                    "8   PROCESSOR_EXCEPTION",
+                    "9   EXCEPTION",
+                    "10  timeout",
+                    "11  cannot connect",
+                    "64  usage error"})
+    EXPECT_NE(submit.out.find(text), std::string::npos) << text;
+  auto worker = run_tool(dir, RCWORKER_BINARY, {"--help"});
+  EXPECT_EQ(worker.status, 0);
+  for (auto text : {"--capacity", "--endpoint", "--delay-ms", "--exec", "--token", "--log-level",
+                    "--help", "tcp://[::1]:51510"})
+    EXPECT_NE(worker.out.find(text), std::string::npos) << text;
+}
+
+TEST(Tools, WorkerExitsZeroOnShutdownAndOnSigterm) {
+  temp_dir dir;
+  auto node = start_node(dir);
+  auto first = start_worker(dir, node);
+  auto second = start_worker(dir, node);
+  second->signal(SIGTERM);
+  EXPECT_EQ(second->wait(5000), 0) << second->log();
+  node.process->signal(SIGTERM);
+  EXPECT_EQ(node.process->wait(5000), 0);
+  EXPECT_EQ(first->wait(5000), 0) << first->log();
+  EXPECT_TRUE(first->log_contains("SHUTDOWN", 0)) << first->log();
+}

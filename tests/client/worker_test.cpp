@@ -1,0 +1,244 @@
+// The worker library: capacity, SHUTDOWN, stop(), and what it writes and does when a broker
+// (played by the test) sends RUN, CANCEL, garbage, or goes away.
+
+#include "broker/client/client.hpp"
+#include "broker/client/worker.hpp"
+#include "fake_broker.hpp"
+#include "raw_peer.hpp"
+#include "test_node.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <future>
+#include <gtest/gtest.h>
+#include <thread>
+
+using namespace broker::client;
+using broker::protocol::result_code;
+using broker::testing::fake_broker;
+using broker::testing::fake_peer;
+using broker::testing::field;
+using broker::testing::new_cookie;
+using broker::testing::original_register;
+using broker::testing::original_result;
+using broker::testing::original_run;
+using broker::testing::test_node;
+using namespace std::chrono_literals;
+
+namespace {
+
+worker_options options_for(const std::string& url, std::int64_t capacity = 1) {
+  worker_options options;
+  options.endpoint = url;
+  options.capacity = capacity;
+  options.first_retry = 20ms;
+  options.max_retry = 200ms;
+  return options;
+}
+
+std::string wait_for_cancel(task_context& t) {
+  t.wait_for_cancel(10s);
+  t.throw_if_cancelled();
+  return "\"not cancelled\"";
+}
+
+// Waits for the worker to stop, failing (not hanging) when it takes longer than `limit`.
+std::optional<stop_reason> stopped_within(worker& w, std::chrono::milliseconds limit) {
+  auto stopped = std::async(std::launch::async, [&] { return w.wait(); });
+  if (stopped.wait_for(limit) != std::future_status::ready)
+    return std::nullopt;
+  return stopped.get();
+}
+
+template <class Predicate>
+bool eventually(Predicate pred, std::chrono::milliseconds limit = 5000ms) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return pred();
+}
+
+} // namespace
+
+TEST(Worker, RefusesBadOptions) {
+  EXPECT_THROW(worker(options_for("tcp://127.0.0.1:1", 0), wait_for_cancel), std::invalid_argument);
+  EXPECT_THROW(worker(options_for("udp://x"), wait_for_cancel), std::invalid_argument);
+  EXPECT_THROW(worker(options_for("tcp://127.0.0.1:1"), nullptr), std::invalid_argument);
+}
+
+TEST(Worker, RunsAtMostItsCapacityAtOnce) {
+  test_node node;
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  worker w{options_for(node.worker_tcp, 3), [&](task_context& t) {
+             int now = ++running;
+             int seen = most.load();
+             while (now > seen && !most.compare_exchange_weak(seen, now)) {
+             }
+             released.wait_for(5s);
+             --running;
+             return t.variables();
+           }};
+  w.start();
+  ASSERT_TRUE(node.wait_for([](auto& s) { return s.registered_slots == 3; }));
+  client c{node.client_tcp};
+  std::vector<std::future<task_result>> results;
+  for (int i = 0; i < 3; ++i)
+    results.push_back(c.run("echo", std::to_string(i)));
+  ASSERT_TRUE(eventually([&] { return w.tasks_running() == 3; }));
+  auto refused = c.run("echo", "3").get(); // all 3 slots are busy
+  EXPECT_EQ(refused.rc, result_code::no_capacity);
+  release.set_value();
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(results[i].get().value(), std::to_string(i));
+  EXPECT_EQ(most.load(), 3);
+}
+
+TEST(Worker, ShutdownStopsTheWorkerAndCancelsItsTasks) {
+  test_node node;
+  std::atomic<bool> task_saw_cancel{false};
+  worker w{options_for(node.worker_unix), [&](task_context& t) -> std::string {
+             task_saw_cancel = t.wait_for_cancel(10s);
+             return "null";
+           }};
+  w.start();
+  ASSERT_TRUE(node.wait_for([](auto& s) { return s.registered_slots == 1; }));
+  client c{node.client_unix};
+  auto open = c.run("slow", "{}");
+  ASSERT_TRUE(eventually([&] { return w.tasks_running() == 1; }));
+  node.shutdown();
+  EXPECT_EQ(stopped_within(w, 5000ms), stop_reason::shutdown);
+  EXPECT_TRUE(task_saw_cancel.load());
+  EXPECT_EQ(w.tasks_running(), 0u);
+  EXPECT_EQ(open.get().rc, result_code::broker_went_away);
+}
+
+TEST(Worker, StopFromAnotherThreadEndsRun) {
+  test_node node;
+  worker w{options_for(node.worker_tcp), wait_for_cancel};
+  auto running = std::async(std::launch::async, [&] { return w.run(); });
+  ASSERT_TRUE(node.wait_for([](auto& s) { return s.registered_slots == 1; }));
+  std::thread stopper{[&] { w.stop(); }};
+  stopper.join();
+  ASSERT_EQ(running.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(running.get(), stop_reason::stopped);
+  EXPECT_TRUE(node.wait_for([](auto& s) { return s.workers == 0 && s.registered_slots == 0; }));
+}
+
+TEST(Worker, StopBeforeStartReturnsAtOnce) {
+  worker w{options_for("tcp://127.0.0.1:1"), wait_for_cancel};
+  w.stop();
+  EXPECT_EQ(stopped_within(w, 2000ms), stop_reason::stopped);
+  EXPECT_EQ(w.registrations(), 0u);
+}
+
+TEST(Worker, RegistersAndAnswersAsTheOriginalWorker) {
+  fake_broker broker;
+  worker w{options_for(broker.url(), 2), [](task_context& t) { return t.variables(); }};
+  w.start();
+  auto peer = broker.accept();
+  ASSERT_TRUE(peer);
+  EXPECT_EQ(peer->receive(), original_register(2));
+  auto cookie = new_cookie();
+  peer->send(original_run(cookie, "echo", R"({"v": [1, 2]})"));
+  EXPECT_EQ(peer->receive(), original_result(cookie, R"({"v": [1, 2]})"));
+  EXPECT_EQ(w.registrations(), 1u);
+}
+
+TEST(Worker, SendsItsTokenInRegister) {
+  fake_broker broker;
+  auto options = options_for(broker.url(), 4);
+  options.token = "let-me-in";
+  worker w{options, wait_for_cancel};
+  w.start();
+  auto peer = broker.accept();
+  ASSERT_TRUE(peer);
+  auto expected = original_register(4);
+  expected.pop_back();
+  EXPECT_EQ(peer->receive(), expected + R"(,"token":"let-me-in"})");
+}
+
+TEST(Worker, CancelEndsTheTaskWithExceptionCancelled) {
+  fake_broker broker;
+  worker w{options_for(broker.url()), wait_for_cancel};
+  w.start();
+  auto peer = broker.accept();
+  ASSERT_TRUE(peer);
+  ASSERT_TRUE(peer->receive()); // REGISTER
+  auto cookie = new_cookie();
+  peer->send(original_run(cookie, "slow", "{}"));
+  ASSERT_TRUE(eventually([&] { return w.tasks_running() == 1; }));
+  peer->send(broker::testing::original_cancel(cookie));
+  auto answer = peer->receive();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(*answer,
+            R"({"packet_type":"RESULT","cookie":")" + cookie +
+                R"(","capacity":null,"pipeline":null,"variables":null,"detach":null,)"
+                R"("rc":"EXCEPTION","error":"Cancelled","stacktrace":null,"result":null})");
+  // A CANCEL for a task that does not run here changes nothing.
+  peer->send(broker::testing::original_cancel(new_cookie()));
+  EXPECT_FALSE(peer->receive(200));
+}
+
+TEST(Worker, BadPacketFromTheBrokerMakesItReconnectAndRegisterAgain) {
+  fake_broker broker;
+  std::atomic<bool> task_saw_cancel{false};
+  worker w{options_for(broker.url()), [&](task_context& t) -> std::string {
+             task_saw_cancel = t.wait_for_cancel(10s);
+             return "null";
+           }};
+  w.start();
+  auto first = broker.accept();
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(first->receive());
+  first->send(original_run(new_cookie(), "slow", "{}"));
+  ASSERT_TRUE(eventually([&] { return w.tasks_running() == 1; }));
+  first->send(R"({"packet_type":"RUN","cookie":"not a uuid"})");
+  EXPECT_TRUE(first->closed_by_peer());
+  EXPECT_TRUE(eventually([&] { return task_saw_cancel.load(); }))
+      << "tasks of a lost connection are cancelled";
+  auto second = broker.accept();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->receive(), original_register(1));
+  EXPECT_EQ(w.registrations(), 2u);
+}
+
+TEST(Worker, ReconnectsWhenTheBrokerComesBack) {
+  fake_broker broker;
+  broker.stop_listening(); // the worker starts first and retries
+  worker w{options_for(broker.url()), wait_for_cancel};
+  w.start();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(w.registrations(), 0u);
+  broker.listen();
+  auto peer = broker.accept(3000);
+  ASSERT_TRUE(peer) << "the worker retries with a backoff bounded by max_retry";
+  EXPECT_EQ(peer->receive(), original_register(1));
+  peer->close();
+  auto again = broker.accept(3000);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->receive(), original_register(1));
+  EXPECT_EQ(w.registrations(), 2u);
+}
+
+TEST(Worker, AnswersARunBeyondItsCapacityWithNoCapacity) {
+  fake_broker broker;
+  worker w{options_for(broker.url()), wait_for_cancel};
+  w.start();
+  auto peer = broker.accept();
+  ASSERT_TRUE(peer);
+  ASSERT_TRUE(peer->receive());
+  peer->send(original_run(new_cookie(), "slow", "{}"));
+  auto extra = new_cookie();
+  peer->send(original_run(extra, "slow", "{}"));
+  auto answer = peer->receive();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(field(*answer, "cookie"), extra);
+  EXPECT_EQ(field(*answer, "rc"), "NO_CAPACITY");
+  EXPECT_EQ(w.tasks_running(), 1u);
+}
