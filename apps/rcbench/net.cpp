@@ -16,6 +16,9 @@ broker::transport::endpoint parse_url(const std::string& url, std::uint16_t defa
   auto parsed = broker::transport::parse_endpoint(url, default_port);
   if (!parsed.value)
     throw std::invalid_argument(parsed.error);
+  if (parsed.value->type == broker::transport::endpoint::kind::tls)
+    throw std::invalid_argument("rcbench does not speak TLS: use tcp:// or socket:// (" + url +
+                                ")");
   return *parsed.value;
 }
 

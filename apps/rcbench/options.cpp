@@ -16,13 +16,15 @@ constexpr const char* help =
 
 Load mode (default): K client connections each keep D RUNs in flight; rcbench runs W workers of
 capacity C itself, connected to the node, which answer every RUN with a RESULT echoing the
-variables. After --warmup seconds, --duration seconds are measured. A progress line goes to
-stderr every second, the summary to stdout.
+variables. A RESULT of any rc (NO_CAPACITY too) frees its slot, which sends the next RUN at once;
+tasks/s and latency count rc OK only, the summary counts results by rc. After --warmup seconds,
+--duration seconds are measured. A progress line goes to stderr every second, the summary to
+stdout.
 
   --clients K            client connections (default 1, at most 65535)
   --depth D              RUNs each client keeps in flight (default 1, at most 4096)
   --workers W            worker connections (default 1, at most 4096)
-  --capacity C           capacity each worker registers (default 1)
+  --capacity C           capacity each worker registers (default 1; --direct answers every RUN)
   --delay-ms MS          a worker answers each RUN after MS milliseconds (default 0: at once)
   --payload S            bytes of the RUN's variables JSON text (default 64, at least 8)
   --warmup SECONDS       unmeasured run before the window (default 1, at most 600)
@@ -37,7 +39,9 @@ stderr every second, the summary to stdout.
   --broker-pid PID       report the node's CPU seconds (utime+stime over the window, from
                          /proc/PID/stat), CPU per 1000 tasks, and its RSS (VmRSS)
   --threads N            I/O threads of rcbench, one io_context each (default 1, at most 16)
-  --json                 print the summary as one JSON line on stdout
+  --json                 print the summary as one JSON line on stdout: mode, the shape, seconds,
+                         tasks, tasks_per_s, p50_us, p90_us, p99_us, max_us, results (by rc),
+                         errors, broker_cpu_s, broker_cpu_ms_per_1000, broker_rss_kib, bench_cpu_s
 
 Idle mode (memory): any of these selects it instead of a load.
 

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   settings s;
   if (auto err = load_config_file(file, explicit_file, s); !err.empty())
     return fail(err);
+  apply_environment(s);
   if (auto err = apply_command_line(cl, s); !err.empty())
     return fail(err);
   if (auto err = validate(s); !err.empty())

@@ -6,6 +6,7 @@
 // The result JSON goes to stdout; a failure's rc, error and stacktrace go to stderr, and the exit
 // status names the outcome (`rcsubmit --help` has the table).
 
+#include "broker/admin/status_client.hpp"
 #include "broker/client/client.hpp"
 #include "broker/client/random_cookie.hpp"
 #include "broker/transport/endpoint.hpp"
@@ -51,6 +52,7 @@ int exit_status(result_code rc) {
 std::string help_text() {
   std::string text = R"(Usage: rcsubmit --pipeline NAME [--variables JSON] [--detach] [--timeout S]
                 [--endpoint URL]
+       rcsubmit --status [--admin HOST:PORT]
 
 Submits one task (a RUN) to a broker's client endpoint and waits for its RESULT.
 On OK the result JSON text is printed on stdout; on failure the rc, error and
@@ -67,6 +69,10 @@ Options:
                     tcp://[V6ADDR]:PORT or socket:///PATH (default: )";
   text += default_endpoint;
   text += R"()
+  --status          print the node's status (workers, capacity, tasks in flight)
+                    from its admin endpoint as tables, and exit (status 11 when
+                    the endpoint cannot be reached)
+  --admin HOST:PORT the node's admin endpoint, for --status (default: 127.0.0.1:51580)
   --help            print this text and exit
 
 Exit status:
@@ -90,6 +96,8 @@ struct command_line {
   std::optional<std::chrono::milliseconds> timeout;
   std::string endpoint = default_endpoint;
   bool help = false;
+  bool status = false;                   // --status: print the node's status instead
+  std::string admin = "127.0.0.1:51580"; // the admin endpoint for --status
 };
 
 int usage_error(const std::string& message) {
@@ -115,6 +123,13 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
     };
     if (name == "--help" || name == "-h") {
       cl.help = true;
+    } else if (name == "--status") {
+      cl.status = true;
+    } else if (name == "--admin") {
+      auto v = value();
+      if (!v)
+        return name + " needs a value";
+      cl.admin = *v;
     } else if (name == "--detach") {
       cl.detach = true;
     } else if (name == "--pipeline" || name == "--variables" || name == "--endpoint" ||
@@ -139,7 +154,7 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
       return "unknown option " + name;
     }
   }
-  if (cl.help)
+  if (cl.help || cl.status)
     return {};
   if (cl.pipeline.empty())
     return "--pipeline NAME is required";
@@ -174,6 +189,9 @@ int main(int argc, char** argv) {
     std::cout << help_text();
     return 0;
   }
+  if (cl.status)
+    return broker::admin::print_status(cl.admin, std::cout, std::cerr) == 0 ? 0
+                                                                            : exit_cannot_connect;
 
   std::optional<broker::client::client> connection;
   try {

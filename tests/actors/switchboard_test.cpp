@@ -240,6 +240,33 @@ TEST_F(SwitchboardTest, MessagesFromUnjoinedPeersOrInTheWrongRoleAreDropped) {
   EXPECT_EQ(s.results_dropped, 0u);
 }
 
+// Found by fuzz/switchboard_fuzzer: an anonymous sender (a plain anon_send, or another node's
+// through the cluster port) has a null address, and looking that up in the joined peers hashed it
+// through a null pointer.
+TEST_F(SwitchboardTest, MessagesFromAnonymousSendersAreDropped) {
+  start();
+  auto c = client();
+  auto w = worker(1);
+  caf::anon_send(sb_, run_atom::value, cookie_n(1), false, run_frame(cookie_n(1)));
+  caf::anon_send(sb_, cancel_atom::value, cookie_n(1), cancel_frame(cookie_n(1)));
+  caf::anon_send(sb_, register_atom::value, std::uint32_t{4});
+  caf::anon_send(sb_, result_atom::value, cookie_n(1), result_frame(cookie_n(1)));
+  caf::anon_send(sb_, result_atom::value, cookie_n(1), result_code::ok, result_frame(cookie_n(1)));
+  caf::anon_send(sb_, capacity_atom::value, std::uint64_t{4});
+  caf::anon_send(sb_, join_atom::value, peer_role::worker);
+  sched_.run();
+  EXPECT_TRUE(c.take().empty());
+  EXPECT_TRUE(w.take().empty());
+  auto s = status();
+  EXPECT_EQ(s.messages_rejected, 7u);
+  EXPECT_EQ(s.clients, 1u);
+  EXPECT_EQ(s.workers, 1u);
+  EXPECT_EQ(s.registered_slots, 1u);
+  EXPECT_EQ(s.free_slots, 1u);
+  EXPECT_EQ(s.cluster_free_slots, 0u);
+  EXPECT_EQ(s.routes, 0u);
+}
+
 // -- connections ending -------------------------------------------------------------------------
 
 TEST_F(SwitchboardTest, WorkerLossEndsItsRoutesWithWorkerWentAway) {

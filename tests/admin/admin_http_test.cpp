@@ -252,8 +252,8 @@ TEST(AdminHttp, BadRequestsGetErrorsAndTheServerCarriesOn) {
                              "Connection: close\r\n\r\n");
   EXPECT_EQ(status_of(post), 405u);
   EXPECT_NE(post.find("Allow: GET"), std::string::npos) << post;
-  auto big_header = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') +
-                    "\r\n\r\n";
+  auto big_header =
+      "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n";
   EXPECT_EQ(status_of(raw_http(port, big_header)), 431u);
   auto big_body = "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
                   std::string(100000, 'b');

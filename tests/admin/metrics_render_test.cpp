@@ -57,22 +57,32 @@ TEST(MetricsRender, EmptySnapshotIsValidAndComplete) {
   auto text = admin::render_metrics({}, info());
   auto e = check_exposition(text);
   ASSERT_TRUE(e.ok()) << e.error << "\n" << text;
-  for (auto family :
-       {"rcbroker_build_info", "rcbroker_start_time_seconds", "rcbroker_accepting",
-        "rcbroker_connections", "rcbroker_connections_accepted_total", "rcbroker_clients",
-        "rcbroker_workers", "rcbroker_slots_registered", "rcbroker_slots_free", "rcbroker_routes",
-        "rcbroker_runs_queued", "rcbroker_runs_received_total", "rcbroker_runs_started_total",
-        "rcbroker_results_total", "rcbroker_results_forwarded_total",
-        "rcbroker_results_dropped_total", "rcbroker_messages_rejected_total",
-        "rcbroker_forwarded_frames_total", "rcbroker_forwarded_bytes_total",
-        "rcbroker_run_duration_seconds"}) {
+  for (auto family : {"rcbroker_build_info",
+                      "rcbroker_start_time_seconds",
+                      "rcbroker_accepting",
+                      "rcbroker_connections",
+                      "rcbroker_connections_accepted_total",
+                      "rcbroker_clients",
+                      "rcbroker_workers",
+                      "rcbroker_slots_registered",
+                      "rcbroker_slots_free",
+                      "rcbroker_routes",
+                      "rcbroker_runs_queued",
+                      "rcbroker_runs_received_total",
+                      "rcbroker_runs_started_total",
+                      "rcbroker_results_total",
+                      "rcbroker_results_forwarded_total",
+                      "rcbroker_results_dropped_total",
+                      "rcbroker_messages_rejected_total",
+                      "rcbroker_forwarded_frames_total",
+                      "rcbroker_forwarded_bytes_total",
+                      "rcbroker_run_duration_seconds"}) {
     EXPECT_TRUE(e.types.count(family)) << family;
     EXPECT_FALSE(e.help[family].empty()) << family;
   }
   // Every outcome counter exists from the start, so rate() works from the first scrape.
   EXPECT_EQ(e.value("rcbroker_results_total", {{"origin", "worker"}, {"rc", "OK"}}), 0.0);
-  EXPECT_EQ(e.value("rcbroker_results_total", {{"origin", "broker"}, {"rc", "NO_CAPACITY"}}),
-            0.0);
+  EXPECT_EQ(e.value("rcbroker_results_total", {{"origin", "broker"}, {"rc", "NO_CAPACITY"}}), 0.0);
   EXPECT_EQ(e.value("rcbroker_results_total", {{"origin", "worker"}, {"rc", "MISSING"}}),
             std::nullopt);
   // Not clustered: no cluster families.
@@ -97,8 +107,7 @@ TEST(MetricsRender, FiguresComeFromTheSnapshot) {
   EXPECT_EQ(
       e.value("rcbroker_results_total", {{"origin", "worker"}, {"rc", "PROCESSOR_EXCEPTION"}}),
       1.0);
-  EXPECT_EQ(e.value("rcbroker_results_total", {{"origin", "broker"}, {"rc", "NO_CAPACITY"}}),
-            2.0);
+  EXPECT_EQ(e.value("rcbroker_results_total", {{"origin", "broker"}, {"rc", "NO_CAPACITY"}}), 2.0);
   EXPECT_EQ(e.value("rcbroker_results_forwarded_total"), 6.0);
   EXPECT_EQ(e.value("rcbroker_forwarded_frames_total", {{"to", "worker"}}), 8.0);
   EXPECT_EQ(e.value("rcbroker_forwarded_bytes_total", {{"to", "client"}}), 600.0);
@@ -178,6 +187,6 @@ TEST(ExpositionChecker, RefusesWhatIsWrong) {
   };
   for (auto& c : cases)
     EXPECT_FALSE(check_exposition(c.text).ok()) << c.why;
-  EXPECT_TRUE(check_exposition("# HELP g a \\\\ b\n# TYPE g gauge\ng{a=\"x\",b=\"\\\"\"} 1.5\n")
-                  .ok());
+  EXPECT_TRUE(
+      check_exposition("# HELP g a \\\\ b\n# TYPE g gauge\ng{a=\"x\",b=\"\\\"\"} 1.5\n").ok());
 }

@@ -39,7 +39,8 @@ std::string read_file(const std::string& path) {
 }
 
 /// Runs rcbroker to its end; returns the exit code and what it printed.
-std::pair<int, std::string> run_rcbroker(const temp_dir& dir, const std::vector<std::string>& args) {
+std::pair<int, std::string> run_rcbroker(const temp_dir& dir,
+                                         const std::vector<std::string>& args) {
   child_process p{RCBROKER_BINARY, args, dir.path + "/run.log"};
   auto code = p.wait();
   EXPECT_TRUE(code) << "rcbroker did not exit";
@@ -179,4 +180,33 @@ TEST(NodeOperations, JsonLogsPerComponentLevelsAndAdminEndpoint) {
   EXPECT_TRUE(seen.count({"node", "info"}));
   EXPECT_FALSE(seen.count({"broker", "debug"})) << "the broker stays at log-level info";
   EXPECT_EQ(p.log().find("\"component\""), std::string::npos) << "no log lines on stderr";
+}
+
+TEST(NodeOperations, RcsubmitStatusPrintsTheWorkersAsATable) {
+  test_node node{[](node::settings& s) { s.admin = "127.0.0.1:0"; }};
+  raw_peer worker{node.worker_tcp};
+  worker.send(original_register(6));
+  ASSERT_TRUE(node.wait_for([](auto& s) { return s.registered_slots == 6; }));
+  raw_peer client{node.client_tcp};
+  client.send(original_run(new_cookie(), "hold", "{}"));
+  ASSERT_TRUE(worker.receive());
+
+  temp_dir dir;
+  child_process p{
+      RCSUBMIT_BINARY, {"--status", "--admin", node.get().admin_url()}, dir.path + "/status.txt"};
+  ASSERT_EQ(p.wait(), 0) << p.log();
+  auto out = p.log();
+  EXPECT_NE(out.find("accepting"), std::string::npos) << out;
+  EXPECT_NE(out.find("5 free of 6 registered; 1 task(s) open"), std::string::npos) << out;
+  std::smatch m;
+  // The worker's row: its name as in the logs, capacity 6, one task in flight.
+  EXPECT_TRUE(
+      std::regex_search(out, m, std::regex{R"(worker#[0-9]+ \(tcp 127\.0\.0\.1:[0-9]+\) +6 +1\n)"}))
+      << out;
+  EXPECT_TRUE(std::regex_search(out, m, std::regex{R"(client#[0-9]+ \(tcp [^)]+\) +1\n)"})) << out;
+
+  child_process unreachable{
+      RCSUBMIT_BINARY, {"--status", "--admin", "127.0.0.1:1"}, dir.path + "/unreachable.txt"};
+  EXPECT_EQ(unreachable.wait(), 11) << unreachable.log();
+  EXPECT_NE(unreachable.log().find("cannot get the status"), std::string::npos);
 }

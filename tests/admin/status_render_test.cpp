@@ -54,8 +54,7 @@ TEST(StatusRender, TableShowsEachWorkerWithCapacity) {
   auto json = admin::render_status_json(snapshot_with_peers(), {"n1", "0.1.0", ""});
   std::string table;
   ASSERT_TRUE(admin::render_status_table(json, table)) << table;
-  EXPECT_NE(table.find("n1 (rcbroker 0.1.0), accepting, up 1h 2m 3s"), std::string::npos)
-      << table;
+  EXPECT_NE(table.find("n1 (rcbroker 0.1.0), accepting, up 1h 2m 3s"), std::string::npos) << table;
   EXPECT_NE(table.find("3 free of 4 registered"), std::string::npos) << table;
   EXPECT_NE(table.find("WORKER"), std::string::npos) << table;
   // name, capacity 4 and in flight 1 on one line

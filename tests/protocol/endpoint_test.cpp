@@ -156,7 +156,8 @@ TEST(Endpoint, SchemeIsCaseInsensitive) {
 
 TEST(Endpoint, UnsupportedOrMissingScheme) {
   auto error = parse_error("http://x");
-  EXPECT_EQ(error, "unsupported scheme in 'http://x': use tcp://HOST:PORT or socket:///PATH");
+  EXPECT_EQ(error, "unsupported scheme in 'http://x': use tcp://HOST:PORT, tls://HOST:PORT or "
+                   "socket:///PATH");
   for (auto url : {"grpc://h:1", "unix:///tmp/x", "tcp:/h:1", "tcp:h:1", "localhost:51500", "",
                    "://h", " tcp://h:1", "tcpx://h"}) {
     auto e = parse_error(url);

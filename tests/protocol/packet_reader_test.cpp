@@ -474,6 +474,23 @@ TEST(PacketReader, TrailingGarbage) {
   EXPECT_TRUE(read(good + " \n\r\t ").ok());
 }
 
+// Found by fuzz/packet_reader_fuzzer: a string value followed by ':' was stepped over as if it were
+// a key, so these passed as JSON, and a RUN like the last would have gone to a worker as it came.
+TEST(PacketReader, AStringValueFollowedByAColonIsInvalidJson) {
+  const std::string bad[] = {
+      R"({"x":"y":1}})",
+      R"({"x":"y":1,"z":2}})",
+      R"({"x":{"a":"b":1}}})",
+      R"({"variables":"v":1}})",
+      R"({"error":"e":1}})",
+      R"({"packet_type":"RUN",)" + cookie_field() + R"(,"pipeline":"p","variables":"v":1}})",
+  };
+  for (auto& json : bad) {
+    SCOPED_TRACE(json);
+    expect_bad(read(json), "invalid JSON");
+  }
+}
+
 TEST(PacketReader, DeepNestingIsRefusedWithoutCrashing) {
   auto nested = [](std::size_t depth, char open, char close) {
     return std::string(depth, open) + std::string(depth, close);

@@ -28,7 +28,7 @@ int connect_to(const std::string& url) {
   if (!ep.value)
     throw std::runtime_error(ep.error);
   if (ep.value->type == transport::endpoint::kind::unix_socket) {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::strncpy(addr.sun_path, ep.value->path.c_str(), sizeof(addr.sun_path) - 1);
@@ -44,7 +44,7 @@ int connect_to(const std::string& url) {
   auto port = std::to_string(ep.value->port);
   if (::getaddrinfo(ep.value->host.c_str(), port.c_str(), &hints, &res) != 0 || !res)
     throw std::runtime_error("cannot resolve " + url);
-  int fd = ::socket(res->ai_family, SOCK_STREAM, 0);
+  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
   ::freeaddrinfo(res);
   if (rc != 0) {

@@ -71,4 +71,13 @@ actors::switchboard_status test_node::status() {
   return result;
 }
 
+actors::node_snapshot test_node::metrics() {
+  caf::scoped_actor self{node_->system()};
+  actors::node_snapshot result;
+  self->request(node_->broker(), std::chrono::seconds{5}, actors::metrics_atom::value)
+      .receive([&](actors::node_snapshot& s) { result = std::move(s); },
+               [](caf::error&) { throw std::runtime_error("metrics request failed"); });
+  return result;
+}
+
 } // namespace broker::testing

@@ -30,6 +30,9 @@ public:
   /// The Switchboard's status now.
   actors::switchboard_status status();
 
+  /// The Broker's detailed snapshot now (connections, refusals, and the Switchboard's part).
+  actors::node_snapshot metrics();
+
   /// Waits until `pred(status())` holds (true) or 5 s pass (false).
   template <class Predicate>
   bool wait_for(Predicate pred);

@@ -3,9 +3,9 @@
 #include "broker/actors/connection.hpp"
 #include "broker/logging/component.hpp"
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
-#include <algorithm>
 #include <caf/typed_event_based_actor.hpp>
 #include <chrono>
 #include <spdlog/spdlog.h>
@@ -38,6 +38,11 @@ struct broker_state {
   // For the admin endpoint's snapshot.
   std::uint64_t clients_accepted = 0;
   std::uint64_t workers_accepted = 0;
+  std::uint64_t clients_refused = 0;
+  std::uint64_t workers_refused = 0;
+  // Refusals are logged at most once a second, with how many the line stands for.
+  std::chrono::steady_clock::time_point last_refusal_logged{};
+  std::uint64_t refusals_not_logged = 0;
   std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   static inline const char* name = "broker";
@@ -60,6 +65,8 @@ broker_snapshot snapshot_of(const broker_state& st) {
   b.worker_connections = st.workers;
   b.clients_accepted = st.clients_accepted;
   b.workers_accepted = st.workers_accepted;
+  b.clients_refused = st.clients_refused;
+  b.workers_refused = st.workers_refused;
   for (auto& l : st.cfg.client_listeners)
     b.client_endpoints.push_back(l->bound_url());
   for (auto& l : st.cfg.worker_listeners)
@@ -70,6 +77,25 @@ broker_snapshot snapshot_of(const broker_state& st) {
   std::sort(b.connections.begin(), b.connections.end(),
             [](auto& x, auto& y) { return x.actor_id < y.actor_id; });
   return b;
+}
+
+/// Closes a socket over the connection limit of its kind. The peer has sent nothing yet, so no
+/// packet can tell it why: the log and the counters do.
+void refuse(broker_pointer self, peer_role role, const transport::stream_ptr& stream,
+            std::size_t limit) {
+  auto& st = self->state;
+  ++(role == peer_role::client ? st.clients_refused : st.workers_refused);
+  ++st.refusals_not_logged;
+  stream->close("over max-" + std::string{role_name(role)} + "-connections");
+  auto now = std::chrono::steady_clock::now();
+  if (now - st.last_refusal_logged < std::chrono::seconds{1})
+    return;
+  broker_log().warn("refused a {} connection ({}): max-{}-connections {} reached [{} refused "
+                    "since the last such line]",
+                    role_name(role), stream->name(), role_name(role), limit,
+                    st.refusals_not_logged);
+  st.last_refusal_logged = now;
+  st.refusals_not_logged = 0;
 }
 
 void finish_shutdown_if_done(broker_pointer self) {
@@ -132,11 +158,18 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
           stream->close("the broker is shutting down");
           return;
         }
+        auto limit = role == peer_role::client ? st.cfg.max_client_connections
+                                               : st.cfg.max_worker_connections;
+        if (limit > 0 && (role == peer_role::client ? st.clients : st.workers) >= limit) {
+          refuse(self, role, stream, limit);
+          return;
+        }
         auto name = fmt::format("{}#{} ({})", role_name(role), st.next_id++, stream->name());
         (role == peer_role::client ? st.clients : st.workers) += 1;
         (role == peer_role::client ? st.clients_accepted : st.workers_accepted) += 1;
         broker_log().info("{} connected ({} clients, {} workers)", name, st.clients, st.workers);
-        auto conn = spawn_connection(self->system(), role, stream, st.switchboard, name);
+        auto conn = spawn_connection(self->system(), role, stream, st.switchboard, name,
+                                     role == peer_role::worker ? st.cfg.worker_token : "");
         self->monitor(conn);
         st.connections.emplace(conn.address(), connection_entry{role, conn, std::move(name)});
       },
@@ -154,9 +187,9 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
                       s.routes, s.queued, s.runs_accepted, s.results_dropped);
                   if (s.cluster_peers > 0 || s.cluster_runs_received > 0)
                     broker_log().info("cluster: {} peer(s) offering {} free slot(s), {} runs sent "
-                                 "to peers, {} runs received from peers",
-                                 s.cluster_peers, s.cluster_free_slots, s.cluster_runs_sent,
-                                 s.cluster_runs_received);
+                                      "to peers, {} runs received from peers",
+                                      s.cluster_peers, s.cluster_free_slots, s.cluster_runs_sent,
+                                      s.cluster_runs_received);
                 },
                 [](caf::error& err) {
                   broker_log().warn("status request failed: {}", caf::to_string(err));
@@ -183,13 +216,13 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
           return rp;
         st.shutting_down = true;
         broker_log().info("shutting down: no new connections; telling {} workers and {} clients",
-                     st.workers, st.clients);
+                          st.workers, st.clients);
         stop_listeners(self);
         self->request(st.switchboard, st.cfg.shutdown_timeout, shutdown_atom::value)
             .then([self](done_atom) { close_connections(self); },
                   [self](caf::error& err) {
                     broker_log().warn("switchboard did not finish its shutdown: {}",
-                                 caf::to_string(err));
+                                      caf::to_string(err));
                     close_connections(self);
                   });
         self->delayed_send(self, st.cfg.shutdown_timeout * 2, close_atom::value);
@@ -200,7 +233,7 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
         if (st.connections.empty())
           return;
         broker_log().warn("{} connections did not close in time; closing them now",
-                     st.connections.size());
+                          st.connections.size());
         for (auto& [addr, entry] : st.connections)
           self->send_exit(entry.handle, caf::exit_reason::user_shutdown);
       },

@@ -27,6 +27,7 @@ struct connection_state {
   transport::stream_ptr stream;
   switchboard_actor switchboard;
   std::string peer_name; // for logs, e.g. "client#3 (tcp 127.0.0.1:40122)"
+  std::string worker_token; // empty: REGISTER needs none
   std::uint64_t bad_packets = 0;
   static inline const char* name = "connection";
 };
@@ -49,14 +50,22 @@ void reject(connection_pointer self, const protocol::read_result& r) {
   if (!r.fields.cookie) {
     // An original client asserts every packet carries a cookie: closing is the clean answer.
     connection_log().warn("{}: bad packet without a readable cookie ({}); closing the connection",
-                 st.peer_name, r.error);
+                          st.peer_name, r.error);
     st.stream->close("bad packet without a cookie: " + r.error);
     return;
   }
   if (worth_logging(st.bad_packets))
-    connection_log().warn("{}: bad packet ({}), answered BAD_PACKET [{} so far]", st.peer_name, r.error,
-                 st.bad_packets);
+    connection_log().warn("{}: bad packet ({}), answered BAD_PACKET [{} so far]", st.peer_name,
+                          r.error, st.bad_packets);
   reply(self, r.fields.cookie, result_code::bad_packet, r.error);
+}
+
+// Takes as long for every guess of the same length, so that timing tells nothing about the token.
+bool same_token(std::string_view given, std::string_view expected) noexcept {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    diff |= static_cast<unsigned char>((i < given.size() ? given[i] : 0) ^ expected[i]);
+  return diff == 0;
 }
 
 void on_client_packet(connection_pointer self, frame& f, const protocol::packet_fields& p) {
@@ -80,6 +89,14 @@ void on_client_packet(connection_pointer self, frame& f, const protocol::packet_
 void on_worker_packet(connection_pointer self, frame& f, const protocol::packet_fields& p) {
   auto& st = self->state;
   if (p.type == packet_type::register_worker) {
+    if (!st.worker_token.empty() && !same_token(p.token.value_or(""), st.worker_token)) {
+      ++st.bad_packets;
+      if (worth_logging(st.bad_packets))
+        connection_log().warn("{}: REGISTER without the right worker token refused [{} bad "
+                              "packets so far]",
+                              st.peer_name, st.bad_packets);
+      return reply(self, p.cookie, result_code::bad_packet, "Missing or wrong worker token");
+    }
     if (!p.capacity || *p.capacity < 1 || *p.capacity > std::numeric_limits<std::uint32_t>::max())
       return reply(self, p.cookie, result_code::bad_packet,
                    "Missing or invalid capacity: REGISTER needs an integer capacity >= 1");
@@ -102,12 +119,13 @@ void on_worker_packet(connection_pointer self, frame& f, const protocol::packet_
 
 connection_actor::behavior_type connection(connection_pointer self, peer_role role,
                                            transport::stream_ptr stream, switchboard_actor sb,
-                                           std::string name) {
+                                           std::string name, std::string worker_token) {
   auto& st = self->state;
   st.role = role;
   st.stream = stream;
   st.switchboard = sb;
   st.peer_name = std::move(name);
+  st.worker_token = std::move(worker_token);
   self->send(sb, join_atom::value, role);
   auto handle = caf::actor_cast<connection_actor>(self);
   stream->start({[handle](std::vector<frame>&& frames) {
@@ -143,8 +161,9 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
 
 connection_actor spawn_connection(caf::actor_system& sys, peer_role role,
                                   transport::stream_ptr stream, switchboard_actor sb,
-                                  std::string name) {
-  return sys.spawn(connection, role, std::move(stream), std::move(sb), std::move(name));
+                                  std::string name, std::string worker_token) {
+  return sys.spawn(connection, role, std::move(stream), std::move(sb), std::move(name),
+                   std::move(worker_token));
 }
 
 } // namespace broker::actors

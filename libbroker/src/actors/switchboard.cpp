@@ -194,6 +194,8 @@ struct switchboard_state {
 
   switchboard_pointer self;
   switchboard_config cfg;
+  /// The error of a RUN over `max_runs_per_client`, made once.
+  std::string too_many_runs_text;
 
   std::map<peer_id, peer_entry> peers; // ordered: shutdown visits peers in join order
   std::unordered_map<caf::actor_addr, peer_id> peer_by_addr;
@@ -234,11 +236,18 @@ struct switchboard_state {
     return it == peers.end() ? nullptr : &it->second;
   }
 
+  /// The entry of the peer that sent the current message, or end(). An anonymous sender (a plain
+  /// anon_send, possibly from another node through the cluster port) has a null address, which
+  /// std::hash<actor_addr> dereferences: it must never be looked up.
+  std::unordered_map<caf::actor_addr, peer_id>::iterator find_sender() {
+    auto addr = caf::actor_cast<caf::actor_addr>(self->current_sender());
+    return addr ? peer_by_addr.find(addr) : peer_by_addr.end();
+  }
+
   /// The joined peer that sent the current message, if it has `expected` role; otherwise logs,
   /// counts and returns null (connection actors only send their own kinds, so this is defensive).
   std::pair<peer_id, peer_entry*> sender_as(peer_role expected, const char* what) {
-    auto addr = caf::actor_cast<caf::actor_addr>(self->current_sender());
-    auto it = peer_by_addr.find(addr);
+    auto it = find_sender();
     if (it == peer_by_addr.end()) {
       ++messages_rejected;
       switchboard_log().warn("switchboard: dropped {} from a peer that has not joined", what);
@@ -249,7 +258,7 @@ struct switchboard_state {
     if (worker_side != (expected == peer_role::worker)) {
       ++messages_rejected;
       switchboard_log().warn("switchboard: dropped {} from {}: only a {} may send it", what,
-                   peer_text{peer.role, it->second}, role_name(expected));
+                             peer_text{peer.role, it->second}, role_name(expected));
       return {0, nullptr};
     }
     return {it->second, &peer};
@@ -310,17 +319,17 @@ struct switchboard_state {
   }
 
   void on_capacity(std::uint64_t free) {
-    auto addr = caf::actor_cast<caf::actor_addr>(self->current_sender());
-    auto it = peer_by_addr.find(addr);
+    auto it = find_sender();
     if (it == peer_by_addr.end() || peers.at(it->second).role != peer_role::cluster_worker) {
       ++messages_rejected;
-      switchboard_log().warn("switchboard: dropped a capacity update from a peer that is not a cluster link");
+      switchboard_log().warn(
+          "switchboard: dropped a capacity update from a peer that is not a cluster link");
       return;
     }
     remote_slots.remove(it->second);
     remote_slots.add(it->second, free);
     switchboard_log().debug("switchboard: {} offers {} slot(s)",
-                  peer_text{peer_role::cluster_worker, it->second}, free);
+                            peer_text{peer_role::cluster_worker, it->second}, free);
     dispatch_queued();
   }
 
@@ -338,7 +347,7 @@ struct switchboard_state {
     worker.routes.insert(c);
     ++runs_accepted;
     switchboard_log().debug("switchboard: {} runs on {}", cookie_text{c},
-                  peer_text{peer_role::worker, worker_id});
+                            peer_text{peer_role::worker, worker_id});
     forward(worker, run_frame);
   }
 
@@ -396,7 +405,7 @@ struct switchboard_state {
     if (!sender || peer_by_addr.count(addr) > 0) {
       ++messages_rejected;
       switchboard_log().warn("switchboard: dropped join from {}",
-                   sender ? "a peer that already joined" : "an anonymous sender");
+                             sender ? "a peer that already joined" : "an anonymous sender");
       return;
     }
     auto id = next_peer_id++;
@@ -412,7 +421,8 @@ struct switchboard_state {
       if (cluster_clients++ == 0)
         reported_free = local_slots.count;
       self->send(peer.link, capacity_atom::value, local_slots.count);
-      switchboard_log().info("switchboard: another node linked here ({} slot(s) free)", local_slots.count);
+      switchboard_log().info("switchboard: another node linked here ({} slot(s) free)",
+                             local_slots.count);
     }
     switchboard_log().debug("switchboard: {} joined", peer_text{role, id});
   }
@@ -428,8 +438,16 @@ struct switchboard_state {
     }
     if (routes.count(c) > 0) {
       switchboard_log().debug("switchboard: {} from {} collides", cookie_text{c},
-                    peer_text{peer_role::client, client_id});
+                              peer_text{peer_role::client, client_id});
       answer(*client, c, result_code::cookie_collision, "Already in use");
+      return;
+    }
+    // A cluster link carries the RUNs of many clients of another node, which limits them there.
+    if (client->role == peer_role::client && cfg.max_runs_per_client > 0 &&
+        client->routes.size() >= cfg.max_runs_per_client) {
+      switchboard_log().debug("switchboard: {} from {}: over max-runs-per-client", cookie_text{c},
+                              peer_text{peer_role::client, client_id});
+      answer(*client, c, result_code::no_capacity, too_many_runs_text.c_str());
       return;
     }
     if (client->role == peer_role::cluster_client)
@@ -440,7 +458,7 @@ struct switchboard_state {
         return;
       }
       switchboard_log().debug("switchboard: {} from {}: no capacity", cookie_text{c},
-                    peer_text{peer_role::client, client_id});
+                              peer_text{peer_role::client, client_id});
       answer(*client, c, result_code::no_capacity, "No capacity available");
       return;
     }
@@ -475,7 +493,7 @@ struct switchboard_state {
       return;
     }
     switchboard_log().debug("switchboard: cancel of {} goes to {}", cookie_text{c},
-                  peer_text{peer_role::worker, r.worker});
+                            peer_text{peer_role::worker, r.worker});
     forward(peers.at(r.worker), std::move(cancel_frame));
     if (!r.cancel_sent) {
       r.cancel_sent = true;
@@ -494,14 +512,14 @@ struct switchboard_state {
     }
     if (shutting_down) {
       switchboard_log().warn("switchboard: ignored REGISTER of {} during shutdown",
-                   peer_text{peer_role::worker, worker_id});
+                             peer_text{peer_role::worker, worker_id});
       return;
     }
     worker->registered += capacity;
     local_slots.add(worker_id, capacity);
     switchboard_log().info("switchboard: {} registered {} slot(s), {} in all; {} of {} slots free",
-                 peer_text{peer_role::worker, worker_id}, capacity, worker->registered,
-                 local_slots.count, registered_total());
+                           peer_text{peer_role::worker, worker_id}, capacity, worker->registered,
+                           local_slots.count, registered_total());
     dispatch_queued();
   }
 
@@ -513,10 +531,10 @@ struct switchboard_state {
     if (it == routes.end() || it->second.worker != worker_id) {
       ++results_dropped;
       // After a shutdown every route is gone, and workers answering their last tasks is expected.
-      switchboard_log().log(shutting_down ? spdlog::level::debug : spdlog::level::warn,
-                  "switchboard: dropped RESULT from {} for {}: {}",
-                  peer_text{peer_role::worker, worker_id}, cookie_text{c},
-                  it == routes.end() ? "no such route" : "the route is not this worker's");
+      switchboard_log().log(
+          shutting_down ? spdlog::level::debug : spdlog::level::warn,
+          "switchboard: dropped RESULT from {} for {}: {}", peer_text{peer_role::worker, worker_id},
+          cookie_text{c}, it == routes.end() ? "no such route" : "the route is not this worker's");
       return;
     }
     auto r = std::move(it->second);
@@ -533,10 +551,10 @@ struct switchboard_state {
       }
     }
     switchboard_log().debug("switchboard: {} done on {}{}", cookie_text{c},
-                  peer_text{peer_role::worker, worker_id},
-                  client == nullptr ? " (client gone)"
-                  : r.answered      ? " (client already answered)"
-                                    : "");
+                            peer_text{peer_role::worker, worker_id},
+                            client == nullptr ? " (client gone)"
+                            : r.answered      ? " (client already answered)"
+                                              : "");
     pool_of(*worker).add(worker_id, 1);
     dispatch_queued();
   }
@@ -588,10 +606,11 @@ struct switchboard_state {
       routes.erase(it);
     }
     pool_of(worker).remove(id);
-    switchboard_log().info("switchboard: {} went away with {} slot(s) and {} running task(s) ({} client(s) "
-                 "told); {} of {} slots free",
-                 peer_text{worker.role, id}, worker.registered, worker.routes.size(), notified,
-                 local_slots.count, registered_total());
+    switchboard_log().info(
+        "switchboard: {} went away with {} slot(s) and {} running task(s) ({} client(s) "
+        "told); {} of {} slots free",
+        peer_text{worker.role, id}, worker.registered, worker.routes.size(), notified,
+        local_slots.count, registered_total());
   }
 
   void client_gone(peer_id id, peer_entry& client) {
@@ -619,9 +638,10 @@ struct switchboard_state {
         deliver(peers.at(r.worker), protocol::make_cancel(c));
       }
     }
-    switchboard_log().info("switchboard: {} went away; {} queued RUN(s) dropped, {} running task(s) "
-                 "orphaned, {} cancelled",
-                 peer_text{client.role, id}, dropped, orphans, cancelled);
+    switchboard_log().info(
+        "switchboard: {} went away; {} queued RUN(s) dropped, {} running task(s) "
+        "orphaned, {} cancelled",
+        peer_text{client.role, id}, dropped, orphans, cancelled);
   }
 
   switchboard_status status() const {
@@ -651,12 +671,23 @@ struct switchboard_state {
   /// The status, the traffic counters and every peer's load, for the admin endpoint.
   switchboard_snapshot snapshot() const {
     auto st = status();
-    switchboard_snapshot s{st.clients,           st.workers,          st.registered_slots,
-                           st.free_slots,        st.routes,           st.queued,
-                           st.runs_accepted,     st.results_forwarded, st.results_dropped,
-                           st.messages_rejected, st.cluster_peers,    st.cluster_free_slots,
-                           st.cluster_runs_sent, st.cluster_runs_received,
-                           traffic,              {},                  {},
+    switchboard_snapshot s{st.clients,
+                           st.workers,
+                           st.registered_slots,
+                           st.free_slots,
+                           st.routes,
+                           st.queued,
+                           st.runs_accepted,
+                           st.results_forwarded,
+                           st.results_dropped,
+                           st.messages_rejected,
+                           st.cluster_peers,
+                           st.cluster_free_slots,
+                           st.cluster_runs_sent,
+                           st.cluster_runs_received,
+                           traffic,
+                           {},
+                           {},
                            {}};
     for (auto& [id, peer] : peers) {
       peer_load load{peer.handle.id(), peer.registered, peer.routes.size()};
@@ -702,10 +733,11 @@ struct switchboard_state {
       }
       peer.routes.clear();
     }
-    switchboard_log().info("switchboard: shutting down; {} worker(s) told, {} open task(s) answered",
-                 std::count_if(peers.begin(), peers.end(),
-                               [](auto& p) { return is_worker_side(p.second.role); }),
-                 told);
+    switchboard_log().info(
+        "switchboard: shutting down; {} worker(s) told, {} open task(s) answered",
+        std::count_if(peers.begin(), peers.end(),
+                      [](auto& p) { return is_worker_side(p.second.role); }),
+        told);
     routes.clear();
     local_slots.clear();
     remote_slots.clear();
@@ -716,6 +748,9 @@ struct switchboard_state {
 
 switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboard_config cfg) {
   self->state.cfg = cfg;
+  self->state.too_many_runs_text =
+      "Too many runs in flight on this connection (max-runs-per-client " +
+      std::to_string(cfg.max_runs_per_client) + ")";
   self->set_down_handler([self](caf::down_msg& msg) {
     self->state.on_down(msg);
     self->state.note_capacity_change();

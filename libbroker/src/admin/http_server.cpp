@@ -72,13 +72,15 @@ private:
     parser_->header_limit(static_cast<std::uint32_t>(server_->limits_.max_header_bytes));
     parser_->body_limit(server_->limits_.max_body_bytes);
     stream_.expires_after(server_->limits_.timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(const beast::error_code& ec) {
+    // A read that completed just before `stop` ran: the node is going, answer nothing.
+    if (server_->stopped_)
+      return end();
     if (ec) {
       if (auto failure = parse_failure(ec)) {
         keep_alive_ = false;
@@ -151,8 +153,8 @@ http_server::http_server(asio::io_context& ioc, const address& where, limits lim
   };
   beast::error_code ec;
   tcp::resolver resolver{ioc};
-  auto results = resolver.resolve(where.host, std::to_string(where.port),
-                                  tcp::resolver::numeric_service, ec);
+  auto results =
+      resolver.resolve(where.host, std::to_string(where.port), tcp::resolver::numeric_service, ec);
   if (ec || results.empty())
     fail("cannot resolve the host: ", ec);
   auto ep = results.begin()->endpoint();
@@ -197,30 +199,31 @@ void http_server::stop() {
 }
 
 void http_server::accept_next() {
-  acceptor_.async_accept(strand_, [self = shared_from_this()](beast::error_code ec,
-                                                              tcp::socket socket) {
-    if (self->stopped_)
-      return;
-    if (ec) {
-      // Out of descriptors and the like: try again a little later instead of spinning.
-      admin_log().warn("admin: accept failed: {}", ec.message());
-      self->retry_.expires_after(std::chrono::milliseconds{100});
-      self->retry_.async_wait([self](beast::error_code) {
-        if (!self->stopped_)
-          self->accept_next();
-      });
-      return;
-    }
-    if (self->sessions_.size() >= self->limits_.max_connections) {
-      beast::error_code ignored;
-      socket.close(ignored);
-    } else {
-      auto s = std::make_shared<session>(self, std::move(socket));
-      self->sessions_.insert(s);
-      s->start();
-    }
-    self->accept_next();
-  });
+  acceptor_.async_accept(strand_,
+                         [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                           if (self->stopped_)
+                             return;
+                           if (ec) {
+                             // Out of descriptors and the like: try again a little later instead of
+                             // spinning.
+                             admin_log().warn("admin: accept failed: {}", ec.message());
+                             self->retry_.expires_after(std::chrono::milliseconds{100});
+                             self->retry_.async_wait([self](beast::error_code) {
+                               if (!self->stopped_)
+                                 self->accept_next();
+                             });
+                             return;
+                           }
+                           if (self->sessions_.size() >= self->limits_.max_connections) {
+                             beast::error_code ignored;
+                             socket.close(ignored);
+                           } else {
+                             auto s = std::make_shared<session>(self, std::move(socket));
+                             self->sessions_.insert(s);
+                             s->start();
+                           }
+                           self->accept_next();
+                         });
 }
 
 void http_server::forget(const std::shared_ptr<session>& s) {

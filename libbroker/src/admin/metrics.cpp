@@ -111,6 +111,11 @@ void render_node(exposition& e, const actors::broker_snapshot& b, const node_inf
            "Socket connections accepted since start, by endpoint kind.");
   e.sample("rcbroker_connections_accepted_total", {{"kind", "client"}}, b.clients_accepted);
   e.sample("rcbroker_connections_accepted_total", {{"kind", "worker"}}, b.workers_accepted);
+  e.family("rcbroker_connections_refused_total", "counter",
+           "Sockets closed at accept over max-client-connections or max-worker-connections, by "
+           "endpoint kind.");
+  e.sample("rcbroker_connections_refused_total", {{"kind", "client"}}, b.clients_refused);
+  e.sample("rcbroker_connections_refused_total", {{"kind", "worker"}}, b.workers_refused);
 }
 
 void render_routing(exposition& e, const actors::switchboard_snapshot& s) {

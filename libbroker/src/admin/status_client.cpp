@@ -219,8 +219,8 @@ http_reply http_get(std::string_view address_text, std::string_view target,
 bool render_status_table(std::string_view json, std::string& result) {
   dom::parser parser;
   dom::element doc;
-  if (parser.parse(json.data(), json.size()).get(doc) || !doc.is_object() ||
-      doc["slots"].error() || doc["workers"].error()) {
+  if (parser.parse(json.data(), json.size()).get(doc) || !doc.is_object() || doc["slots"].error() ||
+      doc["workers"].error()) {
     result = "not a status document";
     return false;
   }
@@ -238,34 +238,28 @@ bool render_status_table(std::string_view json, std::string& result) {
   auto node = text(doc, "node");
   std::vector<std::vector<std::string>> summary{
       {"node", (node.empty() ? "-" : node) + " (rcbroker " + text(doc, "version") + "), " +
-                   (accepting ? "accepting" : "SHUTTING DOWN") + ", up " +
-                   duration_text(uptime)},
+                   (accepting ? "accepting" : "SHUTTING DOWN") + ", up " + duration_text(uptime)},
       {"clients", list(endpoints, "clients") + " (" +
-                      std::to_string(number(connections, "clients")) +
-                      " connected)"},
+                      std::to_string(number(connections, "clients")) + " connected)"},
       {"workers", list(endpoints, "workers") + " (" +
-                      std::to_string(number(connections, "workers")) +
-                      " connected)"},
+                      std::to_string(number(connections, "workers")) + " connected)"},
       {"slots", std::to_string(number(slots, "free")) + " free of " +
-                    std::to_string(number(slots, "registered")) +
-                    " registered; " + std::to_string(number(doc, "routes")) + " task(s) open, " +
+                    std::to_string(number(slots, "registered")) + " registered; " +
+                    std::to_string(number(doc, "routes")) + " task(s) open, " +
                     std::to_string(number(doc, "queued")) + " queued"},
       {"runs", std::to_string(number(counters, "runs_received")) + " received, " +
-                   std::to_string(number(counters, "runs_started")) +
-                   " started, " +
-                   std::to_string(number(counters, "results_forwarded")) +
-                   " results forwarded, " +
-                   std::to_string(number(counters, "results_dropped")) +
-                   " dropped"},
+                   std::to_string(number(counters, "runs_started")) + " started, " +
+                   std::to_string(number(counters, "results_forwarded")) + " results forwarded, " +
+                   std::to_string(number(counters, "results_dropped")) + " dropped"},
   };
   for (auto& row : summary)
     out << row[0] << std::string(10 - row[0].size(), ' ') << row[1] << "\n";
   peer_table(out, doc, "workers", "WORKER", true);
   peer_table(out, doc, "clients", "CLIENT", false);
   dom::element cluster;
-  if (!doc["cluster"].get(cluster) && (number(cluster, "peers") > 0 ||
-                                       number(cluster, "runs_sent") > 0 ||
-                                       number(cluster, "runs_received") > 0)) {
+  if (!doc["cluster"].get(cluster) &&
+      (number(cluster, "peers") > 0 || number(cluster, "runs_sent") > 0 ||
+       number(cluster, "runs_received") > 0)) {
     out << "\ncluster   " << number(cluster, "peers") << " peer(s) offering "
         << number(cluster, "free_slots") << " free slot(s); " << number(cluster, "runs_sent")
         << " RUN(s) sent, " << number(cluster, "runs_received") << " received\n";

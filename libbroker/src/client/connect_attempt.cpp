@@ -32,6 +32,11 @@ void connect_attempt::begin(std::chrono::milliseconds timeout) {
     if (!ec)
       self->finish(nullptr, "timed out after " + std::to_string(timeout.count()) + " ms");
   });
+  if (where_.type == transport::endpoint::kind::tls) {
+    // Connecting in the clear would send the tasks unencrypted where TLS was asked for.
+    finish(nullptr, "tls:// endpoints are not supported by this client; use tcp:// or socket://");
+    return;
+  }
   if (where_.type == transport::endpoint::kind::unix_socket) {
     addresses_.emplace_back(asio::local::stream_protocol::endpoint{where_.path});
     try_next_address();

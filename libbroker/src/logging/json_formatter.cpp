@@ -41,8 +41,8 @@ void append_time(std::string& out, std::chrono::system_clock::time_point t) {
   char buf[40];
   auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   out.append(buf, n);
-  n = static_cast<std::size_t>(std::snprintf(buf, sizeof buf, ".%06lldZ",
-                                             static_cast<long long>(micros)));
+  n = static_cast<std::size_t>(
+      std::snprintf(buf, sizeof buf, ".%06lldZ", static_cast<long long>(micros)));
   out.append(buf, n);
 }
 

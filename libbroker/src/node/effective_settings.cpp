@@ -34,6 +34,8 @@ std::string duration(std::chrono::milliseconds d) {
   return std::to_string(ms) + "ms";
 }
 
+const std::string hidden_token = "(set, not shown)";
+
 } // namespace
 
 std::string render_settings(const settings& s) {
@@ -56,6 +58,16 @@ std::string render_settings(const settings& s) {
       {"log-format", quoted(s.log_format)},
       {"log-file", quoted(s.log_file)},
       {"log-levels", list(s.log_levels)},
+      {"max-client-connections", std::to_string(s.max_client_connections)},
+      {"max-worker-connections", std::to_string(s.max_worker_connections)},
+      {"max-runs-per-client", std::to_string(s.max_runs_per_client)},
+      {"idle-timeout", duration(s.idle_timeout)},
+      {"tls-cert", quoted(s.tls_cert)},
+      {"tls-key", quoted(s.tls_key)},
+      {"tls-client-ca", quoted(s.tls_client_ca)},
+      {"unix-socket-mode", quoted(s.unix_socket_mode)},
+      // A secret has no place in a terminal or a journal.
+      {"worker-token", s.worker_token.empty() ? quoted("") : quoted(hidden_token)},
   };
   std::string out;
   for (auto& [key, value] : lines)

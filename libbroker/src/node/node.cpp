@@ -6,6 +6,7 @@
 #include "broker/admin/routes.hpp"
 #include "broker/cluster/peering.hpp"
 #include "broker/transport/listener.hpp"
+#include "broker/transport/tls_context.hpp"
 
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
@@ -21,16 +22,39 @@ namespace broker::node {
 
 namespace {
 
-std::vector<std::shared_ptr<transport::listener>> bind_all(boost::asio::io_context& ioc,
-                                                           const std::vector<std::string>& urls,
-                                                           std::uint16_t default_port,
-                                                           const transport::stream::limits& lim) {
+transport::stream::limits limits_of(const settings& s) {
+  transport::stream::limits lim;
+  lim.max_frame_size = s.max_frame_size;
+  lim.max_write_queue = s.max_write_queue;
+  lim.idle_timeout = s.idle_timeout;
+  return lim;
+}
+
+// Reads the TLS files once at start, and only when some endpoint needs them.
+std::shared_ptr<boost::asio::ssl::context> tls_context_of(const settings& s) {
+  for (auto* urls : {&s.client_endpoints, &s.worker_endpoints}) {
+    for (auto& url : *urls) {
+      auto parsed = transport::parse_endpoint(url, 0);
+      if (parsed.value && parsed.value->type == transport::endpoint::kind::tls)
+        return transport::make_tls_server_context({s.tls_cert, s.tls_key, s.tls_client_ca});
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::shared_ptr<transport::listener>>
+bind_all(boost::asio::io_context& ioc, const std::vector<std::string>& urls,
+         std::uint16_t default_port, const settings& s,
+         const std::shared_ptr<boost::asio::ssl::context>& tls) {
+  transport::listener_options opts;
+  opts.unix_socket_mode = parse_socket_mode(s.unix_socket_mode).value_or(opts.unix_socket_mode);
+  opts.tls = tls;
   std::vector<std::shared_ptr<transport::listener>> result;
   for (auto& url : urls) {
     auto parsed = transport::parse_endpoint(url, default_port);
     if (!parsed.value)
       throw std::runtime_error(parsed.error);
-    result.push_back(std::make_shared<transport::listener>(ioc, *parsed.value, lim));
+    result.push_back(std::make_shared<transport::listener>(ioc, *parsed.value, limits_of(s), opts));
   }
   return result;
 }
@@ -75,11 +99,11 @@ std::vector<std::string> urls_of(const std::vector<std::shared_ptr<transport::li
 } // namespace
 
 node::node(const settings& s, caf::actor_system_config& cfg)
-    : work_(boost::asio::make_work_guard(io_context_)),
-      client_listeners_(bind_all(io_context_, s.client_endpoints, transport::default_client_port,
-                                 {s.max_frame_size, s.max_write_queue})),
-      worker_listeners_(bind_all(io_context_, s.worker_endpoints, transport::default_worker_port,
-                                 {s.max_frame_size, s.max_write_queue})),
+    : work_(boost::asio::make_work_guard(io_context_)), tls_context_(tls_context_of(s)),
+      client_listeners_(bind_all(io_context_, s.client_endpoints, transport::default_client_port, s,
+                                 tls_context_)),
+      worker_listeners_(bind_all(io_context_, s.worker_endpoints, transport::default_worker_port, s,
+                                 tls_context_)),
       admin_(bind_admin(io_context_, s)), system_(prepared(cfg, s)) {
   for (std::size_t i = 0; i < s.io_threads; ++i)
     io_threads_.emplace_back([this] { io_context_.run(); });
@@ -87,11 +111,15 @@ node::node(const settings& s, caf::actor_system_config& cfg)
   sb_cfg.cancel_grace = s.cancel_grace;
   sb_cfg.queue_limit = s.queue_limit;
   sb_cfg.cancel_orphans = s.cancel_orphans;
+  sb_cfg.max_runs_per_client = s.max_runs_per_client;
   switchboard_ = actors::spawn_switchboard(system_, sb_cfg);
   actors::broker_config b_cfg;
   b_cfg.client_listeners = client_listeners_;
   b_cfg.worker_listeners = worker_listeners_;
   b_cfg.status_interval = s.status_interval;
+  b_cfg.max_client_connections = s.max_client_connections;
+  b_cfg.max_worker_connections = s.max_worker_connections;
+  b_cfg.worker_token = s.worker_token;
   broker_ = actors::spawn_broker(system_, std::move(b_cfg), switchboard_);
   if (admin_) {
     admin_->start(admin::make_routes(system_, broker_, info_of(s, *admin_)));

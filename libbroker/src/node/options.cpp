@@ -4,6 +4,7 @@
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -135,7 +136,10 @@ bool string_list_from_value(const caf::config_value& v, std::vector<std::string>
 
 option_spec string_option(const char* key, const char* arg, const char* help, const char* expects,
                           std::string settings::*member) {
-  return {key, arg, help, expects,
+  return {key,
+          arg,
+          help,
+          expects,
           [member](std::string_view t, settings& s) {
             s.*member = std::string{t};
             return true;
@@ -270,6 +274,40 @@ const std::vector<option_spec>& option_specs() {
          }
          return string_list_from_value(v, s.log_levels);
        }},
+      size_option("max-client-connections", "N",
+                  "client connections open at once; one more is closed as soon as it is accepted "
+                  "(default 10000; 0: no limit)",
+                  &settings::max_client_connections),
+      size_option("max-worker-connections", "N",
+                  "worker connections open at once; one more is closed as soon as it is accepted "
+                  "(default 1000; 0: no limit)",
+                  &settings::max_worker_connections),
+      size_option("max-runs-per-client", "N",
+                  "open tasks per client connection; a RUN over it gets NO_CAPACITY (default "
+                  "10000; 0: no limit)",
+                  &settings::max_runs_per_client),
+      duration_option("idle-timeout",
+                      "close a connection from which no byte was read for this long (default 0s: "
+                      "never)",
+                      &settings::idle_timeout),
+      string_option("tls-cert", "FILE",
+                    "PEM certificate chain for tls:// endpoints, the node's own first (default "
+                    "empty)",
+                    "a file path string", &settings::tls_cert),
+      string_option("tls-key", "FILE", "PEM private key of --tls-cert, not encrypted",
+                    "a file path string", &settings::tls_key),
+      string_option("tls-client-ca", "FILE",
+                    "PEM CAs: a TLS peer must present a certificate they signed (default empty: "
+                    "none asked for)",
+                    "a file path string", &settings::tls_client_ca),
+      string_option("unix-socket-mode", "MODE",
+                    "permissions of the Unix socket files, in octal (default 0660)",
+                    "an octal mode string such as \"0660\"", &settings::unix_socket_mode),
+      string_option("worker-token", "TOKEN",
+                    "a worker must send TOKEN in REGISTER's token field to get slots (default "
+                    "empty: none needed; also from the environment variable "
+                    "RCBROKER_WORKER_TOKEN)",
+                    "a string", &settings::worker_token),
   };
   return specs;
 }
@@ -359,7 +397,8 @@ std::string help_text(const std::string& program) {
       << "                           settings (key = value), exit 0 (or 2 with the error)\n"
       << "  -h, --help               show this text\n\n"
       << "Endpoint URLs: tcp://HOST:PORT, tcp://[IPV6]:PORT (port defaults: clients 51500,\n"
-      << "workers 51510) and socket:///PATH (a Unix-domain socket; a stale file is removed).\n\n"
+      << "workers 51510), tls://HOST:PORT (TCP with TLS: needs --tls-cert and --tls-key) and\n"
+      << "socket:///PATH (a Unix-domain socket; a stale file is removed).\n\n"
       << "CAF's own settings (scheduler, middleman) go in the file or as --section.key=value.\n"
       << "Example:\n  " << program
       << " --serve tcp://127.0.0.1:51500 --serve socket:///tmp/c.sock \\\n      --listen "
@@ -397,6 +436,11 @@ std::vector<std::string> setting_keys() {
   for (auto& spec : option_specs())
     keys.emplace_back(spec.key);
   return keys;
+}
+
+void apply_environment(settings& s) {
+  if (const char* token = std::getenv(worker_token_variable); token != nullptr && *token != '\0')
+    s.worker_token = token;
 }
 
 std::string apply_command_line(const command_line& cl, settings& s) {

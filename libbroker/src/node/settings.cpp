@@ -24,7 +24,8 @@ std::string check_operations(const settings& s) {
   for (auto& entry : s.log_levels) {
     auto eq = entry.find('=');
     auto component = std::string_view{entry}.substr(0, eq);
-    auto level = eq == std::string::npos ? std::string_view{} : std::string_view{entry}.substr(eq + 1);
+    auto level =
+        eq == std::string::npos ? std::string_view{} : std::string_view{entry}.substr(eq + 1);
     if (!logging::parse_component(component))
       return "log-levels: '" + entry +
              "' must be COMPONENT=LEVEL, COMPONENT one of node, broker, switchboard, connection, "
@@ -34,6 +35,29 @@ std::string check_operations(const settings& s) {
     if (std::find(levels.begin(), levels.end(), level) == levels.end())
       return "log-levels: '" + entry +
              "' must be COMPONENT=LEVEL, LEVEL one of trace, debug, info, warn, error, off";
+  }
+  return {};
+}
+
+/// Checks the TLS files against the endpoints, and `unix-socket-mode`.
+std::string check_security(const settings& s) {
+  if (!parse_socket_mode(s.unix_socket_mode))
+    return "unix-socket-mode must be an octal mode such as \"0660\" (got '" + s.unix_socket_mode +
+           "')";
+  if (s.tls_cert.empty() != s.tls_key.empty())
+    return "tls-cert and tls-key go together: set both (--tls-cert FILE --tls-key FILE)";
+  if (!s.tls_client_ca.empty() && s.tls_cert.empty())
+    return "tls-client-ca needs tls-cert and tls-key";
+  if (!s.tls_cert.empty())
+    return {};
+  for (auto [key, urls] : {std::pair{"client-endpoints", &s.client_endpoints},
+                           std::pair{"worker-endpoints", &s.worker_endpoints}}) {
+    for (auto& url : *urls) {
+      auto parsed = transport::parse_endpoint(url, 0);
+      if (parsed.value && parsed.value->type == transport::endpoint::kind::tls)
+        return std::string{key} + ": " + url +
+               " is a TLS endpoint: set tls-cert and tls-key (--tls-cert FILE --tls-key FILE)";
+    }
   }
   return {};
 }
@@ -51,6 +75,20 @@ std::string check_endpoints(const std::vector<std::string>& urls, const char* ke
 }
 
 } // namespace
+
+std::optional<unsigned> parse_socket_mode(std::string_view mode) {
+  if (mode.empty() || mode.size() > 4)
+    return std::nullopt;
+  unsigned bits = 0;
+  for (char c : mode) {
+    if (c < '0' || c > '7')
+      return std::nullopt;
+    bits = bits * 8 + static_cast<unsigned>(c - '0');
+  }
+  if (bits > 0777)
+    return std::nullopt;
+  return bits;
+}
 
 std::string validate(const settings& s) {
   if (auto err =
@@ -83,6 +121,8 @@ std::string validate(const settings& s) {
   if (!known)
     return "log-level must be one of trace, debug, info, warn, error, off (got '" + s.log_level +
            "')";
+  if (auto err = check_security(s); !err.empty())
+    return err;
   return check_operations(s);
 }
 

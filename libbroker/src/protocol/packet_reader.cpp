@@ -176,8 +176,16 @@ bool field_name(ondemand::field& f, const char* end, std::string_view& name) noe
   return true;
 }
 
-// Checks that `v` is valid JSON and steps over it (containers are walked, scalars are left for
-// the parent's iteration to skip).
+// Steps over a string value. Left for the parent's iteration to skip, a string followed by ':' is
+// taken for a key (simdjson's skip steps over `"...":` pairs), so `{"a":"b":1}}` passed as JSON
+// and would have been forwarded to a peer that cannot parse it.
+bool step_over_string(ondemand::value& v) noexcept {
+  ondemand::raw_json_string raw;
+  return v.get_raw_json_string().get(raw) == simdjson::SUCCESS;
+}
+
+// Checks that `v` is valid JSON and steps over it (containers are walked, strings are stepped
+// over, other scalars are left for the parent's iteration to skip).
 outcome check_value(ondemand::value v, int depth, const char* end) noexcept {
   ondemand::json_type type;
   if (v.type().get(type))
@@ -221,7 +229,10 @@ outcome check_value(ondemand::value v, int depth, const char* end) noexcept {
     return outcome::ok;
   }
   default:
-    return valid_scalar(type, scalar_token(v)) ? outcome::ok : outcome::bad_json;
+    if (!valid_scalar(type, scalar_token(v)))
+      return outcome::bad_json;
+    return type != ondemand::json_type::string || step_over_string(v) ? outcome::ok
+                                                                      : outcome::bad_json;
   }
 }
 
@@ -385,7 +396,7 @@ private:
     if (!type)
       return outcome::bad_json;
     if (*type == ondemand::json_type::null || *type == ondemand::json_type::string)
-      return valid_scalar(*type, scalar_token(v)) ? outcome::ok : outcome::bad_json;
+      return check_value(v, 1, end_);
     return wrong_type(v);
   }
 
@@ -444,15 +455,11 @@ private:
       auto element_type = type_of(element);
       if (!element_type)
         return outcome::bad_json;
-      if (*element_type == ondemand::json_type::string) {
-        if (!valid_string(scalar_token(element)))
-          return outcome::bad_json;
-        continue;
-      }
       auto r = check_value(element, 2, end_);
       if (r != outcome::ok)
         return r;
-      result = outcome::wrong_type;
+      if (*element_type != ondemand::json_type::string)
+        result = outcome::wrong_type;
     }
     return result;
   }

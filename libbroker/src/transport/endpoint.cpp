@@ -7,7 +7,7 @@ namespace broker::transport {
 
 namespace {
 
-constexpr std::string_view valid_forms = "use tcp://HOST:PORT or socket:///PATH";
+constexpr std::string_view valid_forms = "use tcp://HOST:PORT, tls://HOST:PORT or socket:///PATH";
 
 // sun_path must also hold the terminating NUL.
 constexpr std::size_t max_socket_path = sizeof(sockaddr_un::sun_path) - 1;
@@ -51,8 +51,11 @@ bool bad_host_char(char c) noexcept {
          c == ']' || c == '\\';
 }
 
-endpoint_result parse_tcp(std::string_view url, std::string_view rest, std::uint16_t default_port) {
-  constexpr std::string_view tcp_hint = "use tcp://HOST:PORT or tcp://[V6ADDR]:PORT";
+// `tls` says the scheme was tls:// (same syntax as tcp://).
+endpoint_result parse_tcp(std::string_view url, std::string_view rest, std::uint16_t default_port,
+                          bool tls) {
+  const std::string_view tcp_hint = tls ? "use tls://HOST:PORT or tls://[V6ADDR]:PORT"
+                                        : "use tcp://HOST:PORT or tcp://[V6ADDR]:PORT";
   std::string_view host;
   std::string_view port_part; // what follows the host: empty or ":PORT"
   if (!rest.empty() && rest.front() == '[') {
@@ -73,7 +76,8 @@ endpoint_result parse_tcp(std::string_view url, std::string_view rest, std::uint
     if (colon != std::string_view::npos) {
       port_part = rest.substr(colon);
       if (port_part.find(':', 1) != std::string_view::npos)
-        return fail("an IPv6 address needs brackets", url, "use tcp://[V6ADDR]:PORT");
+        return fail("an IPv6 address needs brackets", url,
+                    tls ? "use tls://[V6ADDR]:PORT" : "use tcp://[V6ADDR]:PORT");
     }
     if (host.empty())
       return fail("missing host", url, tcp_hint);
@@ -100,7 +104,7 @@ endpoint_result parse_tcp(std::string_view url, std::string_view rest, std::uint
   }
 
   endpoint ep;
-  ep.type = endpoint::kind::tcp;
+  ep.type = tls ? endpoint::kind::tls : endpoint::kind::tcp;
   ep.host = std::string{host};
   ep.port = port;
   return {std::move(ep), {}};
@@ -130,7 +134,7 @@ endpoint_result parse_socket(std::string_view url, std::string_view path) {
 std::string endpoint::to_string() const {
   if (type == kind::unix_socket)
     return "socket://" + path;
-  std::string out = "tcp://";
+  std::string out = type == kind::tls ? "tls://" : "tcp://";
   if (host.find(':') != std::string::npos) {
     out += '[';
     out += host;
@@ -151,7 +155,9 @@ endpoint_result parse_endpoint(std::string_view url, std::uint16_t default_port)
   auto rest = url.substr(sep + 3);
   // URL schemes are case-insensitive (RFC 3986); Python's urlparse, used by the original, agrees.
   if (iequals(scheme, "tcp"))
-    return parse_tcp(url, rest, default_port);
+    return parse_tcp(url, rest, default_port, false);
+  if (iequals(scheme, "tls"))
+    return parse_tcp(url, rest, default_port, true);
   if (iequals(scheme, "socket"))
     return parse_socket(url, rest);
   return fail("unsupported scheme", url, valid_forms);

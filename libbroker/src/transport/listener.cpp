@@ -1,5 +1,8 @@
 #include "broker/transport/listener.hpp"
 
+#include "broker/logging/component.hpp"
+#include "tls_socket.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
@@ -7,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,8 +22,9 @@ using generic_protocol = asio::generic::stream_protocol;
 
 namespace {
 
-std::string describe(const generic_protocol::endpoint& ep, bool is_tcp) {
-  if (!is_tcp)
+// `scheme` is "tcp" or "tls"; empty for a Unix-domain socket.
+std::string describe(const generic_protocol::endpoint& ep, const std::string& scheme) {
+  if (scheme.empty())
     return "unix";
   auto* sa = ep.data();
   char host[64] = "?";
@@ -29,17 +34,29 @@ std::string describe(const generic_protocol::endpoint& ep, bool is_tcp) {
     asio::ip::address_v4 a{ntohl(in->sin_addr.s_addr)};
     std::snprintf(host, sizeof host, "%s", a.to_string().c_str());
     port = ntohs(in->sin_port);
-    return "tcp " + std::string{host} + ":" + std::to_string(port);
+    return scheme + " " + std::string{host} + ":" + std::to_string(port);
   }
   if (sa->sa_family == AF_INET6) {
     auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
     asio::ip::address_v6::bytes_type bytes;
     std::memcpy(bytes.data(), &in6->sin6_addr, 16);
-    return "tcp [" + asio::ip::address_v6{bytes}.to_string() +
+    return scheme + " [" + asio::ip::address_v6{bytes}.to_string() +
            "]:" + std::to_string(ntohs(in6->sin6_port));
   }
-  return "tcp";
+  return scheme;
 }
+
+/// A TLS handshake under way, with its deadline; both run on the socket's strand.
+struct handshake_state {
+  handshake_state(stream::socket_type socket, asio::ssl::context& context, std::string peer)
+      : tls(std::make_unique<tls_socket>(std::move(socket), context)),
+        deadline(tls->ssl.get_executor()), name(std::move(peer)) {}
+
+  std::unique_ptr<tls_socket> tls;
+  asio::steady_timer deadline;
+  std::string name;
+  bool timed_out = false;
+};
 
 void remove_stale_socket_file(const std::string& path) {
   struct stat st {};
@@ -53,12 +70,15 @@ void remove_stale_socket_file(const std::string& path) {
 
 } // namespace
 
-listener::listener(asio::io_context& ioc, endpoint ep, stream::limits lim)
-    : ioc_(ioc), endpoint_(std::move(ep)), limits_(lim), acceptor_(asio::make_strand(ioc)),
-      retry_timer_(acceptor_.get_executor()) {
+listener::listener(asio::io_context& ioc, endpoint ep, stream::limits lim, listener_options opts)
+    : ioc_(ioc), endpoint_(std::move(ep)), limits_(lim), options_(std::move(opts)),
+      acceptor_(asio::make_strand(ioc)), retry_timer_(acceptor_.get_executor()) {
+  if (endpoint_.type == endpoint::kind::tls && !options_.tls)
+    throw std::runtime_error(endpoint_.to_string() + " needs a TLS certificate and key (tls-cert, "
+                                                     "tls-key)");
   boost::system::error_code ec;
   generic_protocol::endpoint bind_to;
-  if (endpoint_.type == endpoint::kind::tcp) {
+  if (endpoint_.is_tcp()) {
     asio::ip::tcp::resolver resolver{ioc};
     auto results = resolver.resolve(endpoint_.host, std::to_string(endpoint_.port),
                                     asio::ip::tcp::resolver::passive, ec);
@@ -77,15 +97,21 @@ listener::listener(asio::io_context& ioc, endpoint ep, stream::limits lim)
   acceptor_.open(bind_to.protocol(), ec);
   if (ec)
     fail("open a socket for");
-  if (endpoint_.type == endpoint::kind::tcp)
+  if (endpoint_.is_tcp())
     acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   acceptor_.bind(bind_to, ec);
   if (ec)
     fail("bind");
+  // Before listen: no peer can connect while the file still has the umask's permissions.
+  if (endpoint_.type == endpoint::kind::unix_socket &&
+      ::chmod(endpoint_.path.c_str(), static_cast<mode_t>(options_.unix_socket_mode)) != 0) {
+    ec.assign(errno, boost::system::system_category());
+    fail("set the permissions (unix-socket-mode) of");
+  }
   acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
     fail("listen on");
-  if (endpoint_.type == endpoint::kind::tcp) {
+  if (endpoint_.is_tcp()) {
     auto local = acceptor_.local_endpoint(ec);
     auto* sa = local.data();
     if (sa->sa_family == AF_INET)
@@ -124,14 +150,18 @@ void listener::accept_next() {
     if (self->stopped_)
       return;
     if (!ec) {
-      bool is_tcp = self->endpoint_.type == endpoint::kind::tcp;
+      auto& where = self->endpoint_;
       boost::system::error_code ignored;
-      if (is_tcp) {
+      if (where.is_tcp()) {
         sock.set_option(asio::ip::tcp::no_delay(true), ignored);
         sock.set_option(asio::socket_base::keep_alive(true), ignored);
       }
-      auto name = describe(sock.remote_endpoint(ignored), is_tcp);
-      self->on_accept_(std::make_shared<stream>(std::move(sock), self->limits_, std::move(name)));
+      auto scheme = !where.is_tcp() ? "" : where.type == endpoint::kind::tls ? "tls" : "tcp";
+      auto name = describe(sock.remote_endpoint(ignored), scheme);
+      if (where.type == endpoint::kind::tls)
+        self->handshake(std::move(sock), std::move(name));
+      else
+        self->on_accept_(std::make_shared<stream>(std::move(sock), self->limits_, std::move(name)));
     } else if (ec == asio::error::operation_aborted) {
       return;
     } else {
@@ -142,6 +172,48 @@ void listener::accept_next() {
     }
     self->accept_next();
   });
+}
+
+void listener::handshake(stream::socket_type socket, std::string name) {
+  auto hs = std::make_shared<handshake_state>(std::move(socket), *options_.tls, std::move(name));
+  hs->deadline.expires_after(options_.tls_handshake_timeout);
+  hs->deadline.async_wait([hs](boost::system::error_code ec) {
+    if (ec)
+      return;
+    hs->timed_out = true;
+    boost::system::error_code ignored;
+    hs->tls->ssl.next_layer().close(ignored);
+  });
+  hs->tls->ssl.async_handshake(asio::ssl::stream_base::server, [self = shared_from_this(),
+                                                                hs](boost::system::error_code ec) {
+    hs->deadline.cancel();
+    if (ec || hs->timed_out) {
+      auto timeout_ms = self->options_.tls_handshake_timeout.count();
+      self->handshake_failed(hs->name, hs->timed_out
+                                           ? "not done within " + std::to_string(timeout_ms) + " ms"
+                                           : ec.message());
+      boost::system::error_code ignored;
+      hs->tls->ssl.next_layer().close(ignored);
+      return;
+    }
+    auto s = std::make_shared<stream>(std::move(hs->tls), self->limits_, std::move(hs->name));
+    // on_accept_ and stopped_ belong to the acceptor's strand.
+    asio::post(self->acceptor_.get_executor(), [self, s] {
+      if (self->stopped_)
+        s->close("the listener stopped");
+      else
+        self->on_accept_(s);
+    });
+  });
+}
+
+void listener::handshake_failed(const std::string& name, const std::string& reason) {
+  // A port scanner or a plain-TCP peer fails here at every attempt: a flood must not flood the log.
+  auto n = ++handshake_failures_;
+  if (n <= 10 || n % 1000 == 0)
+    logging::logger(logging::component::broker)
+        .warn("{}: TLS handshake failed ({}); closed [{} on {} so far]", name, reason, n,
+              endpoint_.to_string());
 }
 
 void listener::stop() {

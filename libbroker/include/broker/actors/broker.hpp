@@ -6,7 +6,9 @@
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
 #include <chrono>
+#include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace broker::actors {
@@ -21,12 +23,18 @@ struct broker_config {
   caf::timespan status_interval = std::chrono::seconds{30};
   /// How long an orderly shutdown waits for connections to flush before it closes them.
   caf::timespan shutdown_timeout = std::chrono::seconds{5};
+  /// Client connections open at once; a socket accepted over it is closed at once (0: no limit).
+  std::size_t max_client_connections = 0;
+  /// Worker connections open at once; a socket accepted over it is closed at once (0: no limit).
+  std::size_t max_worker_connections = 0;
+  /// What a worker's REGISTER must carry in its `token` field (empty: nothing).
+  std::string worker_token;
 };
 
 /// Spawns the Broker: it starts the listeners, spawns a connection actor per accepted socket
-/// (monitoring each), logs a status line periodically, and on `shutdown_atom` stops accepting,
-/// lets the Switchboard tell workers and clients, closes every connection after its last frame
-/// and replies `done_atom`.
+/// (monitoring each; a socket over the connection limit of its kind is closed and counted), logs a
+/// status line periodically, and on `shutdown_atom` stops accepting, lets the Switchboard tell
+/// workers and clients, closes every connection after its last frame and replies `done_atom`.
 broker_actor spawn_broker(caf::actor_system& sys, broker_config cfg, switchboard_actor sb);
 
 } // namespace broker::actors

@@ -12,9 +12,11 @@ namespace broker::actors {
 /// the frames of its stream, answers what is wrong with a packet on its own (bad packets, the
 /// stateless rules of PROTOCOL.md), passes the rest to `sb`, and writes the frames the
 /// Switchboard delivers. It ends when its socket ends, or after a flush on `close_atom`.
-/// `name` names the peer in logs, e.g. "client#3 (tcp 127.0.0.1:40122)".
+/// `name` names the peer in logs, e.g. "client#3 (tcp 127.0.0.1:40122)". A worker with a
+/// non-empty `worker_token` must carry it in REGISTER's `token` field, or gets RESULT BAD_PACKET
+/// and no slots.
 connection_actor spawn_connection(caf::actor_system& sys, peer_role role,
                                   transport::stream_ptr stream, switchboard_actor sb,
-                                  std::string name);
+                                  std::string name, std::string worker_token = {});
 
 } // namespace broker::actors

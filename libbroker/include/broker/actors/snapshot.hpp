@@ -27,9 +27,9 @@ inline constexpr std::size_t result_code_count =
 /// Upper bounds, in nanoseconds, of the RUN→RESULT latency buckets (500 µs to 60 s); one more
 /// bucket above the last bound takes the rest.
 inline constexpr std::array<std::uint64_t, 16> latency_bounds_ns{
-    500'000,        1'000'000,      2'500'000,      5'000'000,     10'000'000,    25'000'000,
-    50'000'000,     100'000'000,    250'000'000,    500'000'000,   1'000'000'000, 2'500'000'000,
-    5'000'000'000,  10'000'000'000, 30'000'000'000, 60'000'000'000};
+    500'000,       1'000'000,      2'500'000,      5'000'000,     10'000'000,    25'000'000,
+    50'000'000,    100'000'000,    250'000'000,    500'000'000,   1'000'000'000, 2'500'000'000,
+    5'000'000'000, 10'000'000'000, 30'000'000'000, 60'000'000'000};
 
 /// Observations of one duration, by bucket (not cumulative: each observation counts once).
 struct latency_histogram {
@@ -128,8 +128,8 @@ typename Inspector::result_type inspect(Inspector& f, switchboard_snapshot& x) {
   return f(caf::meta::type_name("switchboard_snapshot"), x.clients, x.workers, x.registered_slots,
            x.free_slots, x.routes, x.queued, x.runs_accepted, x.results_forwarded,
            x.results_dropped, x.messages_rejected, x.cluster_peers, x.cluster_free_slots,
-           x.cluster_runs_sent, x.cluster_runs_received, x.traffic, x.client_peers,
-           x.worker_peers, x.cluster_links);
+           x.cluster_runs_sent, x.cluster_runs_received, x.traffic, x.client_peers, x.worker_peers,
+           x.cluster_links);
 }
 
 /// One socket connection the Broker supervises.
@@ -147,13 +147,15 @@ typename Inspector::result_type inspect(Inspector& f, connection_info& x) {
 
 /// The Broker's part of a snapshot: connections, endpoints, and whether it accepts.
 struct broker_snapshot {
-  bool accepting = true;                  ///< false once an orderly shutdown has begun
-  std::int64_t started_unix_ms = 0;       ///< wall-clock time the Broker started
-  std::int64_t uptime_ms = 0;             ///< time since then (monotonic)
-  std::uint64_t client_connections = 0;   ///< open client sockets
-  std::uint64_t worker_connections = 0;   ///< open worker sockets
-  std::uint64_t clients_accepted = 0;     ///< client sockets accepted since start
-  std::uint64_t workers_accepted = 0;     ///< worker sockets accepted since start
+  bool accepting = true;                     ///< false once an orderly shutdown has begun
+  std::int64_t started_unix_ms = 0;          ///< wall-clock time the Broker started
+  std::int64_t uptime_ms = 0;                ///< time since then (monotonic)
+  std::uint64_t client_connections = 0;      ///< open client sockets
+  std::uint64_t worker_connections = 0;      ///< open worker sockets
+  std::uint64_t clients_accepted = 0;        ///< client sockets accepted since start
+  std::uint64_t workers_accepted = 0;        ///< worker sockets accepted since start
+  std::uint64_t clients_refused = 0;         ///< client sockets closed over max-client-connections
+  std::uint64_t workers_refused = 0;         ///< worker sockets closed over max-worker-connections
   std::vector<std::string> client_endpoints; ///< as bound
   std::vector<std::string> worker_endpoints; ///< as bound
   std::vector<connection_info> connections;  ///< open connections, oldest first
@@ -164,7 +166,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, broker_snapshot& x) {
   return f(caf::meta::type_name("broker_snapshot"), x.accepting, x.started_unix_ms, x.uptime_ms,
            x.client_connections, x.worker_connections, x.clients_accepted, x.workers_accepted,
-           x.client_endpoints, x.worker_endpoints, x.connections);
+           x.client_endpoints, x.worker_endpoints, x.connections, x.clients_refused,
+           x.workers_refused);
 }
 
 /// The whole node at one instant, as the Broker answers `metrics_atom`.

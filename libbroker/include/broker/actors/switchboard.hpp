@@ -17,6 +17,9 @@ struct switchboard_config {
   std::size_t queue_limit = 0;
   /// Whether the tasks of a client that went away are cancelled at their workers.
   bool cancel_orphans = false;
+  /// With N > 0, a client (not a cluster link) with N open routes gets NO_CAPACITY for another
+  /// RUN: every route counts until it ends (queued, running, detached, answered by the grace).
+  std::size_t max_runs_per_client = 0;
 };
 
 /// Spawns the Switchboard: the one actor that holds routes and worker slots. See

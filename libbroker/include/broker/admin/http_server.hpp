@@ -40,9 +40,9 @@ class http_server : public std::enable_shared_from_this<http_server> {
 public:
   /// Bounds on what a client can make the server hold.
   struct limits {
-    std::size_t max_header_bytes = 8 * 1024; ///< request line and headers
-    std::size_t max_body_bytes = 1024;       ///< a GET needs none; a little is tolerated
-    std::size_t max_connections = 32;        ///< more are closed at once
+    std::size_t max_header_bytes = 8 * 1024;  ///< request line and headers
+    std::size_t max_body_bytes = 1024;        ///< a GET needs none; a little is tolerated
+    std::size_t max_connections = 32;         ///< more are closed at once
     std::chrono::milliseconds timeout{10000}; ///< per read of a request and per response write
   };
 

@@ -12,6 +12,10 @@
 #include <thread>
 #include <vector>
 
+namespace boost::asio::ssl {
+class context;
+} // namespace boost::asio::ssl
+
 namespace broker::transport {
 class listener;
 } // namespace broker::transport
@@ -66,6 +70,8 @@ private:
   boost::asio::io_context io_context_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::vector<std::thread> io_threads_;
+  // Made once for every tls:// endpoint (null when there is none); before the listeners.
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
   std::vector<std::shared_ptr<transport::listener>> client_listeners_;
   std::vector<std::shared_ptr<transport::listener>> worker_listeners_;
   std::shared_ptr<admin::http_server> admin_;

@@ -37,6 +37,13 @@ std::string load_config_file(const std::string& file, bool required, settings& s
 /// The keys of the `[broker]` section, in the order of `--help`.
 std::vector<std::string> setting_keys();
 
+/// The environment variable that sets `worker-token` (over the file, under --worker-token): a
+/// secret in the environment is not shown by `ps`, as one on the command line is.
+inline constexpr const char* worker_token_variable = "RCBROKER_WORKER_TOKEN";
+
+/// Applies the settings the environment gives (`worker_token_variable`) on top of `s`.
+void apply_environment(settings& s);
+
 /// Applies the command line's broker options on top of `s`. Returns an error text or "".
 std::string apply_command_line(const command_line& cl, settings& s);
 

@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace broker::node {
@@ -50,7 +52,29 @@ struct settings {
   /// Per-component levels overriding `log_level`, each "COMPONENT=LEVEL" with COMPONENT one of
   /// node, broker, switchboard, connection, admin.
   std::vector<std::string> log_levels;
+  /// Client connections open at once; one more is closed as soon as it is accepted (0: no limit).
+  std::size_t max_client_connections = 10000;
+  /// Worker connections open at once; one more is closed as soon as it is accepted (0: no limit).
+  std::size_t max_worker_connections = 1000;
+  /// Open tasks per client connection; a RUN over it gets NO_CAPACITY (0: no limit).
+  std::size_t max_runs_per_client = 10000;
+  /// A connection from which no byte was read for this long is closed (0: never).
+  std::chrono::milliseconds idle_timeout{0};
+  /// PEM certificate chain of the node, for tls:// endpoints.
+  std::string tls_cert;
+  /// PEM private key of `tls_cert`, not encrypted.
+  std::string tls_key;
+  /// PEM CAs a TLS peer's certificate must chain to; empty: no peer certificate is asked for.
+  std::string tls_client_ca;
+  /// Permissions of the Unix socket files, in octal.
+  std::string unix_socket_mode = "0660";
+  /// What a worker must send in REGISTER's `token` field to get slots; empty: nothing.
+  std::string worker_token;
 };
+
+/// `mode` (octal, e.g. "0660") as permission bits, or nullopt when it is not an octal number of
+/// at most 0777.
+std::optional<unsigned> parse_socket_mode(std::string_view mode);
 
 /// Checks values that the types alone do not (endpoint URLs, ranges, log level). Returns an
 /// empty string when all is well, otherwise what is wrong, naming the setting.

@@ -1,0 +1,699 @@
+// libFuzzer target: the Switchboard driven through CAF's test coordinator by a sequence of
+// operations from fake connections (join, RUN, CANCEL, REGISTER, RESULT, disconnect, virtual
+// time passing, strangers). A model written from docs/ROUTING.md predicts every frame each fake
+// must receive and every status count; after each step both are compared, and the routing
+// invariants are checked on the Switchboard's own status reply.
+//
+// Input: byte 0 is the configuration (queue-limit 0..3, cancel-orphans, max-runs-per-client
+// 0..3), then two bytes an operation: the first picks the operation (low 4 bits) and the
+// connection (high 4 bits), the second its argument (cookie, capacity, time step, ...).
+
+#include "broker/actors/messages.hpp"
+#include "broker/actors/switchboard.hpp"
+#include "broker/protocol/cookie.hpp"
+#include "broker/protocol/frame.hpp"
+#include "broker/protocol/packet.hpp"
+#include "broker/protocol/packet_reader.hpp"
+#include "broker/protocol/packet_writer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <caf/all.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <spdlog/spdlog.h>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace broker::actors;
+using broker::protocol::make_cancel;
+using broker::protocol::make_result;
+using broker::protocol::result_code;
+
+constexpr std::size_t connection_count = 6;
+constexpr std::uint8_t cookie_space = 6;
+constexpr std::size_t max_operations = 400;
+constexpr caf::timespan cancel_grace = std::chrono::seconds{1};
+constexpr caf::timespan time_step = std::chrono::milliseconds{250};
+
+/// The one actor system of the process, on the deterministic test scheduler; each input gets a
+/// fresh Switchboard and fresh peers in it.
+struct test_system {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+
+  test_system() {
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+  }
+};
+
+// Kept for the life of the process: destroying an actor system waits for all its actors.
+test_system& the_system() {
+  static auto* system = new test_system;
+  return *system;
+}
+
+using inbox_ptr = std::shared_ptr<std::vector<frame>>;
+using status_ptr = std::shared_ptr<std::optional<switchboard_status>>;
+
+/// A stand-in for a connection actor: records every frame delivered to it.
+peer_actor spawn_recorder(caf::actor_system& sys, inbox_ptr inbox) {
+  // State goes in as a spawn argument: CAF 0.17's spawn without arguments dereferences a null
+  // tuple pointer.
+  return sys.spawn(
+      [](peer_actor::pointer, inbox_ptr inbox) -> peer_actor::behavior_type {
+        return {[inbox](deliver_atom, const frame& f) { inbox->push_back(f); }};
+      },
+      std::move(inbox));
+}
+
+/// Asks the Switchboard for its status whenever it gets `status_atom`, storing the reply.
+caf::actor spawn_prober(caf::actor_system& sys, switchboard_actor sb, status_ptr out) {
+  return sys.spawn(
+      [](caf::event_based_actor* self, switchboard_actor sb, status_ptr out) -> caf::behavior {
+        return {[self, sb, out](status_atom) {
+          self->request(sb, caf::infinite, status_atom::value)
+              .then([out](const switchboard_status& s) { *out = s; });
+        }};
+      },
+      std::move(sb), std::move(out));
+}
+
+cookie cookie_n(std::uint8_t n) {
+  cookie c;
+  c.bytes[0] = 0xc0;
+  c.bytes[15] = n;
+  return c;
+}
+
+frame run_frame(const cookie& c, bool detach, std::uint64_t serial) {
+  return frame{R"({"packet_type":"RUN","cookie":")" + c.to_string() +
+               R"(","capacity":null,"pipeline":"echo","variables":"{\"n\": )" +
+               std::to_string(serial) + R"(}","detach":)" + (detach ? "true" : "false") +
+               R"(,"rc":null,"error":null,"stacktrace":null,"result":null})"};
+}
+
+frame cancel_frame(const cookie& c) {
+  return frame{R"({"packet_type":"CANCEL","cookie":")" + c.to_string() +
+               R"(","capacity":null,"pipeline":null,"variables":null,"detach":null,"rc":null,)"
+               R"("error":null,"stacktrace":null,"result":null})"};
+}
+
+frame result_frame(const cookie& c, result_code rc, std::uint64_t serial) {
+  return frame{R"({"packet_type":"RESULT","cookie":")" + c.to_string() + R"(","rc":")" +
+               std::string{broker::protocol::to_string(rc)} + R"(","result":"\")" +
+               std::to_string(serial) + R"(\""})"};
+}
+
+constexpr const char* cancelled_text = "Cancelled";
+
+/// One fake connection as the model sees it. Model ids are never reused.
+struct model_peer {
+  peer_role role = peer_role::client;
+  bool live = true;
+  peer_actor handle;
+  inbox_ptr inbox;
+  std::uint64_t registered = 0;  ///< worker: slots registered
+  std::set<cookie> running;      ///< worker: routes it runs
+  std::deque<cookie> queued;     ///< client: its queued RUNs, oldest first
+  std::set<cookie> cookies_sent; ///< client: every cookie it named in a RUN or CANCEL
+  std::vector<std::string> due;  ///< payloads it must receive in the current step
+};
+
+struct model_route {
+  std::size_t client = 0;
+  std::optional<std::size_t> worker; ///< none while queued
+  bool detach = false;
+  bool cancel_sent = false;
+  bool answered = false;
+  std::uint64_t generation = 0;
+  frame run;
+};
+
+struct grace_timer {
+  cookie c;
+  std::uint64_t generation;
+};
+
+/// The Switchboard as docs/ROUTING.md describes it, plus the fakes and the actor under test.
+class session {
+public:
+  session(test_system& ts, std::uint8_t config_byte)
+      : sys_(*ts.sys), sched_(*ts.sched),
+        status_(std::make_shared<std::optional<switchboard_status>>()) {
+    cfg_.cancel_grace = cancel_grace;
+    cfg_.queue_limit = config_byte & 3;
+    cfg_.cancel_orphans = (config_byte & 4) != 0;
+    cfg_.max_runs_per_client = (config_byte >> 3) & 3;
+    sb_ = spawn_switchboard(sys_, cfg_);
+    prober_ = spawn_prober(sys_, sb_, status_);
+    sched_.run();
+    slots_.fill(std::nullopt);
+    trace_ = "config: queue-limit " + std::to_string(cfg_.queue_limit) + ", cancel-orphans " +
+             (cfg_.cancel_orphans ? "on" : "off") + ", max-runs-per-client " +
+             std::to_string(cfg_.max_runs_per_client) + "\n";
+  }
+
+  ~session() {
+    for (auto& p : peers_)
+      if (p.live)
+        caf::anon_send_exit(p.handle, caf::exit_reason::kill);
+    for (auto& s : strangers_)
+      caf::anon_send_exit(s.first, caf::exit_reason::kill);
+    caf::anon_send_exit(sb_, caf::exit_reason::kill);
+    caf::anon_send_exit(prober_, caf::exit_reason::kill);
+    sched_.run();
+    // Timers of this session fire now, into dead actors, rather than into a later session.
+    sched_.advance_time(cancel_grace * 2);
+    sched_.run();
+  }
+
+  /// Applies one operation to the model and the Switchboard, then compares them.
+  void step(std::uint8_t op, std::uint8_t arg) {
+    auto slot = static_cast<std::size_t>(op >> 4) % connection_count;
+    switch (op & 0x0F) {
+    case 0:
+    case 1:
+      join(slot, peer_role::client, arg);
+      break;
+    case 2:
+      join(slot, peer_role::worker, arg);
+      break;
+    case 3:
+    case 4:
+    case 5:
+      run(slot, cookie_n(arg % cookie_space), (arg & 0x18) == 0x18);
+      break;
+    case 6:
+      cancel(slot, cookie_n(arg % cookie_space));
+      break;
+    case 7:
+      register_slots(slot, 1 + arg % 4);
+      break;
+    case 8:
+    case 9:
+      result(slot, cookie_n(arg % cookie_space), arg);
+      break;
+    case 10:
+      kill(slot);
+      break;
+    case 11:
+      advance(time_step * (1 + arg % 8));
+      break;
+    case 12:
+      stranger(arg);
+      break;
+    case 13:
+      forged_grace(slot, arg);
+      break;
+    case 14:
+      result_of_own_route(slot, arg);
+      break;
+    default:
+      cancel_own_route(slot, arg);
+      break;
+    }
+    verify();
+  }
+
+  /// Disconnects every fake; then the Switchboard must hold nothing.
+  void finish() {
+    for (std::size_t s = 0; s < connection_count; ++s) {
+      kill(s);
+      verify();
+    }
+    auto s = status();
+    check(s.routes == 0 && s.registered_slots == 0 && s.free_slots == 0 && s.queued == 0 &&
+              s.clients == 0 && s.workers == 0,
+          "state left after every connection went away");
+  }
+
+private:
+  // -- operations ---------------------------------------------------------------------------------
+
+  void join(std::size_t slot, peer_role role, std::uint8_t arg) {
+    if (auto id = slots_[slot]) {
+      // A second join is refused, whatever role it claims.
+      auto again = (arg & 1) ? peer_role::client : peer_role::worker;
+      note("rejoin #" + std::to_string(*id));
+      caf::send_as(peers_[*id].handle, sb_, join_atom::value, again);
+      ++rejected_;
+      return;
+    }
+    model_peer p;
+    p.role = role;
+    p.inbox = std::make_shared<std::vector<frame>>();
+    p.handle = spawn_recorder(sys_, p.inbox);
+    auto id = peers_.size();
+    peers_.push_back(std::move(p));
+    slots_[slot] = id;
+    note(std::string{"join #"} + std::to_string(id) +
+         (role == peer_role::client ? " client" : " worker"));
+    caf::send_as(peers_[id].handle, sb_, join_atom::value, role);
+  }
+
+  void run(std::size_t slot, const cookie& c, bool detach) {
+    auto id = slots_[slot];
+    if (!id)
+      return;
+    auto& p = peers_[*id];
+    auto f = run_frame(c, detach, ++serial_);
+    note("RUN #" + std::to_string(*id) + " " + name(c) + (detach ? " detached" : ""));
+    caf::send_as(p.handle, sb_, run_atom::value, c, detach, f);
+    if (p.role != peer_role::client) {
+      ++rejected_;
+      return;
+    }
+    p.cookies_sent.insert(c);
+    if (routes_.count(c) > 0) {
+      answer(*id, c, result_code::cookie_collision, "Already in use");
+      return;
+    }
+    if (cfg_.max_runs_per_client > 0 && open_routes(*id) >= cfg_.max_runs_per_client) {
+      auto text = "Too many runs in flight on this connection (max-runs-per-client " +
+                  std::to_string(cfg_.max_runs_per_client) + ")";
+      answer(*id, c, result_code::no_capacity, text.c_str());
+      return;
+    }
+    if (free_.empty()) {
+      if (queued_ < cfg_.queue_limit) {
+        model_route r{*id, std::nullopt, detach, false, false, ++generation_, f};
+        routes_.emplace(c, std::move(r));
+        if (p.queued.empty())
+          turns_.push_back(*id);
+        p.queued.push_back(c);
+        ++queued_;
+        return;
+      }
+      answer(*id, c, result_code::no_capacity, "No capacity available");
+      return;
+    }
+    auto& r =
+        routes_.emplace(c, model_route{*id, std::nullopt, detach, false, false, ++generation_, f})
+            .first->second;
+    start(c, r);
+  }
+
+  void cancel(std::size_t slot, const cookie& c) {
+    auto id = slots_[slot];
+    if (!id)
+      return;
+    auto& p = peers_[*id];
+    auto f = cancel_frame(c);
+    note("CANCEL #" + std::to_string(*id) + " " + name(c));
+    caf::send_as(p.handle, sb_, cancel_atom::value, c, f);
+    if (p.role != peer_role::client) {
+      ++rejected_;
+      return;
+    }
+    p.cookies_sent.insert(c);
+    auto it = routes_.find(c);
+    if (it == routes_.end() || it->second.client != *id || it->second.answered) {
+      answer(*id, c, result_code::cookie_not_found, "No such cookie");
+      return;
+    }
+    auto& r = it->second;
+    if (!r.worker) {
+      unqueue(*id, c);
+      auto detach = r.detach;
+      routes_.erase(it);
+      if (!detach)
+        answer(*id, c, result_code::exception, cancelled_text);
+      return;
+    }
+    expect(*r.worker, f);
+    if (!r.cancel_sent) {
+      r.cancel_sent = true;
+      timers_.emplace(now_ + cancel_grace, grace_timer{c, r.generation});
+    }
+  }
+
+  void register_slots(std::size_t slot, std::uint32_t capacity) {
+    auto id = slots_[slot];
+    if (!id)
+      return;
+    auto& p = peers_[*id];
+    note("REGISTER #" + std::to_string(*id) + " " + std::to_string(capacity));
+    caf::send_as(p.handle, sb_, register_atom::value, capacity);
+    if (p.role != peer_role::worker) {
+      ++rejected_;
+      return;
+    }
+    p.registered += capacity;
+    for (std::uint32_t i = 0; i < capacity; ++i)
+      free_.push_back(*id);
+    dispatch();
+  }
+
+  void result(std::size_t slot, const cookie& c, std::uint8_t arg) {
+    auto id = slots_[slot];
+    if (!id)
+      return;
+    auto& p = peers_[*id];
+    static constexpr std::array<result_code, 3> codes{
+        result_code::ok, result_code::processor_exception, result_code::exception};
+    auto rc = codes[(arg >> 4) % codes.size()];
+    auto f = result_frame(c, rc, ++serial_);
+    note("RESULT #" + std::to_string(*id) + " " + name(c));
+    // Connections send the rc they read; actor workers leave it to the Switchboard.
+    if (arg & 0x80)
+      caf::send_as(p.handle, sb_, result_atom::value, c, rc, f);
+    else
+      caf::send_as(p.handle, sb_, result_atom::value, c, f);
+    if (p.role != peer_role::worker) {
+      ++rejected_;
+      return;
+    }
+    auto it = routes_.find(c);
+    if (it == routes_.end() || it->second.worker != *id) {
+      ++dropped_;
+      return;
+    }
+    auto r = std::move(it->second);
+    routes_.erase(it);
+    p.running.erase(c);
+    if (peers_[r.client].live && !r.detach && !r.answered) {
+      ++forwarded_;
+      expect(r.client, f);
+    }
+    free_.push_back(*id);
+    dispatch();
+  }
+
+  void kill(std::size_t slot) {
+    auto id = slots_[slot];
+    if (!id)
+      return;
+    slots_[slot].reset();
+    auto& p = peers_[*id];
+    p.live = false;
+    note("kill #" + std::to_string(*id));
+    caf::anon_send_exit(p.handle, caf::exit_reason::kill);
+    if (p.role == peer_role::worker) {
+      for (auto& c : p.running) {
+        auto& r = routes_.at(c);
+        if (peers_[r.client].live && !r.detach && !r.answered)
+          answer(r.client, c, result_code::worker_went_away, "The worker connection went away");
+        routes_.erase(c);
+      }
+      p.running.clear();
+      free_.erase(std::remove(free_.begin(), free_.end(), *id), free_.end());
+      return;
+    }
+    for (auto& c : p.queued)
+      routes_.erase(c);
+    queued_ -= p.queued.size();
+    p.queued.clear();
+    turns_.erase(std::remove(turns_.begin(), turns_.end(), *id), turns_.end());
+    for (auto& [c, r] : routes_) {
+      if (r.client != *id || !r.worker)
+        continue;
+      if (cfg_.cancel_orphans && !r.detach && !r.cancel_sent && !r.answered) {
+        r.cancel_sent = true;
+        expect(*r.worker, make_cancel(c));
+      }
+    }
+  }
+
+  void advance(caf::timespan d) {
+    note("advance " + std::to_string(d.count() / 1000000) + " ms");
+    now_ += d;
+    sched_.advance_time(d);
+    while (!timers_.empty() && timers_.begin()->first <= now_) {
+      auto t = timers_.begin()->second;
+      timers_.erase(timers_.begin());
+      auto it = routes_.find(t.c);
+      if (it == routes_.end() || it->second.generation != t.generation || it->second.answered)
+        continue;
+      auto& r = it->second;
+      r.answered = true;
+      if (peers_[r.client].live && !r.detach)
+        answer(r.client, t.c, result_code::exception, cancelled_text);
+    }
+  }
+
+  /// A message from an actor that never joined (or from no actor): refused, changes nothing.
+  void stranger(std::uint8_t arg) {
+    auto c = cookie_n(arg % cookie_space);
+    auto kind = (arg >> 4) % 6;
+    bool anonymous = (arg & 0x80) != 0 || kind == 5; // anyone may join, but not anonymously
+    note(std::string{anonymous ? "anonymous " : "stranger "} + std::to_string(kind));
+    ++rejected_;
+    if (kind == 5) {
+      caf::anon_send(sb_, join_atom::value, peer_role::worker);
+      return;
+    }
+    auto inbox = std::make_shared<std::vector<frame>>();
+    auto handle = spawn_recorder(sys_, inbox);
+    strangers_.push_back({handle, inbox});
+    auto send = [&](auto&&... xs) {
+      if (anonymous)
+        caf::anon_send(sb_, xs...);
+      else
+        caf::send_as(handle, sb_, xs...);
+    };
+    switch (kind) {
+    case 0:
+      send(run_atom::value, c, false, run_frame(c, false, ++serial_));
+      break;
+    case 1:
+      send(cancel_atom::value, c, cancel_frame(c));
+      break;
+    case 2:
+      send(register_atom::value, std::uint32_t{3});
+      break;
+    case 3:
+      send(result_atom::value, c, result_frame(c, result_code::ok, ++serial_));
+      break;
+    default:
+      send(capacity_atom::value, std::uint64_t{5});
+      break;
+    }
+  }
+
+  /// A grace message only counts when the Switchboard sent it to itself.
+  void forged_grace(std::size_t slot, std::uint8_t arg) {
+    auto c = cookie_n(arg % cookie_space);
+    std::uint64_t generation = arg >> 3;
+    note("forged grace " + name(c));
+    if (auto id = slots_[slot])
+      caf::send_as(peers_[*id].handle, sb_, grace_atom::value, c, generation);
+    else
+      caf::anon_send(sb_, grace_atom::value, c, generation);
+    ++rejected_;
+  }
+
+  void result_of_own_route(std::size_t slot, std::uint8_t arg) {
+    auto id = slots_[slot];
+    if (!id || peers_[*id].running.empty())
+      return;
+    auto& running = peers_[*id].running;
+    auto it = std::next(running.begin(), static_cast<long>(arg % running.size()));
+    result(slot, *it, arg);
+  }
+
+  void cancel_own_route(std::size_t slot, std::uint8_t arg) {
+    auto id = slots_[slot];
+    if (!id)
+      return;
+    std::vector<cookie> own;
+    for (auto& [c, r] : routes_)
+      if (r.client == *id)
+        own.push_back(c);
+    if (own.empty())
+      return;
+    cancel(slot, own[arg % own.size()]);
+  }
+
+  // -- the model's routing ------------------------------------------------------------------------
+
+  void start(const cookie& c, model_route& r) {
+    auto worker = free_.front();
+    free_.pop_front();
+    r.worker = worker;
+    peers_[worker].running.insert(c);
+    ++accepted_;
+    expect(worker, r.run);
+    r.run = frame{};
+  }
+
+  void dispatch() {
+    while (!free_.empty() && !turns_.empty()) {
+      auto client = turns_.front();
+      turns_.pop_front();
+      auto& p = peers_[client];
+      auto c = p.queued.front();
+      p.queued.pop_front();
+      --queued_;
+      if (!p.queued.empty())
+        turns_.push_back(client);
+      start(c, routes_.at(c));
+    }
+  }
+
+  void unqueue(std::size_t client, const cookie& c) {
+    auto& q = peers_[client].queued;
+    q.erase(std::find(q.begin(), q.end(), c));
+    --queued_;
+    if (q.empty())
+      turns_.erase(std::remove(turns_.begin(), turns_.end(), client), turns_.end());
+  }
+
+  /// Routes of a client in every state: queued, running, detached, answered.
+  std::size_t open_routes(std::size_t client) const {
+    return static_cast<std::size_t>(std::count_if(
+        routes_.begin(), routes_.end(), [client](auto& r) { return r.second.client == client; }));
+  }
+
+  void expect(std::size_t peer, const frame& f) {
+    if (peers_[peer].live)
+      peers_[peer].due.emplace_back(f.payload());
+  }
+
+  void answer(std::size_t client, const cookie& c, result_code rc, const char* text) {
+    expect(client, make_result(c, rc, text));
+  }
+
+  // -- checks -------------------------------------------------------------------------------------
+
+  /// Runs the Switchboard until idle, then compares what each fake got and the status counts.
+  void verify() {
+    sched_.run();
+    for (std::size_t id = 0; id < peers_.size(); ++id) {
+      auto& p = peers_[id];
+      std::vector<std::string> got;
+      for (auto& f : *p.inbox)
+        got.emplace_back(f.payload());
+      p.inbox->clear();
+      if (p.role == peer_role::client)
+        for (auto& payload : got) {
+          // Whatever the model says: a client only ever hears of cookies it named itself.
+          auto c = broker::protocol::read_packet(frame{payload}).fields.cookie;
+          check(c && p.cookies_sent.count(*c) > 0,
+                "a client got a RESULT for a cookie it never sent: " + payload);
+        }
+      std::sort(got.begin(), got.end());
+      std::sort(p.due.begin(), p.due.end());
+      if (got != p.due) {
+        std::string text = "peer #" + std::to_string(id) + " got:\n";
+        for (auto& g : got)
+          text += "  " + g + "\n";
+        text += "expected:\n";
+        for (auto& d : p.due)
+          text += "  " + d + "\n";
+        check(false, text);
+      }
+      p.due.clear();
+    }
+    for (auto& s : strangers_)
+      check(s.second->empty(), "a stranger was sent a frame");
+
+    auto s = status();
+    std::uint64_t clients = 0;
+    std::uint64_t workers = 0;
+    std::uint64_t registered = 0;
+    for (auto& p : peers_) {
+      if (!p.live)
+        continue;
+      (p.role == peer_role::client ? clients : workers) += 1;
+      registered += p.registered;
+    }
+    std::uint64_t busy = 0;
+    for (auto& [c, r] : routes_) {
+      if (r.worker) {
+        check(peers_[*r.worker].live, "a route runs on a worker that went away");
+        ++busy;
+      } else {
+        check(peers_[r.client].live, "a queued RUN outlived its client");
+      }
+    }
+    // The invariant of docs/ROUTING.md, on the Switchboard's own figures.
+    check(s.free_slots + busy == s.registered_slots,
+          "free + busy slots differ from the registered capacity");
+    check(s.registered_slots == registered, "registered_slots differs from the live workers'");
+    check(s.free_slots == free_.size(), "free_slots differs from the model");
+    check(s.routes == routes_.size(), "routes differs from the model");
+    check(s.queued == queued_, "queued differs from the model");
+    check(s.clients == clients && s.workers == workers, "peer counts differ from the model");
+    check(s.runs_accepted == accepted_, "runs_accepted differs from the model");
+    check(s.results_forwarded == forwarded_, "results_forwarded differs from the model");
+    check(s.results_dropped == dropped_, "results_dropped differs from the model");
+    check(s.messages_rejected == rejected_, "messages_rejected differs from the model");
+  }
+
+  switchboard_status status() {
+    status_->reset();
+    caf::anon_send(prober_, status_atom::value);
+    sched_.run();
+    check(status_->has_value(), "the Switchboard did not answer status");
+    return **status_;
+  }
+
+  void check(bool ok, const std::string& what) {
+    if (ok)
+      return;
+    std::fprintf(stderr, "switchboard_fuzzer: %s\noperations:\n%s", what.c_str(), trace_.c_str());
+    std::abort();
+  }
+
+  void note(const std::string& line) { trace_ += "  " + line + "\n"; }
+
+  static std::string name(const cookie& c) { return "c" + std::to_string(c.bytes[15]); }
+
+  caf::actor_system& sys_;
+  caf::scheduler::test_coordinator& sched_;
+  switchboard_config cfg_;
+  switchboard_actor sb_;
+  caf::actor prober_;
+  status_ptr status_;
+
+  std::vector<model_peer> peers_;
+  std::array<std::optional<std::size_t>, connection_count> slots_;
+  std::vector<std::pair<peer_actor, inbox_ptr>> strangers_;
+  std::map<cookie, model_route> routes_;
+  std::deque<std::size_t> free_; ///< the free-slot FIFO, one entry a slot
+  std::deque<std::size_t> turns_;
+  std::uint64_t queued_ = 0;
+  std::multimap<caf::timespan, grace_timer> timers_;
+  caf::timespan now_{0};
+  std::uint64_t generation_ = 0;
+  std::uint64_t serial_ = 0;
+
+  std::uint64_t accepted_ = 0;
+  std::uint64_t forwarded_ = 0;
+  std::uint64_t dropped_ = 0;
+  std::uint64_t rejected_ = 0;
+  std::string trace_;
+};
+
+} // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // The Switchboard logs each anomaly at warn: the fuzzer makes thousands a second.
+  spdlog::set_level(spdlog::level::off);
+  the_system();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 1)
+    return 0;
+  session s{the_system(), data[0]};
+  for (std::size_t i = 1; i + 1 < size && i / 2 < max_operations; i += 2)
+    s.step(data[i], data[i + 1]);
+  s.finish();
+  return 0;
+}
