@@ -60,22 +60,6 @@ struct three_node_mesh : ::testing::Test {
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
   }
-
-  // Sends RUNs from `client` until one reaches `worker` (links and capacity updates are
-  // asynchronous); returns its cookie, or "" after ~10 s.
-  static std::string run_until_accepted(raw_peer& client, raw_peer& worker) {
-    for (int attempt = 0; attempt < 200; ++attempt) {
-      auto cookie = new_cookie();
-      client.send(original_run(cookie, "echo", "{}"));
-      if (auto run = worker.receive(50))
-        return field(*run, "cookie") == cookie ? cookie : std::string{};
-      auto reply = client.receive(1000);
-      if (!reply || field(*reply, "rc") != "NO_CAPACITY")
-        return {};
-      std::this_thread::sleep_for(std::chrono::milliseconds{50});
-    }
-    return {};
-  }
 };
 
 } // namespace

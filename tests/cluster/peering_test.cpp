@@ -18,23 +18,6 @@ std::unique_ptr<test_node> start_cluster_node(std::uint16_t port, std::vector<st
   });
 }
 
-// RUNs until one is not refused for lack of capacity (links and capacity updates are async).
-std::string run_until_accepted(raw_peer& client, raw_peer& worker) {
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    auto cookie = new_cookie();
-    client.send(original_run(cookie, "echo", "{}"));
-    if (auto run = worker.receive(50)) {
-      EXPECT_EQ(field(*run, "cookie"), cookie);
-      return cookie;
-    }
-    auto reply = client.receive(1000);
-    if (!reply || field(*reply, "rc") != "NO_CAPACITY")
-      return {};
-    std::this_thread::sleep_for(std::chrono::milliseconds{20});
-  }
-  return {};
-}
-
 } // namespace
 
 TEST(ClusterPeering, RemoteWorkerServesALocalClientByteForByte) {

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <thread>
 #include <unistd.h>
 
 namespace broker::testing {
@@ -165,6 +166,20 @@ std::string original_result(const std::string& cookie, const std::string& result
          R"(","capacity":null,"pipeline":null,"variables":null,"detach":null,"rc":"OK",)"
          R"("error":null,"stacktrace":null,"result":)" +
          json_string_or_null(result_json) + "}";
+}
+
+std::string run_until_accepted(raw_peer& client, raw_peer& worker) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    auto cookie = new_cookie();
+    client.send(original_run(cookie, "echo", "{}"));
+    if (auto run = worker.receive(50))
+      return field(*run, "cookie") == cookie ? cookie : std::string{};
+    auto reply = client.receive(1000);
+    if (!reply || field(*reply, "rc") != "NO_CAPACITY")
+      return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  return {};
 }
 
 std::string new_cookie() {
