@@ -14,6 +14,7 @@ namespace rcbench {
 /// slot, and the slot sends the next RUN at once unless the run is draining or out of budget.
 class bench_client final : public framed_connection {
 public:
+  /// The clock of send times and latencies.
   using clock = std::chrono::steady_clock;
 
   /// `index` goes into the cookies; `stats` belong to the io_context that runs this client.

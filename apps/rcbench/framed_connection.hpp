@@ -15,8 +15,10 @@ namespace rcbench {
 /// until its io_context has stopped.
 class framed_connection {
 public:
+  /// A TCP or Unix-domain stream socket.
   using socket_type = boost::asio::generic::stream_protocol::socket;
 
+  /// Takes a connected socket; nothing happens until start_reading() or flush().
   explicit framed_connection(socket_type socket);
   virtual ~framed_connection();
 

@@ -10,6 +10,7 @@ namespace rcbench {
 /// power of two (under 0.8 % error). Recording is O(1) and never allocates.
 class latency_histogram {
 public:
+  /// An empty histogram (allocates its buckets once).
   latency_histogram();
 
   /// Adds one sample.

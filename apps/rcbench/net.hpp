@@ -9,7 +9,10 @@
 
 namespace rcbench {
 
+/// A TCP or Unix-domain stream socket.
 using socket_type = boost::asio::generic::stream_protocol::socket;
+
+/// A listening TCP or Unix-domain socket.
 using acceptor_type = boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol>;
 
 /// Parses an endpoint URL; throws std::invalid_argument with the parser's message.

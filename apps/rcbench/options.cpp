@@ -29,7 +29,8 @@ stdout.
   --payload S            bytes of the RUN's variables JSON text (default 64, at least 8)
   --warmup SECONDS       unmeasured run before the window (default 1, at most 600)
   --duration SECONDS     length of the measured window (default 5, more than 0, at most 3600)
-  --max-tasks N          end the window once N RUNs were sent in it and answered (default 0: no cap)
+  --max-tasks N          end the window once N RUNs were sent in it and answered
+                         (default 0: no cap)
   --client-endpoint URL  the node's client endpoint (default tcp://[::1]:51500)
   --worker-endpoint URL  the node's worker endpoint (default tcp://[::1]:51510)
                          URLs: tcp://HOST:PORT, tcp://[V6ADDR]:PORT or socket:///PATH

@@ -17,8 +17,8 @@ struct options {
   double warmup_s = 1.0;       ///< seconds run before the measured window
   double duration_s = 5.0;     ///< seconds of the measured window
   std::uint64_t max_tasks = 0; ///< RUNs sent in the measured window before it ends (0: no cap)
-  std::string client_endpoint = "tcp://[::1]:51500";
-  std::string worker_endpoint = "tcp://[::1]:51510";
+  std::string client_endpoint = "tcp://[::1]:51500"; ///< the node's endpoint for clients
+  std::string worker_endpoint = "tcp://[::1]:51510"; ///< the node's endpoint for workers
   bool direct = false;       ///< clients talk to rcbench's own workers, no node
   int broker_pid = 0;        ///< the node's process, for its CPU time and RSS (0: none)
   bool json = false;         ///< print the summary as one JSON line
@@ -26,7 +26,7 @@ struct options {
   unsigned idle_clients = 0; ///< idle mode: client connections to open and hold
   unsigned idle_workers = 0; ///< idle mode: workers (capacity 1) to open and hold
   double hold_s = 0;         ///< idle mode: seconds to hold the idle connections
-  bool help = false;
+  bool help = false;         ///< print the help text and exit
 
   /// Whether the idle (memory) mode was asked for instead of a load.
   bool idle_mode() const noexcept { return idle_clients > 0 || idle_workers > 0 || hold_s > 0; }
@@ -34,7 +34,7 @@ struct options {
 
 /// Parsed options, or what is wrong with the command line.
 struct parse_result {
-  options value;
+  options value;     ///< the options (defaults where not given)
   std::string error; ///< empty when the command line is valid
 };
 

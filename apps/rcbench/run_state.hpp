@@ -17,18 +17,21 @@ enum class phase : int {
 
 /// What the main thread tells every connection; read by the I/O threads on each result.
 struct run_control {
-  std::atomic<phase> current{phase::warmup};
-  bool capped = false;                 ///< whether --max-tasks is set
-  std::atomic<std::int64_t> budget{0}; ///< RUNs still allowed in the measured window (capped)
-  std::atomic<unsigned> live_clients{0};
+  std::atomic<phase> current{phase::warmup}; ///< the phase now
+  bool capped = false;                       ///< whether --max-tasks is set
+  std::atomic<std::int64_t> budget{0};       ///< RUNs still allowed in the measured window (capped)
+  std::atomic<unsigned> live_clients{0};     ///< client connections that have not failed
 };
 
 /// A counter with one writer thread and any number of readers: a plain add, visible to readers.
 class counter {
 public:
+  /// Adds `n` (negative to count down); only the owning thread calls this.
   void add(std::int64_t n = 1) noexcept {
     value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
+
+  /// The value now, from any thread.
   std::int64_t get() const noexcept { return value_.load(std::memory_order_relaxed); }
 
 private:

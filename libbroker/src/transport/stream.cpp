@@ -30,12 +30,12 @@ std::string describe(std::chrono::milliseconds d) {
 
 stream::stream(socket_type socket, limits lim, std::string name)
     : socket_(std::move(socket)), idle_timer_(socket_.get_executor()), limits_(lim),
-      name_(std::move(name)), decoder_(lim.max_frame_size), read_buffer_(read_buffer_size) {}
+      name_(std::move(name)), decoder_(lim.max_frame_size), read_buffer_(new char[read_buffer_size]) {}
 
 stream::stream(std::unique_ptr<tls_socket> tls, limits lim, std::string name)
     : socket_(tls->ssl.get_executor()), tls_(std::move(tls)), idle_timer_(socket_.get_executor()),
       limits_(lim), name_(std::move(name)), decoder_(lim.max_frame_size),
-      read_buffer_(read_buffer_size) {}
+      read_buffer_(new char[read_buffer_size]) {}
 
 stream::~stream() = default;
 
@@ -57,9 +57,9 @@ void stream::read_some() {
     self->on_read(ec, n);
   };
   if (tls_)
-    tls_->ssl.async_read_some(asio::buffer(read_buffer_), std::move(handler));
+    tls_->ssl.async_read_some(asio::buffer(read_buffer_.get(), read_buffer_size), std::move(handler));
   else
-    socket_.async_read_some(asio::buffer(read_buffer_), std::move(handler));
+    socket_.async_read_some(asio::buffer(read_buffer_.get(), read_buffer_size), std::move(handler));
 }
 
 void stream::on_read(boost::system::error_code ec, std::size_t n) {
@@ -74,7 +74,7 @@ void stream::on_read(boost::system::error_code ec, std::size_t n) {
   if (limits_.idle_timeout.count() > 0)
     last_read_ = std::chrono::steady_clock::now();
   std::vector<protocol::frame> frames;
-  auto st = decoder_.feed(read_buffer_.data(), n, frames);
+  auto st = decoder_.feed(read_buffer_.get(), n, frames);
   if (!frames.empty() && handlers_.on_frames)
     handlers_.on_frames(std::move(frames));
   if (st == protocol::frame_decoder::status::too_large) {

@@ -81,7 +81,9 @@ private:
   std::string name_;
   handlers handlers_;
   protocol::frame_decoder decoder_;
-  std::vector<char> read_buffer_;
+  // Not zero-filled: pages a connection never reads into are never made resident, which keeps an
+  // idle connection near 8 KiB.
+  std::unique_ptr<char[]> read_buffer_;
   std::deque<protocol::frame> queue_;      // frames not yet handed to a write
   std::vector<protocol::frame> in_flight_; // frames of the write under way
   std::vector<std::array<unsigned char, 4>> headers_;
