@@ -3,6 +3,7 @@
 #include "broker/logging/component.hpp"
 #include "broker/protocol/packet_reader.hpp"
 #include "broker/protocol/packet_writer.hpp"
+#include "broker/runtime/io_scheduler.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -41,7 +42,7 @@ bool worth_logging(std::uint64_t count) {
 
 void reply(connection_pointer self, const std::optional<cookie>& c, result_code rc,
            std::string_view error) {
-  self->state.stream->write(protocol::make_result(c, rc, error));
+  self->state.stream->send(protocol::make_result(c, rc, error));
 }
 
 void reject(connection_pointer self, const protocol::read_result& r) {
@@ -129,15 +130,20 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
   self->send(sb, join_atom::value, role);
   auto handle = caf::actor_cast<connection_actor>(self);
   stream->start({[handle](std::vector<frame>&& frames) {
+                   // The actors these frames reach run once, when the batch ends: still inside
+                   // this read handler, on this thread.
+                   runtime::io_scheduler::batch batch;
                    caf::anon_send(handle, frames_atom::value, std::move(frames));
                  },
                  [handle](std::string reason) {
                    caf::anon_send(handle, closed_atom::value, std::move(reason));
-                 }});
+                 },
+                 true});
   // However the actor ends, its socket ends with it.
   self->attach_functor([stream] { stream->close("connection actor ended"); });
   return {
-      [self](deliver_atom, frame& f) { self->state.stream->write(std::move(f)); },
+      // Connections run on their socket's thread (runtime::io_scheduler): they write directly.
+      [self](deliver_atom, frame& f) { self->state.stream->send(std::move(f)); },
       [self](frames_atom, std::vector<frame>& frames) {
         for (auto& f : frames) {
           auto r = protocol::read_packet(f);
@@ -148,6 +154,7 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
           else
             on_worker_packet(self, f, r.fields);
         }
+        self->state.stream->consumed();
       },
       [self](closed_atom, std::string& reason) {
         connection_log().info("{} disconnected: {}", self->state.peer_name, reason);

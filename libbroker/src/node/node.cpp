@@ -5,6 +5,7 @@
 #include "broker/admin/http_server.hpp"
 #include "broker/admin/routes.hpp"
 #include "broker/cluster/peering.hpp"
+#include "broker/runtime/io_scheduler.hpp"
 #include "broker/transport/listener.hpp"
 #include "broker/transport/tls_context.hpp"
 
@@ -12,6 +13,8 @@
 #include <caf/scoped_actor.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <future>
 #include <unistd.h>
 
 #ifndef RCBROKER_VERSION
@@ -59,8 +62,11 @@ bind_all(boost::asio::io_context& ioc, const std::vector<std::string>& urls,
   return result;
 }
 
-// Clustering needs CAF's middleman, loaded into the config before the system exists.
-caf::actor_system_config& prepared(caf::actor_system_config& cfg, const settings& s) {
+// The actors run on the io thread, whatever CAF's scheduler settings say; clustering needs CAF's
+// middleman. Both are modules, added to the config before the system exists.
+caf::actor_system_config& prepared(caf::actor_system_config& cfg, const settings& s,
+                                   boost::asio::io_context& ioc) {
+  runtime::io_scheduler::install(cfg, ioc);
   if (s.cluster_port != 0 || !s.cluster_peers.empty())
     cluster::enable_clustering(cfg);
   return cfg;
@@ -104,15 +110,29 @@ node::node(const settings& s, caf::actor_system_config& cfg)
                                  tls_context_)),
       worker_listeners_(bind_all(io_context_, s.worker_endpoints, transport::default_worker_port, s,
                                  tls_context_)),
-      admin_(bind_admin(io_context_, s)), system_(prepared(cfg, s)) {
-  for (std::size_t i = 0; i < s.io_threads; ++i)
-    io_threads_.emplace_back([this] { io_context_.run(); });
+      admin_(bind_admin(io_context_, s)) {
+  io_thread_ = std::thread{[this] { io_context_.run(); }};
+  try {
+    system_ = std::make_unique<caf::actor_system>(prepared(cfg, s, io_context_));
+    start(s);
+  } catch (...) {
+    if (system_) {
+      shutdown();
+      system_.reset();
+    }
+    stop_io_thread();
+    throw;
+  }
+}
+
+void node::start(const settings& s) {
+  auto& sys = *system_;
   actors::switchboard_config sb_cfg;
   sb_cfg.cancel_grace = s.cancel_grace;
   sb_cfg.queue_limit = s.queue_limit;
   sb_cfg.cancel_orphans = s.cancel_orphans;
   sb_cfg.max_runs_per_client = s.max_runs_per_client;
-  switchboard_ = actors::spawn_switchboard(system_, sb_cfg);
+  switchboard_ = actors::spawn_switchboard(sys, sb_cfg);
   actors::broker_config b_cfg;
   b_cfg.client_listeners = client_listeners_;
   b_cfg.worker_listeners = worker_listeners_;
@@ -120,20 +140,18 @@ node::node(const settings& s, caf::actor_system_config& cfg)
   b_cfg.max_client_connections = s.max_client_connections;
   b_cfg.max_worker_connections = s.max_worker_connections;
   b_cfg.worker_token = s.worker_token;
-  broker_ = actors::spawn_broker(system_, std::move(b_cfg), switchboard_);
+  broker_ = actors::spawn_broker(sys, std::move(b_cfg), switchboard_);
   if (admin_) {
-    admin_->start(admin::make_routes(system_, broker_, info_of(s, *admin_)));
+    admin_->start(admin::make_routes(sys, broker_, info_of(s, *admin_)));
     spdlog::info("admin endpoint on {} (/metrics, /healthz, /status)", admin_->url());
   }
   if (s.cluster_port != 0) {
-    auto port = system_.middleman().publish(switchboard_, static_cast<std::uint16_t>(s.cluster_port),
+    auto port = sys.middleman().publish(switchboard_, static_cast<std::uint16_t>(s.cluster_port),
                                             s.cluster_bind.c_str(), true);
-    if (!port) {
-      auto reason = system_.render(port.error());
-      shutdown();
+    if (!port)
       throw std::runtime_error("cannot publish the cluster port " + s.cluster_bind + ":"
-                               + std::to_string(s.cluster_port) + ": " + reason);
-    }
+                               + std::to_string(s.cluster_port) + ": "
+                               + sys.render(port.error()));
     cluster_port_ = *port;
     spdlog::info("cluster: this node{} is reachable for peers on {}:{}",
                  s.node_name.empty() ? "" : " (" + s.node_name + ")", s.cluster_bind, *port);
@@ -146,20 +164,34 @@ node::node(const settings& s, caf::actor_system_config& cfg)
       if (cluster::parse_peer_address(text, address, error))
         p_cfg.peers.push_back(address);
     }
-    peering_ = cluster::spawn_peering(system_, switchboard_, std::move(p_cfg));
+    peering_ = cluster::spawn_peering(sys, switchboard_, std::move(p_cfg));
   }
 }
 
 node::~node() {
   shutdown();
+  // ~actor_system clears the scheduler's queue and clock on the io thread, so that still runs.
+  system_.reset();
+  stop_io_thread();
+}
+
+void node::stop_io_thread() {
+  // Let queued socket work (final flushes, closes) finish, then stop the I/O thread.
+  work_.reset();
+  for (int i = 0; i < 200 && !io_context_.stopped(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  io_context_.stop(); // a socket still open after 2 s is not waited for
+  if (io_thread_.joinable())
+    io_thread_.join();
 }
 
 void node::shutdown() {
   if (stopped_)
     return;
   stopped_ = true;
-  {
-    caf::scoped_actor self{system_};
+  auto& sys = *system_;
+  if (broker_) {
+    caf::scoped_actor self{sys};
     self->request(broker_, std::chrono::seconds{30}, actors::shutdown_atom::value)
         .receive([](actors::done_atom) {},
                  [](caf::error& err) {
@@ -168,20 +200,19 @@ void node::shutdown() {
   }
   if (peering_)
     caf::anon_send_exit(peering_, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(broker_, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(switchboard_, caf::exit_reason::user_shutdown);
+  if (broker_)
+    caf::anon_send_exit(broker_, caf::exit_reason::user_shutdown);
+  if (switchboard_)
+    caf::anon_send_exit(switchboard_, caf::exit_reason::user_shutdown);
   // /healthz said 503 throughout the shutdown above; now the endpoint goes too.
   if (admin_)
     admin_->stop();
-  system_.await_all_actors_done();
-  // Let queued socket work (final flushes, closes, unlinks) finish, then stop the I/O threads.
-  work_.reset();
-  for (int i = 0; i < 200 && !io_context_.stopped(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  io_context_.stop(); // a socket still open after 2 s is not waited for
-  for (auto& t : io_threads_)
-    t.join();
-  io_threads_.clear();
+  sys.await_all_actors_done();
+  // What the actors left to the io thread (the listeners' unlinks, the last closes) runs before
+  // this returns.
+  auto barrier = std::make_shared<std::promise<void>>();
+  boost::asio::post(io_context_, [barrier] { barrier->set_value(); });
+  barrier->get_future().wait_for(std::chrono::seconds{5});
   spdlog::info("broker node stopped");
 }
 

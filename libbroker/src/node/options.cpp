@@ -217,7 +217,10 @@ const std::vector<option_spec>& option_specs() {
       duration_option("status-interval",
                       "period of the status line in the log; 0s turns it off (default 30s)",
                       &settings::status_interval),
-      size_option("io-threads", "N", "threads doing socket I/O (default 1)", &settings::io_threads),
+      size_option("io-threads", "N",
+                  "threads running sockets and actors; must be 1 (more cores: one node per core, "
+                  "as a cluster)",
+                  &settings::io_threads),
     size_option("cluster-port", "PORT",
                 "publish this node's Switchboard to other nodes on PORT (default 0: no cluster)",
                 &settings::cluster_port),

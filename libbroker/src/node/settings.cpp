@@ -111,8 +111,9 @@ std::string validate(const settings& s) {
     if (!cluster::parse_peer_address(peer, address, error))
       return "cluster-peers: " + error;
   }
-  if (s.io_threads < 1 || s.io_threads > 64)
-    return "io-threads must be between 1 and 64";
+  if (s.io_threads != 1)
+    return "io-threads must be 1: a node runs its sockets and actors on one thread; for more "
+           "cores, run one node per core joined as a cluster (docs/ARCHITECTURE.md)";
   constexpr std::array<std::string_view, 6> levels{"trace", "debug", "info",
                                                    "warn",  "error", "off"};
   bool known = false;

@@ -3,32 +3,19 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace broker::protocol {
 
 static_assert(frame_padding == simdjson::SIMDJSON_PADDING, "frame padding must match simdjson's");
 
-namespace {
-
-std::string padded_copy(std::string_view payload) {
-  std::string s;
-  s.reserve(payload.size() + frame_padding);
-  s.assign(payload.data(), payload.size());
-  return s;
-}
-
-} // namespace
-
-frame::frame(std::string_view payload)
-  : data_(std::make_shared<const std::string>(padded_copy(payload))) {
-}
-
-frame frame::adopt(std::string&& payload) {
-  if (payload.capacity() < payload.size() + frame_padding)
-    payload.reserve(payload.size() + frame_padding);
-  frame f;
-  f.data_ = std::make_shared<const std::string>(std::move(payload));
-  return f;
+frame::frame(std::string_view payload) {
+  auto block = block_ref::adopt(byte_block::allocate(payload.size() + frame_padding));
+  if (!payload.empty())
+    std::memcpy(block->data(), payload.data(), payload.size());
+  data_ = block->data();
+  size_ = static_cast<std::uint32_t>(payload.size());
+  block_ = std::move(block);
 }
 
 std::array<unsigned char, 4> encode_length(std::uint32_t size) noexcept {
@@ -47,25 +34,51 @@ frame_decoder::frame_decoder(std::size_t max_frame_size) : max_(max_frame_size) 
 }
 
 std::size_t frame_decoder::buffered() const noexcept {
-  return header_have_ + body_.size();
+  return header_have_ + body_have_;
+}
+
+void frame_decoder::grow_body(std::size_t at_least) {
+  // Grows with what has arrived (doubling), never to what a prefix claims: a lying prefix
+  // costs nothing up front.
+  auto total = body_have_ + body_need_;
+  auto want = std::min(total, std::max(at_least, body_have_ * 2));
+  auto grown = block_ref::adopt(byte_block::allocate(want + frame_padding));
+  if (body_have_ > 0)
+    std::memcpy(grown->data(), body_->data(), body_have_);
+  body_ = std::move(grown);
 }
 
 frame_decoder::status frame_decoder::feed(const char* data, std::size_t size,
                                           std::vector<frame>& out) {
+  return feed(block_ref{}, data, size, out);
+}
+
+frame_decoder::status frame_decoder::feed(const block_ref& block, const char* data,
+                                          std::size_t size, std::vector<frame>& out) {
   if (failed_)
     return status::too_large;
   while (size > 0) {
     if (!in_body_) {
-      auto take = std::min(size, sizeof(header_) - header_have_);
-      std::copy_n(data, take, header_ + header_have_);
-      header_have_ += take;
-      data += take;
-      size -= take;
-      if (header_have_ < sizeof(header_))
-        break;
-      header_have_ = 0;
-      std::uint64_t length = (std::uint64_t{header_[0]} << 24) | (std::uint64_t{header_[1]} << 16)
-                             | (std::uint64_t{header_[2]} << 8) | std::uint64_t{header_[3]};
+      // The common case: a whole header in the input.
+      std::uint64_t length = 0;
+      if (header_have_ == 0 && size >= sizeof(header_)) {
+        auto* h = reinterpret_cast<const unsigned char*>(data);
+        length = (std::uint64_t{h[0]} << 24) | (std::uint64_t{h[1]} << 16)
+                 | (std::uint64_t{h[2]} << 8) | std::uint64_t{h[3]};
+        data += sizeof(header_);
+        size -= sizeof(header_);
+      } else {
+        auto take = std::min(size, sizeof(header_) - header_have_);
+        std::copy_n(data, take, header_ + header_have_);
+        header_have_ += take;
+        data += take;
+        size -= take;
+        if (header_have_ < sizeof(header_))
+          break;
+        header_have_ = 0;
+        length = (std::uint64_t{header_[0]} << 24) | (std::uint64_t{header_[1]} << 16)
+                 | (std::uint64_t{header_[2]} << 8) | std::uint64_t{header_[3]};
+      }
       if (length > max_) {
         failed_ = true;
         rejected_ = length;
@@ -75,25 +88,32 @@ frame_decoder::status frame_decoder::feed(const char* data, std::size_t size,
         out.emplace_back(std::string_view{});
         continue;
       }
-      // Reserve only what has arrived (plus padding) so a lying prefix costs nothing up front.
-      body_.clear();
-      body_.reserve(std::min<std::uint64_t>(length, size) + frame_padding);
+      if (block && length <= size) {
+        // Whole in the caller's block: a slice, no copy.
+        out.emplace_back(block, data, length);
+        data += length;
+        size -= length;
+        continue;
+      }
       body_need_ = length;
+      body_have_ = 0;
       in_body_ = true;
+      grow_body(std::min<std::uint64_t>(length, size));
     }
     auto take = std::min(size, body_need_);
-    if (body_.capacity() < body_.size() + take + frame_padding)
-      body_.reserve(std::max(body_.size() + take, std::min(body_.size() * 2, body_.size()
-                                                                                 + body_need_))
-                    + frame_padding);
-    body_.append(data, take);
+    if (body_have_ + take + frame_padding > body_->capacity())
+      grow_body(body_have_ + take);
+    std::memcpy(body_->data() + body_have_, data, take);
+    body_have_ += take;
     data += take;
     size -= take;
     body_need_ -= take;
     if (body_need_ == 0) {
       in_body_ = false;
-      out.push_back(frame::adopt(std::move(body_)));
-      body_ = std::string{};
+      auto* start = body_->data();
+      out.emplace_back(std::move(body_), start, body_have_);
+      body_ = block_ref{};
+      body_have_ = 0;
     }
   }
   return status::ok;

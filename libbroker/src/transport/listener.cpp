@@ -144,7 +144,7 @@ void listener::start(accept_handler on_accept) {
 void listener::accept_next() {
   if (stopped_)
     return;
-  acceptor_.async_accept(asio::make_strand(ioc_), [self = shared_from_this()](
+  acceptor_.async_accept(ioc_, [self = shared_from_this()](
                                                       boost::system::error_code ec,
                                                       generic_protocol::socket sock) {
     if (self->stopped_)

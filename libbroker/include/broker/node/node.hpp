@@ -26,15 +26,16 @@ class http_server;
 
 namespace broker::node {
 
-/// A running broker node: socket I/O threads, the actor system, the Switchboard, the Broker and
-/// its listeners. Construction binds every endpoint (throwing std::runtime_error with a message
+/// A running broker node: one I/O thread that runs the sockets and, through
+/// runtime::io_scheduler, every actor of the node's actor system (the Switchboard, the Broker,
+/// a connection actor per socket), and the listeners. Construction binds every endpoint (throwing std::runtime_error with a message
 /// for the operator when one cannot be bound); `shutdown` stops it in order.
 class node {
 public:
   /// Starts a node; `cfg` holds CAF's settings and must outlive the node.
   node(const settings& s, caf::actor_system_config& cfg);
 
-  /// Shuts down (if not done yet) and joins the I/O threads.
+  /// Shuts down (if not done yet), destroys the actor system and joins the I/O thread.
   ~node();
 
   node(const node&) = delete;
@@ -51,7 +52,7 @@ public:
   std::vector<std::string> worker_urls() const;
 
   /// The actor system (for actor clients and tests).
-  caf::actor_system& system() noexcept { return system_; }
+  caf::actor_system& system() noexcept { return *system_; }
 
   /// The Switchboard.
   const actors::switchboard_actor& switchboard() const noexcept { return switchboard_; }
@@ -66,16 +67,20 @@ public:
   std::string admin_url() const;
 
 private:
-  // The io_context outlives the actor system: actors hold sockets bound to it.
-  boost::asio::io_context io_context_;
+  void start(const settings& s);
+  void stop_io_thread();
+
+  // The io_context outlives the actor system: the actors run in its handlers
+  // (runtime::io_scheduler) and hold sockets bound to it. Its thread runs until ~node.
+  boost::asio::io_context io_context_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::vector<std::thread> io_threads_;
+  std::thread io_thread_;
   // Made once for every tls:// endpoint (null when there is none); before the listeners.
   std::shared_ptr<boost::asio::ssl::context> tls_context_;
   std::vector<std::shared_ptr<transport::listener>> client_listeners_;
   std::vector<std::shared_ptr<transport::listener>> worker_listeners_;
   std::shared_ptr<admin::http_server> admin_;
-  caf::actor_system system_;
+  std::unique_ptr<caf::actor_system> system_; // destroyed in ~node, while the io thread runs
   actors::switchboard_actor switchboard_;
   actors::broker_actor broker_;
   caf::actor peering_;

@@ -1,51 +1,59 @@
 #pragma once
 
+#include "broker/protocol/byte_block.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace broker::protocol {
 
-/// Bytes of spare capacity every frame keeps after its payload, so that simdjson can read it in
+/// Bytes of readable memory every frame keeps after its payload, so that simdjson can read it in
 /// place (equal to SIMDJSON_PADDING, checked in frame.cpp).
 inline constexpr std::size_t frame_padding = 64;
 
 /// Default for `max-frame-size`: the largest payload the broker accepts (16 MiB).
 inline constexpr std::size_t default_max_frame_size = 16u * 1024u * 1024u;
 
-/// One packet's JSON payload (without its length prefix): immutable and shared, so forwarding a
-/// frame to another connection copies a pointer, never the bytes.
+/// One packet's JSON payload (without its length prefix): an immutable slice of a shared
+/// byte_block, so forwarding a frame to another connection copies a pointer, never the bytes.
 class frame {
 public:
   frame() = default;
 
-  /// Copies `payload` into a new padded buffer.
+  /// Copies `payload` into a new padded block.
   explicit frame(std::string_view payload);
 
-  /// Takes `payload` without copying it, growing its capacity to the padding if needed.
-  static frame adopt(std::string&& payload);
+  /// Points at `size` bytes at `data` inside `block`, which must have `frame_padding` readable
+  /// bytes after them.
+  frame(block_ref block, const char* data, std::size_t size) noexcept
+      : block_(std::move(block)), data_(data), size_(static_cast<std::uint32_t>(size)) {}
+
+  /// Takes `payload` (copied into a padded block: one allocation).
+  static frame adopt(std::string&& payload) { return frame{std::string_view{payload}}; }
 
   /// The JSON text of the packet.
-  std::string_view payload() const noexcept {
-    return data_ ? std::string_view{*data_} : std::string_view{};
+  std::string_view payload() const noexcept { return {data_, size_}; }
+
+  /// The payload's size plus the readable bytes behind it in its block (for simdjson).
+  std::size_t padded_size() const noexcept {
+    return block_ ? static_cast<std::size_t>(block_.end() - data_) : 0;
   }
 
-  /// The payload's size plus the readable padding behind it (for simdjson).
-  std::size_t padded_size() const noexcept { return data_ ? data_->capacity() : 0; }
-
   /// Whether this frame holds a buffer at all (a default-constructed frame does not).
-  bool valid() const noexcept { return data_ != nullptr; }
+  bool valid() const noexcept { return static_cast<bool>(block_); }
 
   friend bool operator==(const frame& a, const frame& b) noexcept {
     return a.payload() == b.payload();
   }
 
 private:
-  std::shared_ptr<const std::string> data_;
+  block_ref block_;
+  const char* data_ = nullptr;
+  std::uint32_t size_ = 0;
 };
 
 /// The 4-byte big-endian length prefix of a payload of `size` bytes.
@@ -55,6 +63,7 @@ std::array<unsigned char, 4> encode_length(std::uint32_t size) noexcept;
 std::string encode_frame(std::string_view payload);
 
 /// Splits a byte stream into frames: feed it whatever a read returned, collect whole frames.
+/// Holds only the frame it is assembling across reads (nothing between frames).
 class frame_decoder {
 public:
   /// Outcome of `feed`.
@@ -66,9 +75,14 @@ public:
   explicit frame_decoder(std::size_t max_frame_size = default_max_frame_size);
 
   /// Consumes `size` bytes, appending each completed frame to `out` (a zero-length frame is
-  /// delivered as an empty payload: the caller decides it is a bad packet). After `too_large`
-  /// the decoder stays failed.
+  /// delivered as an empty payload: the caller decides it is a bad packet). Frames are copied
+  /// into blocks of their own. After `too_large` the decoder stays failed.
   status feed(const char* data, std::size_t size, std::vector<frame>& out);
+
+  /// As above, for bytes that lie in `block` with at least `frame_padding` bytes of it after
+  /// them: a frame that lies wholly in them is a slice of `block`, not a copy.
+  status feed(const block_ref& block, const char* data, std::size_t size,
+              std::vector<frame>& out);
 
   /// The length prefix that broke the limit (valid after `too_large`).
   std::uint64_t rejected_length() const noexcept { return rejected_; }
@@ -77,10 +91,13 @@ public:
   std::size_t buffered() const noexcept;
 
 private:
+  void grow_body(std::size_t at_least);
+
   std::size_t max_;
   unsigned char header_[4] = {};
   std::size_t header_have_ = 0;
-  std::string body_;          // payload of the frame being assembled (capacity padded)
+  block_ref body_;            // the payload being assembled (capacity padded), if any
+  std::size_t body_have_ = 0; // payload bytes in body_
   std::size_t body_need_ = 0; // payload bytes still missing
   bool in_body_ = false;
   bool failed_ = false;

@@ -2,12 +2,12 @@
 
 #include "broker/protocol/frame.hpp"
 
-#include <array>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
-#include <deque>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,18 +17,27 @@ namespace broker::transport {
 
 struct tls_socket;
 
-/// One connected socket (TCP, TLS over TCP, or Unix-domain) speaking length-prefixed frames. The
-/// socket's executor must be a strand: every handler runs on it. Reads and hand every whole frame
-/// of a read to `on_frames` at once; writes may be queued from any thread and go out in batches
-/// (one gather write for all queued frames).
+/// One connected socket (TCP, TLS over TCP, or Unix-domain) speaking length-prefixed frames.
+/// Every handler runs on the socket's executor, and so must `send` and `consumed`; the other
+/// members may be called from any thread.
+///
+/// Reading: a plain socket reads, when it is readable, into a buffer of the thread (frames that
+/// arrive whole are slices of it, never copied); only a frame still incomplete is kept per
+/// stream, so an idle stream holds no buffer. Each read's whole frames go to `on_frames` at once.
+/// Writing: frames queued with `send` go out at the thread's next flush (write_batch.hpp) in one
+/// gather write; what the socket does not take at once is copied into the stream's own buffer,
+/// so a queue of `max_write_queue` bytes is all a slow reader can make the stream hold.
 class stream : public std::enable_shared_from_this<stream> {
 public:
   using socket_type = boost::asio::generic::stream_protocol::socket;
 
-  /// What the stream tells its owner. Both run on the stream's strand; `on_closed` runs once.
+  /// What the stream tells its owner, on its executor; `on_closed` runs once.
   struct handlers {
     std::function<void(std::vector<protocol::frame>&&)> on_frames;
     std::function<void(std::string reason)> on_closed;
+    /// When set, the owner calls `consumed()` once per `on_frames` batch it has processed, and
+    /// the stream reads nothing more while a batch is unprocessed (back-pressure).
+    bool acknowledge_batches = false;
   };
 
   /// Limits of one stream.
@@ -49,11 +58,14 @@ public:
   /// Starts reading; call once.
   void start(handlers h);
 
-  /// Queues `f` for writing (thread-safe).
+  /// Queues `f` for the thread's next flush. On the stream's executor only.
+  void send(protocol::frame f);
+
+  /// Queues `f` (thread-safe: `send` on the stream's executor).
   void write(protocol::frame f);
 
-  /// Queues several frames at once (thread-safe).
-  void write(std::vector<protocol::frame> frames);
+  /// The owner processed one batch of frames (with `acknowledge_batches`). On the executor only.
+  void consumed();
 
   /// Writes what is queued, then closes (thread-safe).
   void close_after_flush();
@@ -64,32 +76,47 @@ public:
   /// The peer's name for logs.
   const std::string& name() const noexcept { return name_; }
 
+  /// The executor every handler of this stream runs on.
+  boost::asio::any_io_executor executor();
+
+  /// Writes the frames `send` queued (called by flush_pending_writes).
+  void flush();
+
 private:
-  void read_some();
-  void on_read(boost::system::error_code ec, std::size_t n);
+  void start_reading();
+  void read_plain();
+  void read_tls();
+  void wait_readable();
+  void on_bytes(const protocol::block_ref& block, const char* data, std::size_t size);
+  void on_read_error(const boost::system::error_code& ec);
   void watch_idle(std::chrono::steady_clock::duration wait);
-  void enqueue(protocol::frame f);
-  void write_queued();
-  void on_written(boost::system::error_code ec);
+  void write_plain();
+  void write_tls();
+  void write_buffered();
+  void wait_writable();
+  void buffer_pending(std::size_t first, std::size_t skip);
+  bool over_write_limit() const noexcept;
+  void finish_close_if_flushed();
   void fail(std::string reason);
 
   socket_type socket_;              // plain: the connection; TLS: closed, the socket is in tls_
   std::unique_ptr<tls_socket> tls_; // null for a plain stream
-  boost::asio::steady_timer idle_timer_;
+  std::unique_ptr<boost::asio::steady_timer> idle_timer_; // only with an idle timeout
   std::chrono::steady_clock::time_point last_read_;
   limits limits_;
   std::string name_;
   handlers handlers_;
   protocol::frame_decoder decoder_;
-  // Not zero-filled: pages a connection never reads into are never made resident, which keeps an
-  // idle connection near 8 KiB.
-  std::unique_ptr<char[]> read_buffer_;
-  std::deque<protocol::frame> queue_;      // frames not yet handed to a write
-  std::vector<protocol::frame> in_flight_; // frames of the write under way
-  std::vector<std::array<unsigned char, 4>> headers_;
-  std::vector<char> tls_batch_; // TLS: the frames of the write under way, in one buffer
-  std::size_t queued_bytes_ = 0;
-  bool writing_ = false;
+  std::vector<protocol::frame> pending_; // sent, not yet handed to a write
+  std::size_t pending_bytes_ = 0;        // wire bytes of pending_
+  std::vector<char> out_;   // plain: bytes the socket did not take yet; TLS: the write under way
+  std::size_t out_offset_ = 0;
+  std::unique_ptr<char[]> tls_read_buffer_; // TLS only, made at the first read
+  std::uint32_t unconsumed_ = 0;            // batches handed to on_frames, not yet consumed
+  bool reading_ = false;                    // a read or a wait for readability is under way
+  bool read_paused_ = false;                // back-pressure: waiting for consumed()
+  bool writing_ = false;                    // a write or a wait for writability is under way
+  bool flush_registered_ = false;
   bool closing_ = false; // close once the queue is flushed
   bool closed_ = false;
 };
