@@ -9,10 +9,27 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <malloc.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
 namespace {
+
+/// Which configuration file a start reads, for --check-config and the log.
+std::string describe_config_file(const std::string& file, bool explicit_file) {
+  if (std::ifstream{file}.good())
+    return file + " (read)";
+  return "none (" + file + (explicit_file ? " not readable" : " not in the working directory") +
+         "): built-in defaults";
+}
+
+/// Large buffers (frames above 256 KiB, a peer's write backlog) come from mmap and go back to
+/// the system when freed: glibc's adaptive threshold would otherwise keep the memory of a burst
+/// of large frames resident long after it ended.
+void return_large_buffers_to_the_system() {
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+}
 
 int fail(const std::string& message, int code = 2) {
   std::cerr << "rcbroker: error: " << message << "\n";
@@ -23,6 +40,7 @@ int fail(const std::string& message, int code = 2) {
 
 int main(int argc, char** argv) {
   using namespace broker::node;
+  return_large_buffers_to_the_system();
   auto cl = parse_command_line({argv + 1, argv + argc});
   if (!cl.error.empty())
     return fail(cl.error);
@@ -45,8 +63,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> caf_args = cl.caf_args;
     if (auto err = check.parse(caf_args, std::ifstream{file}.good() ? file.c_str() : nullptr))
       return fail("CAF settings: " + check.render(err));
-    std::cout << "; " << (std::ifstream{file}.good() ? file : "built-in defaults")
-              << " and the command line are valid; the effective settings:\n[broker]\n"
+    std::cout << "; config file: " << describe_config_file(file, explicit_file) << "\n"
+              << "; the file and the command line are valid; the effective settings:\n"
+              << "; (actors run on the I/O thread: CAF's [scheduler] settings are not used)\n"
+              << "[broker]\n"
               << render_settings(s);
     return 0;
   }
@@ -72,8 +92,8 @@ int main(int argc, char** argv) {
     spdlog::error("cannot start: {}", e.what());
     return fail(e.what(), 1);
   }
-  spdlog::info("rcbroker ready (config {}); stop with Ctrl-C or SIGTERM",
-               std::ifstream{file}.good() ? file : "built-in defaults");
+  spdlog::info("rcbroker ready (config file: {}); stop with Ctrl-C or SIGTERM",
+               describe_config_file(file, explicit_file));
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");

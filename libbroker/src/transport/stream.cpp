@@ -30,6 +30,7 @@ constexpr std::size_t out_kept = 256 * 1024;
 
 // A plain read starts a new block of the thread when less than this is left in the current one.
 constexpr std::size_t min_read_room = 8 * 1024;
+static_assert(min_read_room > 2 * 512, "a read must find room for the first bytes and more");
 
 // Frames per gather write (two buffers each; Asio passes at most 64 buffers to one writev).
 constexpr std::size_t frames_per_write = 32;
@@ -122,21 +123,45 @@ void stream::start_reading() {
 }
 
 void stream::read_plain() {
+  // Asio tries this read at once when the socket was readable, and otherwise queues it without a
+  // system call (a wait for readability would cost an epoll_ctl per read).
+  reading_ = true;
+  socket_.async_read_some(asio::buffer(first_bytes_), [self = shared_from_this()](
+                                                          boost::system::error_code ec,
+                                                          std::size_t n) {
+    self->reading_ = false;
+    if (self->closed_)
+      return;
+    if (ec)
+      return self->on_read_error(ec);
+    self->on_first_bytes(n);
+  });
+}
+
+void stream::on_first_bytes(std::size_t n) {
+  // The first bytes join the thread's block; when they filled first_bytes_, the rest of what
+  // waits is read straight into the block.
   auto room = area.prepare();
   auto block = area.block; // the frames of this read keep it, whatever the area does next
   auto* data = block->data() + area.used;
+  std::memcpy(data, first_bytes_.data(), n);
+  auto total = n;
   boost::system::error_code ec;
-  auto n = socket_.read_some(asio::buffer(data, room), ec);
-  if (would_block(ec))
-    return wait_readable();
+  if (n == first_bytes_.size()) {
+    total += socket_.read_some(asio::buffer(data + n, room - n), ec);
+    if (would_block(ec))
+      ec = {};
+  }
+  area.used += total;
+  auto keep = shared_from_this(); // on_frames may drop the owner's last reference
+  on_bytes(block, data, total);
+  if (closed_)
+    return;
   if (ec)
     return on_read_error(ec);
-  area.used += n;
-  auto keep = shared_from_this(); // on_frames may drop the owner's last reference
-  on_bytes(block, data, n);
-  if (closed_ || read_paused_)
+  if (read_paused_)
     return;
-  if (n == room) {
+  if (total == room) {
     // More may be waiting: read again after the handlers already queued, for fairness.
     reading_ = true;
     asio::defer(executor(), [self = std::move(keep)] {
@@ -145,20 +170,7 @@ void stream::read_plain() {
     });
     return;
   }
-  wait_readable();
-}
-
-void stream::wait_readable() {
-  reading_ = true;
-  socket_.async_wait(socket_type::wait_read, [self = shared_from_this()](
-                                                 boost::system::error_code ec) {
-    self->reading_ = false;
-    if (self->closed_)
-      return;
-    if (ec)
-      return self->on_read_error(ec);
-    self->start_reading();
-  });
+  read_plain();
 }
 
 void stream::read_tls() {

@@ -2,6 +2,7 @@
 
 #include "broker/protocol/frame.hpp"
 
+#include <array>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,9 +22,9 @@ struct tls_socket;
 /// Every handler runs on the socket's executor, and so must `send` and `consumed`; the other
 /// members may be called from any thread.
 ///
-/// Reading: a plain socket reads, when it is readable, into a buffer of the thread (frames that
-/// arrive whole are slices of it, never copied); only a frame still incomplete is kept per
-/// stream, so an idle stream holds no buffer. Each read's whole frames go to `on_frames` at once.
+/// Reading: a plain socket's bytes go into a block of the thread (frames that arrive whole are
+/// slices of it, not copies); a stream keeps only 512 bytes for the start of its next read and a
+/// frame still incomplete. Each read's whole frames go to `on_frames` at once.
 /// Writing: frames queued with `send` go out at the thread's next flush (write_batch.hpp) in one
 /// gather write; what the socket does not take at once is copied into the stream's own buffer,
 /// so a queue of `max_write_queue` bytes is all a slow reader can make the stream hold.
@@ -85,8 +86,8 @@ public:
 private:
   void start_reading();
   void read_plain();
+  void on_first_bytes(std::size_t n);
   void read_tls();
-  void wait_readable();
   void on_bytes(const protocol::block_ref& block, const char* data, std::size_t size);
   void on_read_error(const boost::system::error_code& ec);
   void watch_idle(std::chrono::steady_clock::duration wait);
@@ -112,6 +113,9 @@ private:
   std::vector<char> out_;   // plain: bytes the socket did not take yet; TLS: the write under way
   std::size_t out_offset_ = 0;
   std::unique_ptr<char[]> tls_read_buffer_; // TLS only, made at the first read
+  // Plain: where a read waiting for the socket puts its first bytes (most packets fit whole);
+  // they are copied into the thread's block at once.
+  std::array<char, 512> first_bytes_;
   std::uint32_t unconsumed_ = 0;            // batches handed to on_frames, not yet consumed
   bool reading_ = false;                    // a read or a wait for readability is under way
   bool read_paused_ = false;                // back-pressure: waiting for consumed()
