@@ -113,8 +113,15 @@ void io_scheduler::drain() {
     }
   }
   draining_ = false;
-  // What the actors wrote goes out now, one gather write per socket.
-  transport::flush_pending_writes();
+  // What the actors wrote goes out in one gather write per socket, after the other handlers that
+  // are ready now (the reads of one epoll round): their frames to the same socket join the write.
+  if (!flush_scheduled_) {
+    flush_scheduled_ = true;
+    asio::defer(ioc_, [this] {
+      flush_scheduled_ = false;
+      transport::flush_pending_writes();
+    });
+  }
   if (!queue_.empty())
     schedule_drain();
 }
