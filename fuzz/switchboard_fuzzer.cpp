@@ -75,7 +75,10 @@ peer_actor spawn_recorder(caf::actor_system& sys, inbox_ptr inbox) {
   // tuple pointer.
   return sys.spawn(
       [](peer_actor::pointer, inbox_ptr inbox) -> peer_actor::behavior_type {
-        return {[inbox](deliver_atom, const frame& f) { inbox->push_back(f); }};
+        return {[inbox](deliver_atom, const frame& f) { inbox->push_back(f); },
+                [inbox](deliver_atom, const std::vector<frame>& fs) {
+                  inbox->insert(inbox->end(), fs.begin(), fs.end());
+                }};
       },
       std::move(inbox));
 }

@@ -104,7 +104,7 @@ TEST_F(ActorClientTest, SwitchboardGoingDownAnswersOpenRunsBrokerWentAway) {
       [](peer_actor::pointer self, switchboard_actor sb) -> peer_actor::behavior_type {
         self->send(sb, join_atom::value, peer_role::worker);
         self->send(sb, register_atom::value, std::uint32_t{1});
-        return {[](deliver_atom, const frame&) {}};
+        return {[](deliver_atom, const frame&) {}, [](deliver_atom, const std::vector<frame>&) {}};
       },
       sb_);
   auto client = spawn_actor_client(sys_, sb_);

@@ -58,10 +58,15 @@ peer_actor::behavior_type worker(peer_actor::pointer self, switchboard_actor sb,
                                  std::shared_ptr<workload> w, std::uint32_t capacity) {
   self->send(sb, join_atom::value, peer_role::worker);
   self->send(sb, register_atom::value, capacity);
-  return {[self, sb, w](deliver_atom, frame& run) {
+  auto answer = [self, sb, w](const frame& run) {
     auto i = w->index_of_run.at(run.payload().data());
     self->send(sb, result_atom::value, w->cookies[i], protocol::result_code::ok, w->results[i]);
-  }};
+  };
+  return {[answer](deliver_atom, const frame& run) { answer(run); },
+          [answer](deliver_atom, const std::vector<frame>& runs) {
+            for (auto& run : runs)
+              answer(run);
+          }};
 }
 
 struct client_state {
@@ -84,18 +89,23 @@ client_actor::behavior_type client(client_actor::stateful_pointer<client_state> 
     auto i = self->state.sent++ % w->runs.size();
     self->send(sb, run_atom::value, w->cookies[i], false, w->runs[i]);
   };
-  return {[self, send_next, depth](caf::atom_constant<caf::atom("go")>) {
+  auto on_result = [self, send_next] {
+    auto& st = self->state;
+    if (++st.done == st.total) {
+      st.finished->set_value();
+      return;
+    }
+    if (st.sent < st.total)
+      send_next();
+  };
+  return {[send_next, depth](caf::atom_constant<caf::atom("go")>) {
             for (std::size_t i = 0; i < depth; ++i)
               send_next();
           },
-          [self, send_next](deliver_atom, frame&) {
-            auto& st = self->state;
-            if (++st.done == st.total) {
-              st.finished->set_value();
-              return;
-            }
-            if (st.sent < st.total)
-              send_next();
+          [on_result](deliver_atom, const frame&) { on_result(); },
+          [on_result](deliver_atom, const std::vector<frame>& results) {
+            for (std::size_t i = 0; i < results.size(); ++i)
+              on_result();
           }};
 }
 

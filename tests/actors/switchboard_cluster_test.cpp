@@ -42,6 +42,9 @@ protected:
             -> cluster_link_actor::behavior_type {
           return {
               [inbox](deliver_atom, const frame& f) { inbox->push_back(f); },
+              [inbox](deliver_atom, const std::vector<frame>& fs) {
+                inbox->insert(inbox->end(), fs.begin(), fs.end());
+              },
               [capacities](capacity_atom, std::uint64_t n) { capacities->push_back(n); },
           };
         },

@@ -30,6 +30,8 @@ using protocol::result_code;
 struct fake_peer {
   peer_actor handle;
   std::shared_ptr<std::vector<frame>> inbox;
+  /// Deliver messages received (one may carry several frames).
+  std::shared_ptr<std::size_t> deliveries = std::make_shared<std::size_t>(0);
 
   /// Returns the frames delivered so far and forgets them.
   std::vector<frame> take() {
@@ -122,15 +124,23 @@ protected:
 
   fake_peer spawn_peer() {
     auto inbox = std::make_shared<std::vector<frame>>();
+    auto deliveries = std::make_shared<std::size_t>(0);
     // State goes in as a spawn argument, not a capture: CAF 0.17's spawn without arguments
     // dereferences a null tuple pointer (UBSan reports it).
     auto handle = sys_.spawn(
-        [](peer_actor::pointer,
-           std::shared_ptr<std::vector<frame>> inbox) -> peer_actor::behavior_type {
-          return {[inbox](deliver_atom, const frame& f) { inbox->push_back(f); }};
+        [](peer_actor::pointer, std::shared_ptr<std::vector<frame>> inbox,
+           std::shared_ptr<std::size_t> deliveries) -> peer_actor::behavior_type {
+          return {[inbox, deliveries](deliver_atom, const frame& f) {
+                    ++*deliveries;
+                    inbox->push_back(f);
+                  },
+                  [inbox, deliveries](deliver_atom, const std::vector<frame>& fs) {
+                    ++*deliveries;
+                    inbox->insert(inbox->end(), fs.begin(), fs.end());
+                  }};
         },
-        inbox);
-    fake_peer peer{handle, inbox};
+        inbox, deliveries);
+    fake_peer peer{handle, inbox, deliveries};
     peers_.push_back(peer);
     return peer;
   }
@@ -175,6 +185,12 @@ protected:
     caf::send_as(worker.handle, sb_, result_atom::value, c, f);
     sched_.run();
     return f;
+  }
+
+  /// Sends the packets of one read of `peer`'s socket as a connection does: one message.
+  void packets(const fake_peer& peer, std::vector<routed_packet> batch) {
+    caf::send_as(peer.handle, sb_, packets_atom::value, std::move(batch));
+    sched_.run();
   }
 
   void kill(const fake_peer& peer) {

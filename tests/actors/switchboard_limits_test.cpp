@@ -131,6 +131,9 @@ TEST_F(SwitchboardTest, ClusterLinksAreNotHeldToThePerClientLimit) {
       [](cluster_link_actor::pointer,
          std::shared_ptr<std::vector<frame>> inbox) -> cluster_link_actor::behavior_type {
         return {[inbox](deliver_atom, const frame& f) { inbox->push_back(f); },
+                [inbox](deliver_atom, const std::vector<frame>& fs) {
+                  inbox->insert(inbox->end(), fs.begin(), fs.end());
+                },
                 [](capacity_atom, std::uint64_t) {}};
       },
       inbox);

@@ -32,6 +32,39 @@ TEST_F(SwitchboardTest, RunIsForwardedUnchangedToAFreeSlot) {
   EXPECT_EQ(s.runs_accepted, 1u);
 }
 
+TEST_F(SwitchboardTest, APacketsBatchIsRoutedInOrderWithOneDeliveryPerPeer) {
+  start();
+  auto w = worker(4);
+  auto c = client();
+  std::vector<routed_packet> runs;
+  for (std::uint8_t n = 1; n <= 3; ++n)
+    runs.push_back({packet_type::run, cookie_n(n), false, false, {}, run_frame(cookie_n(n))});
+  runs.push_back({packet_type::run, cookie_n(2), false, false, {}, run_frame(cookie_n(2))});
+  packets(c, runs);
+  auto got = w.take();
+  ASSERT_EQ(got.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i)
+    EXPECT_EQ(got[i].payload(), runs[i].bytes.payload());
+  EXPECT_EQ(*w.deliveries, 1u) << "the batch's three RUNs come as one message";
+  auto answers = c.take();
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_TRUE(is_result(answers[0], cookie_n(2), result_code::cookie_collision, "Already in use"));
+  // RESULTs as a worker's read passes them: with and without the rc read by the connection.
+  auto r1 = result_frame(cookie_n(1), "one");
+  auto r3 = result_frame(cookie_n(3), "three");
+  packets(w, {{packet_type::result, cookie_n(3), false, true, result_code::ok, r3},
+              {packet_type::result, cookie_n(1), false, false, {}, r1}});
+  auto results = c.take();
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].payload(), r3.payload());
+  EXPECT_EQ(results[1].payload(), r1.payload());
+  EXPECT_EQ(*c.deliveries, 2u) << "the collision, then both RESULTs in one message";
+  auto s = status();
+  EXPECT_EQ(s.routes, 1u);
+  EXPECT_EQ(s.free_slots, 3u);
+  EXPECT_EQ(s.results_forwarded, 2u);
+}
+
 TEST_F(SwitchboardTest, RunWithACookieInUseGetsCookieCollision) {
   start();
   auto w = worker(3);

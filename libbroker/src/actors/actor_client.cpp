@@ -29,6 +29,23 @@ run_outcome failure(const cookie& c, result_code rc, std::string error) {
   return {c, std::string{protocol::to_string(rc)}, {}, std::move(error), {}};
 }
 
+void client_delivered(client_pointer self, const frame& f) {
+  auto r = protocol::read_result_packet(f);
+  if (!r.fields.cookie)
+    return;
+  auto i = self->state.pending.find(*r.fields.cookie);
+  if (i == self->state.pending.end())
+    return;
+  auto& x = r.fields;
+  if (!r.ok())
+    i->second.deliver(failure(*x.cookie, result_code::bad_packet, r.error));
+  else
+    i->second.deliver(run_outcome{*x.cookie, std::string{protocol::to_string(*x.rc)},
+                                  x.result.value_or(""), x.error.value_or(""),
+                                  x.stacktrace.value_or(std::vector<std::string>{})});
+  self->state.pending.erase(i);
+}
+
 actor_client_actor::behavior_type actor_client(client_pointer self, switchboard_actor sb) {
   self->state.switchboard = sb;
   self->monitor(sb);
@@ -53,21 +70,10 @@ actor_client_actor::behavior_type actor_client(client_pointer self, switchboard_
         self->send(self->state.switchboard, cancel_atom::value, c,
                    protocol::make_cancel_request(c));
       },
-      [self](deliver_atom, const frame& f) {
-        auto r = protocol::read_result_packet(f);
-        if (!r.fields.cookie)
-          return;
-        auto i = self->state.pending.find(*r.fields.cookie);
-        if (i == self->state.pending.end())
-          return;
-        auto& x = r.fields;
-        if (!r.ok())
-          i->second.deliver(failure(*x.cookie, result_code::bad_packet, r.error));
-        else
-          i->second.deliver(run_outcome{*x.cookie, std::string{protocol::to_string(*x.rc)},
-                                        x.result.value_or(""), x.error.value_or(""),
-                                        x.stacktrace.value_or(std::vector<std::string>{})});
-        self->state.pending.erase(i);
+      [self](deliver_atom, const frame& f) { client_delivered(self, f); },
+      [self](deliver_atom, const std::vector<frame>& frames) {
+        for (auto& f : frames)
+          client_delivered(self, f);
       },
   };
 }
@@ -80,6 +86,33 @@ struct worker_state {
 
 using worker_pointer = peer_actor::stateful_pointer<worker_state>;
 
+void worker_delivered(worker_pointer self, const frame& f) {
+  auto r = protocol::read_run_packet(f);
+  if (!r.ok()) {
+    spdlog::warn("actor worker: unreadable packet from the broker: {}", r.error);
+    return;
+  }
+  auto& x = r.fields;
+  if (x.type == packet_type::shutdown) {
+    self->quit();
+    return;
+  }
+  // Tasks run to completion inside the actor: a CANCEL always finds its task done.
+  if (x.type != packet_type::run)
+    return;
+  frame answer;
+  try {
+    answer = protocol::make_task_result(
+        *x.cookie, result_code::ok,
+        self->state.handler(*x.pipeline, x.variables.value_or("")));
+  } catch (const std::exception& e) {
+    answer =
+        protocol::make_task_result(*x.cookie, result_code::processor_exception, std::nullopt,
+                                   std::string{e.what()}, std::vector<std::string>{e.what()});
+  }
+  self->send(self->state.switchboard, result_atom::value, *x.cookie, std::move(answer));
+}
+
 peer_actor::behavior_type actor_worker(worker_pointer self, switchboard_actor sb,
                                        std::uint32_t capacity, actor_task_handler handler) {
   self->state.switchboard = sb;
@@ -89,31 +122,10 @@ peer_actor::behavior_type actor_worker(worker_pointer self, switchboard_actor sb
   self->send(sb, join_atom::value, peer_role::worker);
   self->send(sb, register_atom::value, capacity);
   return {
-      [self](deliver_atom, const frame& f) {
-        auto r = protocol::read_run_packet(f);
-        if (!r.ok()) {
-          spdlog::warn("actor worker: unreadable packet from the broker: {}", r.error);
-          return;
-        }
-        auto& x = r.fields;
-        if (x.type == packet_type::shutdown) {
-          self->quit();
-          return;
-        }
-        // Tasks run to completion inside the actor: a CANCEL always finds its task done.
-        if (x.type != packet_type::run)
-          return;
-        frame answer;
-        try {
-          answer = protocol::make_task_result(
-              *x.cookie, result_code::ok,
-              self->state.handler(*x.pipeline, x.variables.value_or("")));
-        } catch (const std::exception& e) {
-          answer =
-              protocol::make_task_result(*x.cookie, result_code::processor_exception, std::nullopt,
-                                         std::string{e.what()}, std::vector<std::string>{e.what()});
-        }
-        self->send(self->state.switchboard, result_atom::value, *x.cookie, std::move(answer));
+      [self](deliver_atom, const frame& f) { worker_delivered(self, f); },
+      [self](deliver_atom, const std::vector<frame>& frames) {
+        for (auto& f : frames)
+          worker_delivered(self, f);
       },
   };
 }

@@ -30,6 +30,8 @@ struct connection_state {
   std::string peer_name; // for logs, e.g. "client#3 (tcp 127.0.0.1:40122)"
   std::string worker_token; // empty: REGISTER needs none
   std::uint64_t bad_packets = 0;
+  /// The RUNs, CANCELs or RESULTs of the batch being read, for one message to the Switchboard.
+  std::vector<routed_packet> routed;
   static inline const char* name = "connection";
 };
 
@@ -69,6 +71,15 @@ bool same_token(std::string_view given, std::string_view expected) noexcept {
   return diff == 0;
 }
 
+/// Sends the routed packets gathered so far to the Switchboard, as one message.
+void pass_routed(connection_pointer self) {
+  auto& st = self->state;
+  if (st.routed.empty())
+    return;
+  self->send(st.switchboard, packets_atom::value, std::move(st.routed));
+  st.routed = {};
+}
+
 void on_client_packet(connection_pointer self, frame& f, const protocol::packet_fields& p) {
   auto& st = self->state;
   if (p.type == packet_type::run) {
@@ -76,11 +87,11 @@ void on_client_packet(connection_pointer self, frame& f, const protocol::packet_
       return reply(self, p.cookie, result_code::bad_packet, "Missing cookie");
     if (!p.pipeline || p.pipeline->empty())
       return reply(self, p.cookie, result_code::bad_packet, "Missing pipeline");
-    self->send(st.switchboard, run_atom::value, *p.cookie, p.detach, std::move(f));
+    st.routed.push_back({packet_type::run, *p.cookie, p.detach, false, {}, std::move(f)});
   } else if (p.type == packet_type::cancel) {
     if (!p.cookie)
       return reply(self, p.cookie, result_code::bad_packet, "Missing cookie");
-    self->send(st.switchboard, cancel_atom::value, *p.cookie, std::move(f));
+    st.routed.push_back({packet_type::cancel, *p.cookie, false, false, {}, std::move(f)});
   } else {
     reply(self, p.cookie, result_code::unsupported_packet_type,
           "Packet type not supported on this client");
@@ -101,6 +112,7 @@ void on_worker_packet(connection_pointer self, frame& f, const protocol::packet_
     if (!p.capacity || *p.capacity < 1 || *p.capacity > std::numeric_limits<std::uint32_t>::max())
       return reply(self, p.cookie, result_code::bad_packet,
                    "Missing or invalid capacity: REGISTER needs an integer capacity >= 1");
+    pass_routed(self); // what came before the REGISTER reaches the Switchboard before it
     self->send(st.switchboard, register_atom::value, static_cast<std::uint32_t>(*p.capacity));
   } else if (p.type == packet_type::result) {
     if (!p.cookie) {
@@ -108,10 +120,8 @@ void on_worker_packet(connection_pointer self, frame& f, const protocol::packet_
       return;
     }
     // The rc was read anyway: passing it spares the Switchboard a second read for its counters.
-    if (p.rc)
-      self->send(st.switchboard, result_atom::value, *p.cookie, *p.rc, std::move(f));
-    else
-      self->send(st.switchboard, result_atom::value, *p.cookie, std::move(f));
+    st.routed.push_back({packet_type::result, *p.cookie, false, p.rc.has_value(),
+                         p.rc.value_or(result_code::ok), std::move(f)});
   } else {
     reply(self, p.cookie, result_code::unsupported_packet_type,
           "Packet type not supported on this worker");
@@ -144,6 +154,10 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
   return {
       // Connections run on their socket's thread (runtime::io_scheduler): they write directly.
       [self](deliver_atom, frame& f) { self->state.stream->send(std::move(f)); },
+      [self](deliver_atom, std::vector<frame>& frames) {
+        for (auto& f : frames)
+          self->state.stream->send(std::move(f));
+      },
       [self](frames_atom, std::vector<frame>& frames) {
         for (auto& f : frames) {
           auto r = protocol::read_packet(f);
@@ -154,6 +168,7 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
           else
             on_worker_packet(self, f, r.fields);
         }
+        pass_routed(self);
         self->state.stream->consumed();
       },
       [self](closed_atom, std::string& reason) {

@@ -266,8 +266,61 @@ struct switchboard_state {
     return {it->second, &peer};
   }
 
+  /// Frames for one peer while a batch of packets is handled, sent as one message at its end.
+  struct outgoing {
+    peer_actor to;
+    std::vector<frame> frames;
+  };
+  std::vector<outgoing> outbox;
+  bool batching = false;
+
   void deliver(const peer_entry& peer, frame f) {
-    self->send(peer.handle, deliver_atom::value, std::move(f));
+    if (!batching) {
+      self->send(peer.handle, deliver_atom::value, std::move(f));
+      return;
+    }
+    // A batch reaches a handful of peers: a linear search beats a map.
+    for (auto& o : outbox) {
+      if (o.to == peer.handle) {
+        o.frames.push_back(std::move(f));
+        return;
+      }
+    }
+    outbox.push_back({peer.handle, {}});
+    outbox.back().frames.push_back(std::move(f));
+  }
+
+  /// Handles the packets of one read of a socket connection; what they make the Switchboard
+  /// deliver goes out as one message per peer, in order.
+  void on_packets(std::vector<routed_packet>& batch) {
+    batching = true;
+    for (auto& p : batch) {
+      switch (p.type) {
+        case protocol::packet_type::run:
+          on_run(p.id, p.detach, p.bytes);
+          break;
+        case protocol::packet_type::cancel:
+          on_cancel(p.id, p.bytes);
+          break;
+        case protocol::packet_type::result:
+          on_result(p.id, p.bytes,
+                    p.has_rc ? std::optional<result_code>{p.rc}
+                             : protocol::read_packet(p.bytes).fields.rc);
+          break;
+        default:
+          ++messages_rejected;
+          switchboard_log().warn("switchboard: dropped a routed packet of a type it does not route");
+          break;
+      }
+    }
+    batching = false;
+    for (auto& o : outbox) {
+      if (o.frames.size() == 1)
+        self->send(o.to, deliver_atom::value, std::move(o.frames.front()));
+      else
+        self->send(o.to, deliver_atom::value, std::move(o.frames));
+    }
+    outbox.clear();
   }
 
   void answer(const peer_entry& client, const cookie& c, result_code rc, const char* text) {
@@ -777,6 +830,10 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
       },
       [self](result_atom, const cookie& c, result_code rc, frame& result_frame) {
         self->state.on_result(c, result_frame, rc);
+        self->state.note_capacity_change();
+      },
+      [self](packets_atom, std::vector<routed_packet>& batch) {
+        self->state.on_packets(batch);
         self->state.note_capacity_change();
       },
       [self](grace_atom, const cookie& c, std::uint64_t generation) {

@@ -148,6 +148,11 @@ void enable_clustering(caf::actor_system_config& cfg) {
   cfg.add_message_type<peer_role>("broker::peer_role");
   cfg.add_message_type<switchboard_status>("broker::switchboard_status");
   cfg.add_message_type<run_outcome>("broker::run_outcome");
+  cfg.add_message_type<std::vector<protocol::frame>>("broker::frames");
+  cfg.add_message_type<protocol::packet_type>("broker::packet_type");
+  cfg.add_message_type<protocol::result_code>("broker::result_code");
+  cfg.add_message_type<routed_packet>("broker::routed_packet");
+  cfg.add_message_type<std::vector<routed_packet>>("broker::routed_packets");
   // Node heartbeats are off in CAF 0.17 unless set: a hung peer would never be noticed.
   using namespace std::chrono_literals;
   if (caf::get_or(cfg, "middleman.heartbeat-interval", caf::timespan{0}).count() == 0)

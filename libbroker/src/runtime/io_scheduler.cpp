@@ -113,9 +113,13 @@ void io_scheduler::drain() {
     }
   }
   draining_ = false;
-  // What the actors wrote goes out in one gather write per socket, after the other handlers that
-  // are ready now (the reads of one epoll round): their frames to the same socket join the write.
-  if (!flush_scheduled_) {
+  // What the actors wrote goes out in one gather write per socket. Writes to one socket go at
+  // once (one task in flight: no wait). Writes to several wait for the other handlers that are
+  // ready now (the other reads of the epoll round), whose frames to the same sockets join them:
+  // under load that saves a write per read, at the price of one epoll_wait(0).
+  if (transport::pending_write_streams() <= 1 && !flush_scheduled_) {
+    transport::flush_pending_writes();
+  } else if (!flush_scheduled_) {
     flush_scheduled_ = true;
     asio::defer(ioc_, [this] {
       flush_scheduled_ = false;

@@ -19,6 +19,10 @@ void drive_pending_writes(bool on) noexcept {
   driven = on;
 }
 
+std::size_t pending_write_streams() noexcept {
+  return pending.size();
+}
+
 void flush_pending_writes() {
   if (!flushing.empty())
     return; // called again from inside a flush: the outer loop takes what is new

@@ -6,6 +6,7 @@
 #include "broker/actors/snapshot.hpp"
 #include "broker/protocol/cookie.hpp"
 #include "broker/protocol/frame.hpp"
+#include "broker/protocol/packet.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -79,6 +80,7 @@ using accept_atom = caf::atom_constant<caf::atom("accept")>;     ///< a listener
 using done_atom = caf::atom_constant<caf::atom("done")>;         ///< an orderly stop completed
 using capacity_atom = caf::atom_constant<caf::atom("capacity")>; ///< free slots a node offers
 using flush_atom = caf::atom_constant<caf::atom("flush")>;       ///< send batched updates now
+using packets_atom = caf::atom_constant<caf::atom("packets")>;   ///< a connection's routed packets
 
 // -- types carried in messages ------------------------------------------------------------------
 
@@ -125,11 +127,29 @@ typename Inspector::result_type inspect(Inspector& f, run_outcome& x) {
   return f(caf::meta::type_name("run_outcome"), x.id, x.rc, x.result, x.error, x.stacktrace);
 }
 
+/// One packet a socket connection passes on to the Switchboard, with the fields routing needs
+/// read once by the connection (which already applied the stateless checks).
+struct routed_packet {
+  protocol::packet_type type = protocol::packet_type::run; ///< run, cancel or result
+  cookie id;                                               ///< its cookie
+  bool detach = false;                                     ///< RUN: detached
+  bool has_rc = false;                                     ///< RESULT: whether `rc` was read
+  protocol::result_code rc = protocol::result_code::ok;    ///< RESULT: its outcome
+  frame bytes;                                             ///< the packet as the peer sent it
+};
+
+/// Serializes a routed packet.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, routed_packet& x) {
+  return f(caf::meta::type_name("routed_packet"), x.type, x.id, x.detach, x.has_rc, x.rc, x.bytes);
+}
+
 // -- typed interfaces ---------------------------------------------------------------------------
 
 /// Anything the Switchboard routes to: a socket connection or an actor client or worker.
-/// It only ever gets whole frames to deliver.
-using peer_actor = caf::typed_actor<caf::reacts_to<deliver_atom, frame>>;
+/// It only ever gets whole frames to deliver, one at a time or several at once (in order).
+using peer_actor = caf::typed_actor<caf::reacts_to<deliver_atom, frame>,
+                                    caf::reacts_to<deliver_atom, std::vector<frame>>>;
 
 /// A link between two nodes: to the Switchboard of the node it serves it is a `cluster_worker`
 /// (getting RUN and CANCEL frames to pass on), to the other node's Switchboard a `cluster_client`
@@ -143,7 +163,9 @@ using cluster_link_actor = peer_actor::extend<caf::reacts_to<capacity_atom, std:
 /// present, capacity >= 1). A `cluster_worker` link sets its free slots with `capacity`; a
 /// `cluster_client` link gets this node's free local slots as `capacity` messages, batched.
 /// A RESULT may carry the `rc` its sender already read (else the Switchboard reads it for its
-/// counters); `metrics` answers a detailed snapshot for the admin endpoint.
+/// counters); `metrics` answers a detailed snapshot for the admin endpoint. A socket connection
+/// passes the RUNs, CANCELs and RESULTs of one read as one `packets` message; what the
+/// Switchboard delivers while it handles them goes out as one message per peer.
 using switchboard_actor =
     caf::typed_actor<caf::reacts_to<join_atom, peer_role>,
                      caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
@@ -151,6 +173,7 @@ using switchboard_actor =
                      caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
                      caf::reacts_to<result_atom, cookie, frame>,
                      caf::reacts_to<result_atom, cookie, protocol::result_code /* rc */, frame>,
+                     caf::reacts_to<packets_atom, std::vector<routed_packet>>,
                      caf::reacts_to<grace_atom, cookie, std::uint64_t /* route generation */>,
                      caf::reacts_to<capacity_atom, std::uint64_t /* free slots */>,
                      caf::reacts_to<flush_atom>,

@@ -17,9 +17,10 @@ namespace broker::runtime {
 ///
 /// Jobs queue on the io thread and are drained in batches: messages sent while a `batch` is open
 /// (e.g. from a read handler) run when it closes, any others in one deferred handler; a drain
-/// runs at most `drain_budget` actors before it lets other handlers in; the socket writes the
-/// actors queued go out in one handler after the handlers ready at that moment (the other reads of
-/// the same epoll round), one gather write per socket (transport::flush_pending_writes). Sends from other threads
+/// runs at most `drain_budget` actors before it lets other handlers in; then the socket writes
+/// the actors queued go out, one gather write per socket (transport::flush_pending_writes): at
+/// once when they are for one socket, else after the handlers ready at that moment (the other
+/// reads of the same epoll round), whose writes join them. Sends from other threads
 /// (blocking and detached actors, the middleman, main) are posted to the io thread.
 ///
 /// Rules for its users: run the io_context on exactly one thread; never block in an actor; keep

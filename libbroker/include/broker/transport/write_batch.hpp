@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <memory>
 
 namespace broker::transport {
@@ -11,6 +12,9 @@ class stream;
 /// calls it; a thread that never called `drive_pending_writes` flushes each stream in a handler
 /// of its own instead.
 void flush_pending_writes();
+
+/// How many streams have frames waiting for this thread's next flush.
+std::size_t pending_write_streams() noexcept;
 
 /// Tells `stream::send` that this thread calls `flush_pending_writes` itself (or, with false,
 /// that it no longer does).
