@@ -77,6 +77,25 @@ TEST(CheckConfig, PrintsEveryEffectiveSettingAndExitsZero) {
   EXPECT_EQ(s.cancel_grace, std::chrono::milliseconds{750});
 }
 
+TEST(CheckConfig, SaysWhichConfigFileItRead) {
+  temp_dir dir;
+  auto conf = dir.path + "/node.conf";
+  std::ofstream{conf} << "[broker]\nqueue-limit=2\n";
+  auto [code, out] = run_rcbroker(dir, {"--config", conf, "--check-config"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("; config file: " + conf + " (read)\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("CAF's [scheduler] settings are not used"), std::string::npos) << out;
+  // Without --config the node reads caf-application.conf from its working directory, if any.
+  if (!std::filesystem::exists("caf-application.conf")) {
+    auto [code2, out2] = run_rcbroker(dir, {"--check-config"});
+    EXPECT_EQ(code2, 0) << out2;
+    EXPECT_NE(out2.find("; config file: none (caf-application.conf not in the working "
+                        "directory): built-in defaults\n"),
+              std::string::npos)
+        << out2;
+  }
+}
+
 TEST(CheckConfig, ShippedConfigurationsAreValid) {
   temp_dir dir;
   for (auto file : {RCBROKER_SOURCE_DIR "/caf-application.conf",
