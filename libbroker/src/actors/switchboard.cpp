@@ -206,6 +206,11 @@ struct switchboard_state {
   std::unordered_map<cookie, route> routes;
   std::uint64_t next_generation = 1;
 
+  /// Nodes of finished routes, reused by the next ones: a task's bookkeeping allocates nothing.
+  std::vector<std::unordered_map<cookie, route>::node_type> spare_routes;
+  std::vector<std::set<cookie>::node_type> spare_cookies;
+  static constexpr std::size_t spare_limit = 4096;
+
   /// Free slots of this node's own workers: always preferred.
   slot_fifo local_slots;
   /// Free slots that other nodes offer through their links.
@@ -232,6 +237,43 @@ struct switchboard_state {
   traffic_counters traffic;
 
   // -- helpers ----------------------------------------------------------------------------------
+
+  route& add_route(const cookie& c, route r) {
+    if (spare_routes.empty())
+      return routes.emplace(c, std::move(r)).first->second;
+    auto node = std::move(spare_routes.back());
+    spare_routes.pop_back();
+    node.key() = c;
+    node.mapped() = std::move(r);
+    return routes.insert(std::move(node)).position->second;
+  }
+
+  void drop_route(std::unordered_map<cookie, route>::iterator it) {
+    auto node = routes.extract(it);
+    if (spare_routes.size() < spare_limit) {
+      node.mapped().run_frame = frame{}; // holds no bytes while spare
+      spare_routes.push_back(std::move(node));
+    }
+  }
+
+  /// Adds `c` to a peer's set of routes.
+  void track(std::set<cookie>& set, const cookie& c) {
+    if (spare_cookies.empty()) {
+      set.insert(c);
+      return;
+    }
+    auto node = std::move(spare_cookies.back());
+    spare_cookies.pop_back();
+    node.value() = c;
+    set.insert(std::move(node));
+  }
+
+  /// Removes `c` from a peer's set of routes.
+  void untrack(std::set<cookie>& set, const cookie& c) {
+    auto node = set.extract(c);
+    if (node && spare_cookies.size() < spare_limit)
+      spare_cookies.push_back(std::move(node));
+  }
 
   peer_entry* find_peer(peer_id id) {
     auto it = peers.find(id);
@@ -399,7 +441,7 @@ struct switchboard_state {
       ++cluster_runs_sent;
     r.worker = worker_id;
     r.run_frame = frame{};
-    worker.routes.insert(c);
+    track(worker.routes, c);
     ++runs_accepted;
     switchboard_log().debug("switchboard: {} runs on {}", cookie_text{c},
                             peer_text{peer_role::worker, worker_id});
@@ -431,8 +473,8 @@ struct switchboard_state {
     r.generation = next_generation++;
     r.run_frame = std::move(run_frame);
     r.started = std::chrono::steady_clock::now();
-    routes.emplace(c, std::move(r));
-    client.routes.insert(c);
+    add_route(c, std::move(r));
+    track(client.routes, c);
     if (client.queued.empty())
       queue_turns.push_back(client_id);
     client.queued.push_back(c);
@@ -522,8 +564,8 @@ struct switchboard_state {
     r.detach = detach;
     r.generation = next_generation++;
     r.started = std::chrono::steady_clock::now();
-    auto& stored = routes.emplace(c, std::move(r)).first->second;
-    client->routes.insert(c);
+    auto& stored = add_route(c, std::move(r));
+    track(client->routes, c);
     start_running(c, stored, run_frame);
   }
 
@@ -540,9 +582,9 @@ struct switchboard_state {
     if (r.worker == 0) {
       switchboard_log().debug("switchboard: queued {} cancelled", cookie_text{c});
       unqueue(client_id, *client, c);
-      client->routes.erase(c);
+      untrack(client->routes, c);
       auto detach = r.detach;
-      routes.erase(it);
+      drop_route(it);
       if (!detach)
         answer(*client, c, result_code::exception, cancelled_text);
       return;
@@ -593,13 +635,13 @@ struct switchboard_state {
       return;
     }
     auto r = std::move(it->second);
-    routes.erase(it);
-    worker->routes.erase(c);
+    drop_route(it);
+    untrack(worker->routes, c);
     ++traffic.worker_results[rc ? static_cast<std::size_t>(*rc) : result_code_count];
     traffic.run_latency.observe(std::chrono::steady_clock::now() - r.started);
     auto* client = find_peer(r.client);
     if (client != nullptr) {
-      client->routes.erase(c);
+      untrack(client->routes, c);
       if (!r.detach && !r.answered) {
         ++results_forwarded;
         forward(*client, std::move(result_frame));
