@@ -13,6 +13,7 @@ frame::frame(std::string_view payload) {
   auto block = block_ref::adopt(byte_block::allocate(payload.size() + frame_padding));
   if (!payload.empty())
     std::memcpy(block->data(), payload.data(), payload.size());
+  std::memset(block->data() + payload.size(), 0, frame_padding); // reads never see stale bytes
   data_ = block->data();
   size_ = static_cast<std::uint32_t>(payload.size());
   block_ = std::move(block);

@@ -1,9 +1,13 @@
 #include "broker/protocol/packet_reader.hpp"
 
-#include <cstring>
+#include <cstdint>
 #include <simdjson.h>
 #include <string_view>
 #include <utility>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace broker::protocol {
 
@@ -59,46 +63,172 @@ std::string_view scalar_token(ondemand::value& v) noexcept {
 // here by grammar (stage 1 has already refused unescaped control characters and invalid UTF-8).
 // Strings are checked without unescaping them, which also lets through the unpaired surrogate
 // escapes that Python's json writes and reads.
+//
+// A string is checked 64 bytes at a time: backslashes and quotes become bit masks, the escaped
+// characters are found with carries as in simdjson's stage 1, and every escaped character must be
+// one JSON allows (a `u` followed by four hex digits). JSON text carried in a string
+// (`variables`, `result`) has an escape every few bytes, so a scan from one escape to the next
+// would be slow.
+
+#if defined(__SSE2__)
+/// 64 bytes, compared byte-wise; bit i of a mask stands for byte i.
+class block64 {
+public:
+  explicit block64(const char* p) noexcept {
+    for (int k = 0; k < 4; ++k)
+      v_[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+  }
+
+  std::uint64_t eq(char c) const noexcept {
+    const __m128i needle = _mm_set1_epi8(c);
+    std::uint64_t m = 0;
+    for (int k = 0; k < 4; ++k)
+      m |= bits(_mm_cmpeq_epi8(v_[k], needle)) << (16 * k);
+    return m;
+  }
+
+  /// The bytes that may follow a backslash: " \ / b f n r t u.
+  std::uint64_t escape_chars() const noexcept {
+    std::uint64_t m = 0;
+    for (int k = 0; k < 4; ++k) {
+      const __m128i x = v_[k];
+      auto is = [&x](char c) { return _mm_cmpeq_epi8(x, _mm_set1_epi8(c)); };
+      const __m128i any = _mm_or_si128(
+          _mm_or_si128(_mm_or_si128(is('"'), is('\\')), _mm_or_si128(is('/'), is('b'))),
+          _mm_or_si128(_mm_or_si128(is('f'), is('n')),
+                       _mm_or_si128(_mm_or_si128(is('r'), is('t')), is('u'))));
+      m |= bits(any) << (16 * k);
+    }
+    return m;
+  }
+
+private:
+  static std::uint64_t bits(__m128i x) noexcept {
+    return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(x)) & 0xFFFFu);
+  }
+
+  __m128i v_[4];
+};
+#else
+/// 64 bytes, compared byte-wise; bit i of a mask stands for byte i.
+class block64 {
+public:
+  explicit block64(const char* p) noexcept : p_(p) {}
+
+  std::uint64_t eq(char c) const noexcept {
+    std::uint64_t m = 0;
+    for (int i = 0; i < 64; ++i)
+      m |= static_cast<std::uint64_t>(p_[i] == c) << i;
+    return m;
+  }
+
+  /// The bytes that may follow a backslash: " \ / b f n r t u.
+  std::uint64_t escape_chars() const noexcept {
+    std::uint64_t m = 0;
+    for (int i = 0; i < 64; ++i) {
+      char c = p_[i];
+      bool ok = c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' ||
+                c == 't' || c == 'u';
+      m |= static_cast<std::uint64_t>(ok) << i;
+    }
+    return m;
+  }
+
+private:
+  const char* p_;
+};
+#endif
+
+// The characters escaped by a backslash, given a block's backslashes; `carry` says whether the
+// block's first character is escaped, and is set for the next block.
+std::uint64_t find_escaped(std::uint64_t backslash, std::uint64_t& carry) noexcept {
+  constexpr std::uint64_t even_bits = 0x5555555555555555ULL;
+  backslash &= ~carry;
+  const std::uint64_t follows_escape = backslash << 1 | carry;
+  const std::uint64_t odd_sequence_starts = backslash & ~even_bits & ~follows_escape;
+  std::uint64_t sequences_starting_on_even_bits;
+  carry = __builtin_add_overflow(odd_sequence_starts, backslash, &sequences_starting_on_even_bits)
+              ? 1
+              : 0;
+  const std::uint64_t invert_mask = sequences_starting_on_even_bits << 1;
+  return (even_bits ^ invert_mask) & follows_escape;
+}
+
+// Whether the four bytes after `p` are hex digits and end before `end`.
+bool hex4(const char* p, const char* end) noexcept {
+  if (end - p <= 4)
+    return false;
+  for (int k = 1; k <= 4; ++k) {
+    if (!is_hex(p[k]))
+      return false;
+  }
+  return true;
+}
+
+// string_end past the first bytes: 64 bytes at a time.
+[[gnu::noinline]] const char* string_end_blocks(const char* body, const char* end,
+                                                bool& escaped) noexcept {
+  std::uint64_t carry = 0;
+  for (const char* p = body; p < end; p += 64) {
+    const auto left = static_cast<std::size_t>(end - p);
+    const std::uint64_t in = left < 64 ? (std::uint64_t{1} << left) - 1 : ~std::uint64_t{0};
+    const block64 b{p};
+    const std::uint64_t backslashes = b.eq('\\') & in;
+    const std::uint64_t quotes = b.eq('"') & in;
+    std::uint64_t escapes = (backslashes | carry) != 0 ? find_escaped(backslashes, carry) & in : 0;
+    const std::uint64_t closing = quotes & ~escapes;
+    // Only the escapes before the closing quote count.
+    const std::uint64_t before = closing ? (closing & (0 - closing)) - 1 : ~std::uint64_t{0};
+    escapes &= before;
+    if ((backslashes & before) != 0)
+      escaped = true;
+    // Escaped quotes and backslashes (most escapes in JSON text) need no further look.
+    const std::uint64_t others = escapes & ~(quotes | backslashes);
+    if (others != 0) {
+      if ((others & ~b.escape_chars()) != 0)
+        return nullptr;
+      for (std::uint64_t u = others & b.eq('u'); u != 0; u &= u - 1) {
+        if (!hex4(p + __builtin_ctzll(u), end))
+          return nullptr;
+      }
+    }
+    if (closing != 0)
+      return p + __builtin_ctzll(closing);
+  }
+  return nullptr;
+}
+
+// The closing quote of the JSON string whose body (just after the opening quote) starts at
+// `body`, or null when an escape is bad or no unescaped quote comes before `end`. `escaped` says
+// whether the body has escapes. Reads up to 63 bytes past `end`: every string checked here lies
+// in a frame read in place, followed by simdjson's padding (SIMDJSON_PADDING bytes).
+inline const char* string_end(const char* body, const char* end, bool& escaped) noexcept {
+  static_assert(simdjson::SIMDJSON_PADDING >= 64);
+  escaped = false;
+#if defined(__SSE2__)
+  // Most names and values are short and have no escapes: a quote in the first 16 bytes with no
+  // backslash before it ends the string.
+  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(body));
+  const auto quotes =
+      static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('"'))));
+  const auto backslashes =
+      static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+  if (quotes != 0) {
+    const unsigned before = (quotes & (0u - quotes)) - 1;
+    const auto at = static_cast<std::ptrdiff_t>(__builtin_ctz(quotes));
+    if ((backslashes & before) == 0 && at < end - body)
+      return body + at;
+  }
+#endif
+  return string_end_blocks(body, end, escaped);
+}
+
 bool valid_string(std::string_view tok) noexcept {
   if (tok.size() < 2 || tok.front() != '"')
     return false;
-  const char* p = tok.data() + 1;
-  const char* end = tok.data() + tok.size();
-  for (;;) {
-    auto* quote = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
-    if (!quote)
-      return false;
-    auto* escape =
-        static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(quote - p)));
-    if (!escape)
-      return quote + 1 == end;
-    p = escape + 1;
-    if (p >= end)
-      return false;
-    switch (*p) {
-    case '"':
-    case '\\':
-    case '/':
-    case 'b':
-    case 'f':
-    case 'n':
-    case 'r':
-    case 't':
-      ++p;
-      break;
-    case 'u':
-      if (end - p <= 4)
-        return false;
-      for (int k = 1; k <= 4; ++k) {
-        if (!is_hex(p[k]))
-          return false;
-      }
-      p += 5;
-      break;
-    default:
-      return false;
-    }
-  }
+  bool escaped;
+  return string_end(tok.data() + 1, tok.data() + tok.size(), escaped) ==
+         tok.data() + tok.size() - 1;
 }
 
 bool valid_number(std::string_view tok) noexcept {
@@ -150,19 +280,11 @@ bool valid_scalar(ondemand::json_type type, std::string_view tok) noexcept {
 bool raw_field_name(ondemand::field& f, const char* end, std::string_view& raw,
                     bool& escaped) noexcept {
   const char* body = f.key().raw(); // just after the opening quote
-  const char* p = body;
-  escaped = false;
-  while (p < end && *p != '"') {
-    if (*p == '\\') {
-      escaped = true;
-      ++p;
-    }
-    ++p;
-  }
-  if (p >= end)
+  const char* quote = string_end(body, end, escaped);
+  if (!quote)
     return false;
-  raw = std::string_view(body, static_cast<std::size_t>(p - body));
-  return valid_string(std::string_view(body - 1, raw.size() + 2));
+  raw = std::string_view(body, static_cast<std::size_t>(quote - body));
+  return true;
 }
 
 // The name of a field, checked as a JSON string. A name with escapes is unescaped; if simdjson
@@ -270,11 +392,56 @@ public:
   }
 
 private:
+  /// The fields read_field knows.
+  enum class field_id {
+    other,
+    packet_type,
+    cookie,
+    capacity,
+    pipeline,
+    token,
+    rc,
+    variables,
+    error,
+    result,
+    detach,
+    stacktrace,
+  };
+
+  static field_id identify(std::string_view name) noexcept {
+    switch (name.size()) {
+    case 2:
+      return name == "rc" ? field_id::rc : field_id::other;
+    case 5:
+      return name == "token"   ? field_id::token
+             : name == "error" ? field_id::error
+                               : field_id::other;
+    case 6:
+      return name == "cookie"   ? field_id::cookie
+             : name == "detach" ? field_id::detach
+             : name == "result" ? field_id::result
+                                : field_id::other;
+    case 8:
+      return name == "capacity"   ? field_id::capacity
+             : name == "pipeline" ? field_id::pipeline
+                                  : field_id::other;
+    case 9:
+      return name == "variables" ? field_id::variables : field_id::other;
+    case 10:
+      return name == "stacktrace" ? field_id::stacktrace : field_id::other;
+    case 11:
+      return name == "packet_type" ? field_id::packet_type : field_id::other;
+    default:
+      return field_id::other;
+    }
+  }
+
   outcome read_field(std::string_view name, ondemand::value& v) {
     auto& fields = result_.fields;
     std::optional<std::string_view> text;
     outcome r = outcome::ok;
-    if (name == "packet_type") {
+    switch (identify(name)) {
+    case field_id::packet_type:
       r = read_string(v, text);
       if (r == outcome::ok) {
         fields.type.reset();
@@ -284,7 +451,8 @@ private:
             note("unknown packet_type " + quote(*text));
         }
       }
-    } else if (name == "cookie") {
+      break;
+    case field_id::cookie:
       r = read_string(v, text);
       if (r == outcome::ok) {
         if (!text) {
@@ -295,46 +463,56 @@ private:
           note("cookie is not a UUID");
         }
       }
-    } else if (name == "capacity") {
+      break;
+    case field_id::capacity:
       r = read_integer(v, fields.capacity);
       if (r == outcome::wrong_type)
         note("field 'capacity' must be an integer");
-    } else if (name == "pipeline" || name == "token") {
+      return r;
+    case field_id::pipeline:
+    case field_id::token: {
       auto& target = name == "pipeline" ? fields.pipeline : fields.token;
       r = read_string(v, text);
-      if (r == outcome::ok)
-        target = text ? std::optional<std::string>{std::string{*text}} : std::nullopt;
-    } else if (name == "rc") {
+      if (r == outcome::ok) {
+        if (text)
+          target.emplace(*text);
+        else
+          target.reset();
+      }
+      break;
+    }
+    case field_id::rc:
       r = read_string(v, text);
       if (r == outcome::ok) {
         fields.rc = text ? parse_result_code(*text) : std::nullopt;
         if (text && !fields.rc)
           note("unknown rc " + quote(*text));
       }
-    } else if (name == "variables" || name == "error" || name == "result") {
+      break;
+    case field_id::variables:
+    case field_id::error:
+    case field_id::result:
       r = check_opaque_string(v);
-    } else if (name == "detach") {
+      break;
+    case field_id::detach:
       r = read_bool(v, fields.detach);
       if (r == outcome::wrong_type)
         note("field 'detach' must be a boolean");
-    } else if (name == "stacktrace") {
+      return r;
+    case field_id::stacktrace:
       r = check_string_array(v);
       if (r == outcome::wrong_type)
         note("field 'stacktrace' must be an array of strings");
       return r;
-    } else {
+    case field_id::other:
       return check_value(v, 1, end_);
     }
-    if (r == outcome::wrong_type && is_string_field(name))
+    // The rest are string fields.
+    if (r == outcome::wrong_type)
       note("field '" + std::string{name} + "' must be a string");
     if (r == outcome::bad_string)
       note("field '" + std::string{name} + "' is not a valid string");
     return r;
-  }
-
-  static bool is_string_field(std::string_view name) noexcept {
-    return name == "packet_type" || name == "cookie" || name == "pipeline" || name == "token" ||
-           name == "rc" || name == "variables" || name == "error" || name == "result";
   }
 
   // Quotes a value for an error text, cut short (at a character boundary) when long.
@@ -381,11 +559,14 @@ private:
       return read_null(v);
     if (*type != ondemand::json_type::string)
       return wrong_type(v);
+    // Without escapes the text is the raw token's body: only a string with escapes is unescaped.
     auto tok = scalar_token(v);
-    if (!valid_string(tok))
+    bool escaped = false;
+    if (tok.size() < 2 || tok.front() != '"' ||
+        string_end(tok.data() + 1, tok.data() + tok.size(), escaped) != &tok.back())
       return outcome::bad_json;
-    std::string_view s;
-    if (v.get_string().get(s))
+    std::string_view s = tok.substr(1, tok.size() - 2);
+    if (escaped ? v.get_string().get(s) != simdjson::SUCCESS : !step_over_string(v))
       return outcome::bad_string;
     out = s;
     return outcome::ok;
@@ -481,35 +662,35 @@ std::string_view parse_error_text(simdjson::error_code error) noexcept {
   }
 }
 
-read_result read_padded(ondemand::parser& parser, simdjson::padded_string_view json) {
-  read_result result;
+// Reads one packet into `result` (fresh); `json` is read in place, and so is every string the
+// reader checks: string_end reads into the padding behind the payload.
+void read_padded(ondemand::parser& parser, simdjson::padded_string_view json, read_result& result) {
   ondemand::document doc;
   if (auto error = parser.iterate(json).get(doc)) {
     result.error = parse_error_text(error);
-    return result;
+    return;
   }
   ondemand::json_type type;
   if (doc.type().get(type)) {
     result.error = invalid_json;
-    return result;
+    return;
   }
   if (type != ondemand::json_type::object) {
     result.error = "packet is not a JSON object";
-    return result;
+    return;
   }
   ondemand::object obj;
   if (doc.get_object().get(obj)) {
     result.error = invalid_json;
-    return result;
+    return;
   }
   reader r{result, json.data() + json.length()};
   if (!r.read_object(obj))
-    return result;
+    return;
   // At the end of the document current_location() fails; anything left is a second value.
   const char* rest = nullptr;
   if (doc.current_location().get(rest) == simdjson::SUCCESS)
     r.fail_json(outcome::bad_json);
-  return result;
 }
 
 } // namespace
@@ -524,12 +705,21 @@ read_result read_packet(const frame& f) {
   thread_local ondemand::parser parser;
   read_result result;
   if (f.padded_size() >= payload.size() + simdjson::SIMDJSON_PADDING) {
-    result = read_padded(
-        parser, simdjson::padded_string_view(payload.data(), payload.size(), f.padded_size()));
+    read_padded(parser,
+                simdjson::padded_string_view(payload.data(), payload.size(), f.padded_size()),
+                result);
+    if (!result.ok()) {
+      // In a broken frame, whether simdjson still finds the cookie can depend on the byte after
+      // the payload (its padding: in a read block, whatever lies there). Read it again with
+      // padding of our own, so that a bad packet gets the same answer whatever follows it.
+      simdjson::padded_string copy(payload);
+      result = read_result{};
+      read_padded(parser, copy, result);
+    }
   } else {
     // Only a frame built without its padding gets here; copy rather than read past its end.
     simdjson::padded_string copy(payload);
-    result = read_padded(parser, copy);
+    read_padded(parser, copy, result);
   }
   if (payload.size() > parser_retain_limit)
     parser = ondemand::parser{};
