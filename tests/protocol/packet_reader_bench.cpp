@@ -97,6 +97,17 @@ std::string packet(std::string_view type, std::string_view pipeline, std::string
   return out;
 }
 
+// A RUN with an unknown field that is one object of small keys, `size` bytes in all: valid, so it
+// is checked to its end and forwarded.
+std::string many_keys(std::size_t size) {
+  std::string out = R"({"packet_type":"RUN","cookie":")" + std::string{cookie} +
+                    R"(","pipeline":"echo","variables":"{}","extra":{)";
+  for (int i = 0; out.size() + 16 < size; ++i)
+    out += (i > 0 ? ",\"" : "\"") + std::to_string(i) + "\":" + std::to_string(i % 10);
+  out += "}}";
+  return out;
+}
+
 struct bench_case {
   std::string name;
   std::string payload;
@@ -111,6 +122,9 @@ std::vector<bench_case> cases() {
       {"CANCEL", packet("CANCEL", "null", "null", "null", "null", "null")},
       {"RUN 1 MiB variables",
        packet("RUN", "\"echo\"", quoted(json_text(1u << 20)), "false", "null", "null")},
+      // About the worst a peer can send: a frame of max-frame-size (16 MiB) holding an object of
+      // about 1.5 million small keys, all checked before the RUN is forwarded.
+      {"16 MiB of small keys", many_keys(16u << 20)},
   };
 }
 

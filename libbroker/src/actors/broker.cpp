@@ -1,6 +1,7 @@
 #include "broker/actors/broker.hpp"
 
 #include "broker/actors/connection.hpp"
+#include "broker/actors/frame_reader.hpp"
 #include "broker/logging/component.hpp"
 
 #include <algorithm>
@@ -29,6 +30,7 @@ struct connection_entry {
 struct broker_state {
   broker_config cfg;
   switchboard_actor switchboard;
+  frame_reader_actor reader;
   std::unordered_map<caf::actor_addr, connection_entry> connections;
   std::uint64_t next_id = 1;
   std::uint64_t clients = 0;
@@ -138,6 +140,9 @@ void stop_listeners(broker_pointer self) {
 broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switchboard_actor sb) {
   self->state.cfg = std::move(cfg);
   self->state.switchboard = sb;
+  // One thread reads the large frames of every connection; it ends with the Broker.
+  self->state.reader = spawn_frame_reader(self->system());
+  self->link_to(self->state.reader);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto i = st.connections.find(msg.source);
@@ -169,7 +174,8 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
         (role == peer_role::client ? st.clients_accepted : st.workers_accepted) += 1;
         broker_log().info("{} connected ({} clients, {} workers)", name, st.clients, st.workers);
         auto conn = spawn_connection(self->system(), role, stream, st.switchboard, name,
-                                     role == peer_role::worker ? st.cfg.worker_token : "");
+                                     role == peer_role::worker ? st.cfg.worker_token : "",
+                                     st.reader);
         self->monitor(conn);
         st.connections.emplace(conn.address(), connection_entry{role, conn, std::move(name)});
       },

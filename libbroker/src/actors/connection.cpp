@@ -32,6 +32,11 @@ struct connection_state {
   std::uint64_t bad_packets = 0;
   /// The RUNs, CANCELs or RESULTs of the batch being read, for one message to the Switchboard.
   std::vector<routed_packet> routed;
+  /// The frames of the batch being handled, and the next one to handle.
+  std::vector<frame> batch;
+  std::size_t next = 0;
+  /// Reads the large frames (may be null: then every frame is read here).
+  frame_reader_actor reader;
   static inline const char* name = "connection";
 };
 
@@ -128,10 +133,51 @@ void on_worker_packet(connection_pointer self, frame& f, const protocol::packet_
   }
 }
 
+void handle_packet(connection_pointer self, frame& f, const protocol::read_result& r) {
+  if (!r.ok())
+    reject(self, r);
+  else if (self->state.role == peer_role::client)
+    on_client_packet(self, f, r.fields);
+  else
+    on_worker_packet(self, f, r.fields);
+}
+
+/// Handles the frames of the current batch from `next` on. A large frame goes to the frame
+/// reader; the connection awaits its answer (taking no other message meanwhile, so order holds)
+/// and then goes on with the rest. At the end of the batch the stream may read again.
+void handle_batch(connection_pointer self) {
+  auto& st = self->state;
+  while (st.next < st.batch.size()) {
+    auto& f = st.batch[st.next];
+    if (st.reader && f.payload().size() > large_frame_bytes) {
+      self->request(st.reader, caf::infinite, read_atom::value, f)
+          .await(
+              [self](protocol::read_result& r) {
+                auto& st = self->state;
+                handle_packet(self, st.batch[st.next++], r);
+                handle_batch(self);
+              },
+              [self](caf::error& err) {
+                connection_log().error("{}: the frame reader failed ({}); closing",
+                                       self->state.peer_name, caf::to_string(err));
+                self->state.stream->close("the frame reader failed");
+              });
+      return;
+    }
+    handle_packet(self, f, protocol::read_packet(f));
+    ++st.next;
+  }
+  st.batch.clear();
+  pass_routed(self);
+  st.stream->consumed();
+}
+
 connection_actor::behavior_type connection(connection_pointer self, peer_role role,
                                            transport::stream_ptr stream, switchboard_actor sb,
-                                           std::string name, std::string worker_token) {
+                                           std::string name, std::string worker_token,
+                                           frame_reader_actor reader) {
   auto& st = self->state;
+  st.reader = std::move(reader);
   st.role = role;
   st.stream = stream;
   st.switchboard = sb;
@@ -159,17 +205,9 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
           self->state.stream->send(std::move(f));
       },
       [self](frames_atom, std::vector<frame>& frames) {
-        for (auto& f : frames) {
-          auto r = protocol::read_packet(f);
-          if (!r.ok())
-            reject(self, r);
-          else if (self->state.role == peer_role::client)
-            on_client_packet(self, f, r.fields);
-          else
-            on_worker_packet(self, f, r.fields);
-        }
-        pass_routed(self);
-        self->state.stream->consumed();
+        self->state.batch = std::move(frames);
+        self->state.next = 0;
+        handle_batch(self);
       },
       [self](closed_atom, std::string& reason) {
         connection_log().info("{} disconnected: {}", self->state.peer_name, reason);
@@ -183,9 +221,10 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
 
 connection_actor spawn_connection(caf::actor_system& sys, peer_role role,
                                   transport::stream_ptr stream, switchboard_actor sb,
-                                  std::string name, std::string worker_token) {
+                                  std::string name, std::string worker_token,
+                                  frame_reader_actor reader) {
   return sys.spawn(connection, role, std::move(stream), std::move(sb), std::move(name),
-                   std::move(worker_token));
+                   std::move(worker_token), std::move(reader));
 }
 
 } // namespace broker::actors

@@ -7,6 +7,7 @@
 #include "broker/protocol/cookie.hpp"
 #include "broker/protocol/frame.hpp"
 #include "broker/protocol/packet.hpp"
+#include "broker/protocol/packet_reader.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -25,6 +26,8 @@ class stream;
 
 // Sockets never leave the process: a stream handle may travel in local messages only.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<broker::transport::stream>)
+// What reading a frame gave travels only between the node's own actors.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(broker::protocol::read_result)
 
 namespace broker::protocol {
 
@@ -81,6 +84,7 @@ using done_atom = caf::atom_constant<caf::atom("done")>;         ///< an orderly
 using capacity_atom = caf::atom_constant<caf::atom("capacity")>; ///< free slots a node offers
 using flush_atom = caf::atom_constant<caf::atom("flush")>;       ///< send batched updates now
 using packets_atom = caf::atom_constant<caf::atom("packets")>;   ///< a connection's routed packets
+using read_atom = caf::atom_constant<caf::atom("read")>;         ///< read a large frame
 
 // -- types carried in messages ------------------------------------------------------------------
 
@@ -180,6 +184,16 @@ using switchboard_actor =
                      caf::replies_to<status_atom>::with<switchboard_status>,
                      caf::replies_to<metrics_atom>::with<switchboard_snapshot>,
                      caf::replies_to<shutdown_atom>::with<done_atom>>;
+
+/// Reads large frames off the I/O thread: a connection hands it each frame over
+/// `large_frame_bytes` and goes on with the answer, so that checking a frame of many megabytes
+/// never holds up the other connections.
+using frame_reader_actor =
+    caf::typed_actor<caf::replies_to<read_atom, frame>::with<protocol::read_result>>;
+
+/// Frames larger than this are read by the frame reader, not on the I/O thread (checking JSON of
+/// many small keys runs at about 170 MB/s: 64 KiB is at most about 0.4 ms).
+inline constexpr std::size_t large_frame_bytes = 64 * 1024;
 
 /// A socket connection: a peer that also takes frames read from its socket, the end of its
 /// socket, and the Broker's order to close.

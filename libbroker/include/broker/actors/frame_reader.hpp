@@ -1,0 +1,14 @@
+#pragma once
+
+#include "broker/actors/messages.hpp"
+
+#include <caf/fwd.hpp>
+
+namespace broker::actors {
+
+/// Spawns the frame reader: a detached actor (its own thread, so the only place besides the I/O
+/// thread that reads packets) that answers `read` with protocol::read_packet of the frame. The
+/// Broker spawns one and links to it.
+frame_reader_actor spawn_frame_reader(caf::actor_system& sys);
+
+} // namespace broker::actors
