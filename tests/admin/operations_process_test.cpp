@@ -23,14 +23,6 @@ using namespace broker::testing;
 
 namespace {
 
-struct temp_dir {
-  std::string path = make_temp_dir();
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
-
 std::string read_file(const std::string& path) {
   std::ifstream in{path};
   std::ostringstream out;

@@ -12,14 +12,6 @@ using namespace broker::testing;
 
 namespace {
 
-struct temp_dir {
-  std::string path = make_temp_dir();
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
-
 std::unique_ptr<child_process> start_node(const temp_dir& dir) {
   auto p = std::make_unique<child_process>(
       RCBROKER_BINARY,

@@ -18,13 +18,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct temp_dir {
-  std::string path = broker::testing::make_temp_dir();
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
+using broker::testing::temp_dir;
 
 // Starts rcbroker with Unix endpoints in `dir` and waits until it is ready.
 std::unique_ptr<child_process> start_node(const temp_dir& dir, const std::string& log_name) {

@@ -17,13 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct temp_dir {
-  std::string path = broker::testing::make_temp_dir();
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
+using broker::testing::temp_dir;
 
 std::string shell_quote(const std::string& text) {
   std::string out = "'";

@@ -46,24 +46,6 @@ std::chrono::seconds soak_duration() {
   return 8s;
 }
 
-/// The resident set size of process `pid` in KiB, from /proc (0 when it cannot be read).
-std::uint64_t rss_kib(int pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stoull(line.substr(6));
-  return 0;
-}
-
-struct temp_dir {
-  std::string path = make_temp_dir();
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
-
 /// The node, its peers and the poll loop that drives them all.
 class soak {
 public:

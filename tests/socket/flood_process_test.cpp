@@ -22,28 +22,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct temp_dir {
-  std::string path = make_temp_dir();
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
-
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool under_asan = true; // ASan's quarantine keeps freed memory: RSS says nothing
 #else
 constexpr bool under_asan = false;
 #endif
-
-std::size_t rss_kib(int pid) {
-  std::ifstream status{"/proc/" + std::to_string(pid) + "/status"};
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stoul(line.substr(6));
-  return 0;
-}
 
 // A RUN of about `bytes` whose variables are one object of many small keys: valid JSON that
 // takes the whole frame to check. Without a pipeline it is answered BAD_PACKET after the check.

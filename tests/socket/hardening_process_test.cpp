@@ -14,14 +14,6 @@ using namespace broker::testing;
 
 namespace {
 
-struct temp_dir {
-  std::string path = make_temp_dir();
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
-
 // Sets an environment variable for a scope (the child processes started in it inherit it).
 struct scoped_env {
   scoped_env(const char* name, const char* value) : name(name) { ::setenv(name, value, 1); }

@@ -13,14 +13,6 @@ using namespace broker::testing;
 
 namespace {
 
-struct temp_dir {
-  std::string path = make_temp_dir();
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
-
 // Starts rcbroker with Unix endpoints in `dir` and waits until it is ready.
 std::unique_ptr<child_process> start_node(const temp_dir& dir,
                                           std::vector<std::string> extra = {}) {

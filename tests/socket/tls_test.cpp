@@ -17,14 +17,6 @@ using namespace broker::testing;
 
 namespace {
 
-struct temp_dir {
-  std::string path = make_temp_dir();
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
-
 // A test node whose TCP client and worker endpoints are tls:// (Unix ones stay plain).
 std::function<void(broker::node::settings&)> with_tls(const test_certificate& node_cert,
                                                       const std::string& client_ca = "") {

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 namespace broker::testing {
@@ -78,6 +79,20 @@ actors::node_snapshot test_node::metrics() {
       .receive([&](actors::node_snapshot& s) { result = std::move(s); },
                [](caf::error&) { throw std::runtime_error("metrics request failed"); });
   return result;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path, ignored);
+}
+
+std::uint64_t rss_kib(int pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stoull(line.substr(6));
+  return 0;
 }
 
 } // namespace broker::testing

@@ -8,6 +8,7 @@
 
 #include <caf/actor_system_config.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -50,6 +51,15 @@ private:
 
 /// A folder for Unix sockets, removed by the caller.
 std::string make_temp_dir();
+
+/// A fresh temporary folder, removed with everything in it at the end of the scope.
+struct temp_dir {
+  std::string path = make_temp_dir();
+  ~temp_dir();
+};
+
+/// The resident set size of process `pid` in KiB, from /proc (0 when it cannot be read).
+std::uint64_t rss_kib(int pid);
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick, released again).
 std::uint16_t free_tcp_port();
