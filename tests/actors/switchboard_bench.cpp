@@ -14,13 +14,13 @@
 #include "broker/runtime/io_scheduler.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
-#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <memory>
+#include <spdlog/spdlog.h>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
   std::size_t tasks = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   std::size_t depth = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 64;
   if (tasks == 0 || depth == 0 || depth > 100000) {
-    std::fprintf(stderr, "usage: switchboard_bench [TASKS [DEPTH]] (TASKS > 0, 0 < DEPTH <= 1e5)\n");
+    std::fprintf(stderr,
+                 "usage: switchboard_bench [TASKS [DEPTH]] (TASKS > 0, 0 < DEPTH <= 1e5)\n");
     return 64;
   }
   spdlog::set_level(spdlog::level::warn); // joins and departures are not the figure
@@ -142,8 +143,8 @@ int main(int argc, char** argv) {
       auto ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start)
                     .count();
       if (round > 0)
-        std::printf("switchboard: %zu tasks, depth %zu: %.0f ns per RUN+RESULT (%.0f tasks/s)\n",
-                    n, depth, ns / static_cast<double>(n), 1e9 * static_cast<double>(n) / ns);
+        std::printf("switchboard: %zu tasks, depth %zu: %.0f ns per RUN+RESULT (%.0f tasks/s)\n", n,
+                    depth, ns / static_cast<double>(n), 1e9 * static_cast<double>(n) / ns);
       caf::anon_send_exit(cl, caf::exit_reason::user_shutdown);
     }
     caf::anon_send_exit(wk, caf::exit_reason::user_shutdown);

@@ -410,6 +410,24 @@ TEST(FrameDecoderBlock, ALyingPrefixAllocatesOnlyWhatArrived) {
   EXPECT_EQ(d.buffered(), 2u);
 }
 
+TEST(FrameDecoderBlock, ACompactedSliceLetsItsReadBlockGo) {
+  auto* pooled = byte_block::allocate_pooled();
+  auto block = block_ref::adopt(pooled);
+  auto wire = encode_frame(R"({"queued":true})");
+  std::copy(wire.begin(), wire.end(), block->data());
+  frame_decoder d;
+  std::vector<frame> out;
+  ASSERT_EQ(d.feed(block, block->data(), wire.size(), out), status::ok);
+  ASSERT_EQ(out.size(), 1u);
+  auto kept = out[0].compacted();
+  out.clear();
+  EXPECT_TRUE(block->unique()) << "the copy must not hold the read block";
+  EXPECT_EQ(kept.payload(), R"({"queued":true})");
+  expect_padded(kept);
+  frame own{"x"};
+  EXPECT_EQ(own.compacted().payload().data(), own.payload().data()) << "no copy of its own block";
+}
+
 TEST(ByteBlock, PooledBlocksAreReused) {
   auto* a = byte_block::allocate_pooled();
   EXPECT_GE(a->capacity(), byte_block::pooled_capacity);

@@ -91,13 +91,15 @@ TEST_F(IoScheduler, ActorToActorRequestsChainOnTheIoThread) {
 TEST_F(IoScheduler, DelayedSendArrivesAfterItsDelay) {
   caf::scoped_actor self{sys()};
   auto start = std::chrono::steady_clock::now();
-  auto timer = sys().spawn([](caf::event_based_actor* self, caf::actor reply_to) -> caf::behavior {
-    self->delayed_send(self, 60ms, tick_atom::value);
-    return {[self, reply_to](tick_atom) {
-      self->send(reply_to, tick_atom::value);
-      self->quit();
-    }};
-  }, caf::actor{self});
+  auto timer = sys().spawn(
+      [](caf::event_based_actor* self, caf::actor reply_to) -> caf::behavior {
+        self->delayed_send(self, 60ms, tick_atom::value);
+        return {[self, reply_to](tick_atom) {
+          self->send(reply_to, tick_atom::value);
+          self->quit();
+        }};
+      },
+      caf::actor{self});
   bool ticked = false;
   self->receive([&](tick_atom) { ticked = true; }, caf::after(5s) >> [] {});
   EXPECT_TRUE(ticked);
@@ -107,11 +109,13 @@ TEST_F(IoScheduler, DelayedSendArrivesAfterItsDelay) {
 TEST_F(IoScheduler, ManyTimersFireInOrderOfTheirDeadlines) {
   caf::scoped_actor self{sys()};
   // Timers set out of order, from the io thread: the one Asio timer follows the earliest.
-  sys().spawn([](caf::event_based_actor* self, caf::actor reply_to) -> caf::behavior {
-    for (int ms : {90, 30, 60, 10})
-      self->delayed_send(reply_to, std::chrono::milliseconds{ms}, ms);
-    return {[](int) {}};
-  }, caf::actor{self});
+  sys().spawn(
+      [](caf::event_based_actor* self, caf::actor reply_to) -> caf::behavior {
+        for (int ms : {90, 30, 60, 10})
+          self->delayed_send(reply_to, std::chrono::milliseconds{ms}, ms);
+        return {[](int) {}};
+      },
+      caf::actor{self});
   std::vector<int> order;
   for (int i = 0; i < 4; ++i)
     self->receive([&](int ms) { order.push_back(ms); }, caf::after(5s) >> [] {});
@@ -143,13 +147,15 @@ TEST_F(IoScheduler, RequestTimesOutWhenNobodyAnswers) {
 
 TEST_F(IoScheduler, AfterFiresWhenNoMessageCame) {
   caf::scoped_actor self{sys()};
-  sys().spawn([](caf::event_based_actor* self, caf::actor reply_to) -> caf::behavior {
-    return {[](int) {},
-            caf::after(40ms) >> [self, reply_to] {
-              self->send(reply_to, tick_atom::value);
-              self->quit();
-            }};
-  }, caf::actor{self});
+  sys().spawn(
+      [](caf::event_based_actor* self, caf::actor reply_to) -> caf::behavior {
+        return {[](int) {}, caf::after(40ms) >>
+                                [self, reply_to] {
+                                  self->send(reply_to, tick_atom::value);
+                                  self->quit();
+                                }};
+      },
+      caf::actor{self});
   bool fired = false;
   self->receive([&](tick_atom) { fired = true; }, caf::after(5s) >> [] {});
   EXPECT_TRUE(fired);
@@ -194,14 +200,14 @@ TEST_F(IoScheduler, MonitorsGetDownMessages) {
 TEST_F(IoScheduler, ABlockingActorKeepsItsOwnThreadAndDoesNotStallTheIoThread) {
   auto reporter = sys().spawn(thread_reporter);
   auto sleeper_started = std::make_shared<std::promise<void>>();
-  auto sleeper = sys().spawn<caf::detached>([sleeper_started](caf::event_based_actor*)
-                                                -> caf::behavior {
-    return {[sleeper_started](ping_atom) {
-      sleeper_started->set_value();
-      std::this_thread::sleep_for(300ms); // blocks its own thread only
-      return std::hash<std::thread::id>{}(std::this_thread::get_id());
-    }};
-  });
+  auto sleeper =
+      sys().spawn<caf::detached>([sleeper_started](caf::event_based_actor*) -> caf::behavior {
+        return {[sleeper_started](ping_atom) {
+          sleeper_started->set_value();
+          std::this_thread::sleep_for(300ms); // blocks its own thread only
+          return std::hash<std::thread::id>{}(std::this_thread::get_id());
+        }};
+      });
   caf::scoped_actor self{sys()};
   self->send(sleeper, ping_atom::value);
   sleeper_started->get_future().wait();
@@ -210,9 +216,8 @@ TEST_F(IoScheduler, ABlockingActorKeepsItsOwnThreadAndDoesNotStallTheIoThread) {
   self->request(reporter, 5s, ping_atom::value)
       .receive([](std::size_t) {}, [&](caf::error& err) { FAIL() << sys().render(err); });
   EXPECT_LT(std::chrono::steady_clock::now() - before, 200ms);
-  self->receive(
-      [&](std::size_t id) { EXPECT_NE(id, std::hash<std::thread::id>{}(io_thread_id_)); },
-      caf::after(5s) >> [] { FAIL() << "the detached actor did not answer"; });
+  self->receive([&](std::size_t id) { EXPECT_NE(id, std::hash<std::thread::id>{}(io_thread_id_)); },
+                caf::after(5s) >> [] { FAIL() << "the detached actor did not answer"; });
   self->send_exit(sleeper, caf::exit_reason::user_shutdown);
   self->send_exit(reporter, caf::exit_reason::user_shutdown);
 }
@@ -246,8 +251,9 @@ TEST_F(IoScheduler, ShutsDownWithActorsAliveAndTimersPending) {
   for (int i = 0; i < 50; ++i)
     alive.push_back(sys().spawn([](caf::event_based_actor* self) -> caf::behavior {
       self->delayed_send(self, std::chrono::hours{1}, tick_atom::value);
-      return {[self](tick_atom) { self->delayed_send(self, std::chrono::hours{1}, tick_atom::value); },
-              [self](int n) { self->send(self, n + 1); }};
+      return {
+          [self](tick_atom) { self->delayed_send(self, std::chrono::hours{1}, tick_atom::value); },
+          [self](int n) { self->send(self, n + 1); }};
     }));
   for (auto& a : alive)
     caf::anon_send(a, 0); // each keeps sending itself messages

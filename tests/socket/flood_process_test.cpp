@@ -44,10 +44,10 @@ TEST(FloodProcess, LargeSlowFramesBoundTheNodesMemoryAndSpareHonestPeers) {
   temp_dir dir;
   auto c = "socket://" + dir.path + "/c.sock";
   auto w = "socket://" + dir.path + "/w.sock";
-  child_process node{RCBROKER_BINARY,
-                     {"--serve", c, "--listen", w, "--max-frame-size", "4MiB", "--max-write-queue",
-                      "8MiB"},
-                     dir.path + "/node.log"};
+  child_process node{
+      RCBROKER_BINARY,
+      {"--serve", c, "--listen", w, "--max-frame-size", "4MiB", "--max-write-queue", "8MiB"},
+      dir.path + "/node.log"};
   ASSERT_TRUE(node.log_contains("rcbroker ready")) << node.log();
   raw_peer worker{w};
   worker.send(original_register(4));
@@ -82,9 +82,10 @@ TEST(FloodProcess, LargeSlowFramesBoundTheNodesMemoryAndSpareHonestPeers) {
     auto result = honest.receive(10000);
     ASSERT_TRUE(result);
     ASSERT_EQ(field(*result, "rc"), "OK");
-    worst_ms = std::max(worst_ms, std::chrono::duration<double, std::milli>(
-                                      std::chrono::steady_clock::now() - start)
-                                      .count());
+    worst_ms =
+        std::max(worst_ms,
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
     ++honest_runs;
     peak = std::max(peak, rss_kib(node.pid()));
     std::this_thread::sleep_for(5ms);

@@ -86,20 +86,22 @@ struct worker_state {
 
 using worker_pointer = peer_actor::stateful_pointer<worker_state>;
 
-void worker_delivered(worker_pointer self, const frame& f) {
+/// Handles one frame; false once the worker has quit (after SHUTDOWN), so that no later frame
+/// of the same delivery is handled.
+bool worker_delivered(worker_pointer self, const frame& f) {
   auto r = protocol::read_run_packet(f);
   if (!r.ok()) {
     spdlog::warn("actor worker: unreadable packet from the broker: {}", r.error);
-    return;
+    return true;
   }
   auto& x = r.fields;
   if (x.type == packet_type::shutdown) {
     self->quit();
-    return;
+    return false;
   }
   // Tasks run to completion inside the actor: a CANCEL always finds its task done.
   if (x.type != packet_type::run)
-    return;
+    return true;
   frame answer;
   try {
     answer = protocol::make_task_result(
@@ -111,6 +113,7 @@ void worker_delivered(worker_pointer self, const frame& f) {
                                    std::string{e.what()}, std::vector<std::string>{e.what()});
   }
   self->send(self->state.switchboard, result_atom::value, *x.cookie, std::move(answer));
+  return true;
 }
 
 peer_actor::behavior_type actor_worker(worker_pointer self, switchboard_actor sb,
@@ -125,7 +128,8 @@ peer_actor::behavior_type actor_worker(worker_pointer self, switchboard_actor sb
       [self](deliver_atom, const frame& f) { worker_delivered(self, f); },
       [self](deliver_atom, const std::vector<frame>& frames) {
         for (auto& f : frames)
-          worker_delivered(self, f);
+          if (!worker_delivered(self, f))
+            break;
       },
   };
 }

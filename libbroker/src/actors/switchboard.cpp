@@ -335,27 +335,16 @@ struct switchboard_state {
   /// Handles the packets of one read of a socket connection; what they make the Switchboard
   /// deliver goes out as one message per peer, in order.
   void on_packets(std::vector<routed_packet>& batch) {
-    batching = true;
-    for (auto& p : batch) {
-      switch (p.type) {
-        case protocol::packet_type::run:
-          on_run(p.id, p.detach, p.bytes);
-          break;
-        case protocol::packet_type::cancel:
-          on_cancel(p.id, p.bytes);
-          break;
-        case protocol::packet_type::result:
-          on_result(p.id, p.bytes,
-                    p.has_rc ? std::optional<result_code>{p.rc}
-                             : protocol::read_packet(p.bytes).fields.rc);
-          break;
-        default:
-          ++messages_rejected;
-          switchboard_log().warn("switchboard: dropped a routed packet of a type it does not route");
-          break;
-      }
+    {
+      // Deliveries go back to one message a frame when the batch ends, even by an exception.
+      struct batching_scope {
+        bool& flag;
+        explicit batching_scope(bool& f) : flag(f) { flag = true; }
+        ~batching_scope() { flag = false; }
+      } scope{batching};
+      for (auto& p : batch)
+        route_packet(p);
     }
-    batching = false;
     for (auto& o : outbox) {
       if (o.frames.size() == 1)
         self->send(o.to, deliver_atom::value, std::move(o.frames.front()));
@@ -363,6 +352,26 @@ struct switchboard_state {
         self->send(o.to, deliver_atom::value, std::move(o.frames));
     }
     outbox.clear();
+  }
+
+  void route_packet(routed_packet& p) {
+    switch (p.type) {
+      case protocol::packet_type::run:
+        on_run(p.id, p.detach, p.bytes);
+        break;
+      case protocol::packet_type::cancel:
+        on_cancel(p.id, p.bytes);
+        break;
+      case protocol::packet_type::result:
+        on_result(p.id, p.bytes,
+                  p.has_rc ? std::optional<result_code>{p.rc}
+                           : protocol::read_packet(p.bytes).fields.rc);
+        break;
+      default:
+        ++messages_rejected;
+        switchboard_log().warn("switchboard: dropped a routed packet of a type it does not route");
+        break;
+    }
   }
 
   void answer(const peer_entry& client, const cookie& c, result_code rc, const char* text) {
@@ -471,7 +480,8 @@ struct switchboard_state {
     r.client = client_id;
     r.detach = detach;
     r.generation = next_generation++;
-    r.run_frame = std::move(run_frame);
+    // A queued RUN may wait long: it keeps a copy, not the read block it came in.
+    r.run_frame = run_frame.compacted();
     r.started = std::chrono::steady_clock::now();
     add_route(c, std::move(r));
     track(client.routes, c);

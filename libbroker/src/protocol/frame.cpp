@@ -1,9 +1,8 @@
 #include "broker/protocol/frame.hpp"
 
-#include <simdjson.h>
-
 #include <algorithm>
 #include <cstring>
+#include <simdjson.h>
 
 namespace broker::protocol {
 
@@ -31,8 +30,7 @@ std::string encode_frame(std::string_view payload) {
   return out;
 }
 
-frame_decoder::frame_decoder(std::size_t max_frame_size) : max_(max_frame_size) {
-}
+frame_decoder::frame_decoder(std::size_t max_frame_size) : max_(max_frame_size) {}
 
 std::size_t frame_decoder::buffered() const noexcept {
   return header_have_ + body_have_;
@@ -64,8 +62,8 @@ frame_decoder::status frame_decoder::feed(const block_ref& block, const char* da
       std::uint64_t length = 0;
       if (header_have_ == 0 && size >= sizeof(header_)) {
         auto* h = reinterpret_cast<const unsigned char*>(data);
-        length = (std::uint64_t{h[0]} << 24) | (std::uint64_t{h[1]} << 16)
-                 | (std::uint64_t{h[2]} << 8) | std::uint64_t{h[3]};
+        length = (std::uint64_t{h[0]} << 24) | (std::uint64_t{h[1]} << 16) |
+                 (std::uint64_t{h[2]} << 8) | std::uint64_t{h[3]};
         data += sizeof(header_);
         size -= sizeof(header_);
       } else {
@@ -77,8 +75,8 @@ frame_decoder::status frame_decoder::feed(const block_ref& block, const char* da
         if (header_have_ < sizeof(header_))
           break;
         header_have_ = 0;
-        length = (std::uint64_t{header_[0]} << 24) | (std::uint64_t{header_[1]} << 16)
-                 | (std::uint64_t{header_[2]} << 8) | std::uint64_t{header_[3]};
+        length = (std::uint64_t{header_[0]} << 24) | (std::uint64_t{header_[1]} << 16) |
+                 (std::uint64_t{header_[2]} << 8) | std::uint64_t{header_[3]};
       }
       if (length > max_) {
         failed_ = true;

@@ -61,15 +61,14 @@ void io_clock::rearm() {
 
 void io_clock::set_ordinary_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
                                     std::uint64_t id) {
-  on_io_thread([this, t, p = strong(self), type, id] {
-    super::set_ordinary_timeout(t, raw(p), type, id);
-  });
+  on_io_thread(
+      [this, t, p = strong(self), type, id] { super::set_ordinary_timeout(t, raw(p), type, id); });
 }
 
 void io_clock::set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
                                  std::uint64_t id) {
   on_io_thread(
-    [this, t, p = strong(self), type, id] { super::set_multi_timeout(t, raw(p), type, id); });
+      [this, t, p = strong(self), type, id] { super::set_multi_timeout(t, raw(p), type, id); });
 }
 
 void io_clock::set_request_timeout(time_point t, caf::abstract_actor* self, caf::message_id id) {

@@ -35,10 +35,9 @@ io_scheduler::io_scheduler(caf::actor_system& sys, asio::io_context& ioc)
 io_scheduler::~io_scheduler() = default;
 
 void io_scheduler::install(caf::actor_system_config& cfg, asio::io_context& ioc) {
-  cfg.module_factories.push_back(
-    [&ioc](caf::actor_system& sys) -> caf::actor_system::module* {
-      return new io_scheduler(sys, ioc);
-    });
+  cfg.module_factories.push_back([&ioc](caf::actor_system& sys) -> caf::actor_system::module* {
+    return new io_scheduler(sys, ioc);
+  });
 }
 
 io_scheduler* io_scheduler::current() noexcept {
@@ -49,8 +48,8 @@ void io_scheduler::init(caf::actor_system_config& cfg) {
   caf::scheduler::abstract_coordinator::init(cfg);
   // CAF's default is "no limit": one busy actor would then hold the thread for its whole mailbox.
   throughput_ = max_throughput_ == std::numeric_limits<std::size_t>::max() || max_throughput_ == 0
-                  ? default_throughput
-                  : max_throughput_;
+                    ? default_throughput
+                    : max_throughput_;
 }
 
 void io_scheduler::start() {
@@ -71,9 +70,7 @@ void io_scheduler::enqueue(caf::resumable* job) {
     push(job);
     return;
   }
-  asio::post(ioc_, [this, job] {
-    push(job);
-  });
+  asio::post(ioc_, [this, job] { push(job); });
 }
 
 void io_scheduler::push(caf::resumable* job) {
@@ -101,15 +98,15 @@ void io_scheduler::drain() {
     auto* job = queue_.front();
     queue_.pop_front();
     switch (job->resume(&unit_, throughput_)) {
-      case caf::resumable::resume_later:
-        queue_.push_back(job); // keeps its reference
-        break;
-      case caf::resumable::done:
-      case caf::resumable::awaiting_message:
-        intrusive_ptr_release(job);
-        break;
-      default: // shutdown_execution_unit: only CAF's own worker threads get that
-        break;
+    case caf::resumable::resume_later:
+      queue_.push_back(job); // keeps its reference
+      break;
+    case caf::resumable::done:
+    case caf::resumable::awaiting_message:
+      intrusive_ptr_release(job);
+      break;
+    default: // shutdown_execution_unit: only CAF's own worker threads get that
+      break;
     }
   }
   draining_ = false;
@@ -164,7 +161,9 @@ void io_scheduler::stop() {
     std::promise<void> done;
     asio::post(ioc_, [this, &done] {
       release_all();
-      done.set_value();
+      // A timer wait that completed before the cancel is already queued and still runs: answer
+      // after it, so that it never touches a destroyed clock.
+      asio::post(ioc_, [&done] { done.set_value(); });
     });
     done.get_future().wait();
     return;

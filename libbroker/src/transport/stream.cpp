@@ -82,8 +82,8 @@ stream::stream(socket_type socket, limits lim, std::string name)
       decoder_(lim.max_frame_size) {}
 
 stream::stream(std::unique_ptr<tls_socket> tls, limits lim, std::string name)
-    : socket_(tls->ssl.get_executor()), tls_(std::move(tls)), limits_(lim),
-      name_(std::move(name)), decoder_(lim.max_frame_size) {}
+    : socket_(tls->ssl.get_executor()), tls_(std::move(tls)), limits_(lim), name_(std::move(name)),
+      decoder_(lim.max_frame_size) {}
 
 stream::~stream() = default;
 
@@ -126,16 +126,15 @@ void stream::read_plain() {
   // Asio tries this read at once when the socket was readable, and otherwise queues it without a
   // system call (a wait for readability would cost an epoll_ctl per read).
   reading_ = true;
-  socket_.async_read_some(asio::buffer(first_bytes_), [self = shared_from_this()](
-                                                          boost::system::error_code ec,
-                                                          std::size_t n) {
-    self->reading_ = false;
-    if (self->closed_)
-      return;
-    if (ec)
-      return self->on_read_error(ec);
-    self->on_first_bytes(n);
-  });
+  socket_.async_read_some(asio::buffer(first_bytes_),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                            self->reading_ = false;
+                            if (self->closed_)
+                              return;
+                            if (ec)
+                              return self->on_read_error(ec);
+                            self->on_first_bytes(n);
+                          });
 }
 
 void stream::on_first_bytes(std::size_t n) {
@@ -177,17 +176,17 @@ void stream::read_tls() {
   if (!tls_read_buffer_)
     tls_read_buffer_.reset(new char[tls_read_size]);
   reading_ = true;
-  tls_->ssl.async_read_some(asio::buffer(tls_read_buffer_.get(), tls_read_size),
-                            [self = shared_from_this()](boost::system::error_code ec,
-                                                        std::size_t n) {
-                              self->reading_ = false;
-                              if (self->closed_)
-                                return;
-                              if (ec)
-                                return self->on_read_error(ec);
-                              self->on_bytes({}, self->tls_read_buffer_.get(), n);
-                              self->start_reading();
-                            });
+  tls_->ssl.async_read_some(
+      asio::buffer(tls_read_buffer_.get(), tls_read_size),
+      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        self->reading_ = false;
+        if (self->closed_)
+          return;
+        if (ec)
+          return self->on_read_error(ec);
+        self->on_bytes({}, self->tls_read_buffer_.get(), n);
+        self->start_reading();
+      });
 }
 
 void stream::on_read_error(const boost::system::error_code& ec) {
@@ -261,9 +260,8 @@ void stream::send(protocol::frame f) {
 }
 
 void stream::write(protocol::frame f) {
-  asio::post(executor(), [self = shared_from_this(), f = std::move(f)]() mutable {
-    self->send(std::move(f));
-  });
+  asio::post(executor(),
+             [self = shared_from_this(), f = std::move(f)]() mutable { self->send(std::move(f)); });
 }
 
 bool stream::over_write_limit() const noexcept {
@@ -334,22 +332,22 @@ void stream::buffer_pending(std::size_t first, std::size_t skip) {
 
 void stream::wait_writable() {
   writing_ = true;
-  socket_.async_wait(socket_type::wait_write, [self = shared_from_this()](
-                                                  boost::system::error_code ec) {
-    self->writing_ = false;
-    if (self->closed_)
-      return;
-    if (ec)
-      return self->fail("write failed: " + ec.message());
-    self->write_buffered();
-  });
+  socket_.async_wait(socket_type::wait_write,
+                     [self = shared_from_this()](boost::system::error_code ec) {
+                       self->writing_ = false;
+                       if (self->closed_)
+                         return;
+                       if (ec)
+                         return self->fail("write failed: " + ec.message());
+                       self->write_buffered();
+                     });
 }
 
 void stream::write_buffered() {
   while (out_offset_ < out_.size()) {
     boost::system::error_code ec;
-    auto n = socket_.write_some(asio::buffer(out_.data() + out_offset_, out_.size() - out_offset_),
-                                ec);
+    auto n =
+        socket_.write_some(asio::buffer(out_.data() + out_offset_, out_.size() - out_offset_), ec);
     if (would_block(ec))
       return wait_writable();
     if (ec)
@@ -366,8 +364,13 @@ void stream::write_buffered() {
 }
 
 void stream::write_tls() {
-  if (writing_)
-    return; // the frames wait in pending_ for the write under way to end
+  if (writing_) {
+    // The frames wait for the write under way to end: as copies of their own, so that a peer
+    // that reads slowly holds its queue and not the read blocks the frames came from.
+    for (auto& f : pending_)
+      f = f.compacted();
+    return;
+  }
   if (pending_.empty())
     return finish_close_if_flushed();
   // Asio's TLS stream writes a buffer sequence one buffer (one TLS record) at a time: in one

@@ -43,6 +43,15 @@ public:
     return block_ ? static_cast<std::size_t>(block_.end() - data_) : 0;
   }
 
+  /// The frame to keep for long (queued, or behind a slow write): a copy of its own when it is a
+  /// slice of a socket read's block (which it would otherwise keep whole, 64 KiB for maybe a
+  /// hundred bytes), else this frame.
+  frame compacted() const {
+    if (block_ && block_->capacity() == byte_block::pooled_capacity)
+      return frame{payload()};
+    return *this;
+  }
+
   /// Whether this frame holds a buffer at all (a default-constructed frame does not).
   bool valid() const noexcept { return static_cast<bool>(block_); }
 
@@ -81,8 +90,7 @@ public:
 
   /// As above, for bytes that lie in `block` with at least `frame_padding` bytes of it after
   /// them: a frame that lies wholly in them is a slice of `block`, not a copy.
-  status feed(const block_ref& block, const char* data, std::size_t size,
-              std::vector<frame>& out);
+  status feed(const block_ref& block, const char* data, std::size_t size, std::vector<frame>& out);
 
   /// The length prefix that broke the limit (valid after `too_large`).
   std::uint64_t rejected_length() const noexcept { return rejected_; }

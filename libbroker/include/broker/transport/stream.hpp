@@ -110,16 +110,16 @@ private:
   protocol::frame_decoder decoder_;
   std::vector<protocol::frame> pending_; // sent, not yet handed to a write
   std::size_t pending_bytes_ = 0;        // wire bytes of pending_
-  std::vector<char> out_;   // plain: bytes the socket did not take yet; TLS: the write under way
+  std::vector<char> out_; // plain: bytes the socket did not take yet; TLS: the write under way
   std::size_t out_offset_ = 0;
   std::unique_ptr<char[]> tls_read_buffer_; // TLS only, made at the first read
   // Plain: where a read waiting for the socket puts its first bytes (most packets fit whole);
   // they are copied into the thread's block at once.
   std::array<char, 512> first_bytes_;
-  std::uint32_t unconsumed_ = 0;            // batches handed to on_frames, not yet consumed
-  bool reading_ = false;                    // a read or a wait for readability is under way
-  bool read_paused_ = false;                // back-pressure: waiting for consumed()
-  bool writing_ = false;                    // a write or a wait for writability is under way
+  std::uint32_t unconsumed_ = 0; // batches handed to on_frames, not yet consumed
+  bool reading_ = false;         // a read or a wait for readability is under way
+  bool read_paused_ = false;     // back-pressure: waiting for consumed()
+  bool writing_ = false;         // a write or a wait for writability is under way
   bool flush_registered_ = false;
   bool closing_ = false; // close once the queue is flushed
   bool closed_ = false;
