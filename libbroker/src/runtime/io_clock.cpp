@@ -27,6 +27,8 @@ io_clock::io_clock(asio::io_context& ioc) : ioc_(ioc), timer_(ioc) {}
 
 template <class F>
 void io_clock::on_io_thread(F&& f) {
+  if (shut_down_)
+    return; // the system is ending: no timeout would fire, and none may outlive the clock
   if (ioc_.get_executor().running_in_this_thread()) {
     f();
     rearm();
@@ -34,13 +36,23 @@ void io_clock::on_io_thread(F&& f) {
   }
   // Another thread: the schedule is the io thread's, so the change travels there. The closure
   // holds what it needs by value (the actor by a strong reference), as the caller may be gone.
-  asio::post(ioc_, [this, f = std::forward<F>(f)]() mutable {
+  post_unless_shut_down([this, f = std::forward<F>(f)]() mutable {
     f();
     rearm();
   });
 }
 
+template <class F>
+void io_clock::post_unless_shut_down(F&& f) {
+  std::lock_guard<std::mutex> guard{post_mutex_};
+  if (shut_down_)
+    return; // actors cleaned up as the system ends: their timeouts went with shut_down
+  asio::post(ioc_, std::forward<F>(f));
+}
+
 void io_clock::rearm() {
+  if (shut_down_)
+    return;
   auto& entries = schedule();
   if (entries.empty())
     return; // an armed timer that finds nothing due is harmless: it re-arms or stops
@@ -91,7 +103,7 @@ void io_clock::cancel_timeouts(caf::abstract_actor* self) {
     return;
   }
   auto id = self->id();
-  asio::post(ioc_, [this, id] {
+  post_unless_shut_down([this, id] {
     auto range = actor_lookup_.equal_range(id);
     for (auto i = range.first; i != range.second; ++i)
       schedule_.erase(i->second);
@@ -121,6 +133,10 @@ void io_clock::cancel_all() {
 }
 
 void io_clock::shut_down() {
+  {
+    std::lock_guard<std::mutex> guard{post_mutex_};
+    shut_down_ = true;
+  }
   super::cancel_all();
   armed_ = false;
   timer_.cancel();

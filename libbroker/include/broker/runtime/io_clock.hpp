@@ -1,9 +1,11 @@
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <caf/detail/simple_actor_clock.hpp>
 #include <cstdint>
+#include <mutex>
 
 namespace broker::runtime {
 
@@ -32,17 +34,24 @@ public:
   void cancel_all() override;
 
   /// Drops every entry and disarms the timer; on the io thread only (the scheduler's stop).
+  /// Calls from other threads after this are dropped: the clock is about to be destroyed.
   void shut_down();
 
 private:
   template <class F>
   void on_io_thread(F&& f);
+  template <class F>
+  void post_unless_shut_down(F&& f);
   void rearm();
 
   boost::asio::io_context& ioc_;
   boost::asio::steady_timer timer_;
   time_point armed_for_{};
   bool armed_ = false;
+  // Guards the step from "not shut down" to "posted": what was posted before shut_down runs
+  // before the scheduler's stop returns, what comes after is never posted.
+  std::mutex post_mutex_;
+  std::atomic<bool> shut_down_{false};
 };
 
 } // namespace broker::runtime
