@@ -154,6 +154,14 @@ protected:
 
   fake_peer client() { return join(peer_role::client); }
 
+  /// A client joining as a socket connection from `host` does.
+  fake_peer client_from(const std::string& host) {
+    auto peer = spawn_peer();
+    caf::send_as(peer.handle, sb_, join_atom::value, peer_role::client, host);
+    sched_.run();
+    return peer;
+  }
+
   fake_peer worker(std::uint32_t capacity) {
     auto peer = join(peer_role::worker);
     register_slots(peer, capacity);
@@ -203,22 +211,28 @@ protected:
     sched_.run();
   }
 
-  switchboard_status status() {
-    auto out = std::make_shared<std::optional<switchboard_status>>();
+  /// What the Switchboard answers `Atom` with, or a failed test without an answer.
+  template <class Result, class Atom>
+  Result ask(Atom atom) {
+    auto out = std::make_shared<std::optional<Result>>();
     sys_.spawn(
         [](caf::event_based_actor* self, switchboard_actor sb,
-           std::shared_ptr<std::optional<switchboard_status>> out) {
-          self->request(sb, caf::infinite, status_atom::value)
-              .then([out](const switchboard_status& s) { *out = s; });
+           std::shared_ptr<std::optional<Result>> out) {
+          self->request(sb, caf::infinite, Atom::value).then([out](const Result& r) { *out = r; });
         },
         sb_, out);
     sched_.run();
     if (!out->has_value()) {
-      ADD_FAILURE() << "the Switchboard did not answer status";
+      ADD_FAILURE() << "the Switchboard did not answer " << caf::to_string(atom);
       return {};
     }
     return **out;
   }
+
+  switchboard_status status() { return ask<switchboard_status>(status_atom::value); }
+
+  /// The Switchboard's detailed snapshot (traffic counters included).
+  switchboard_snapshot snapshot() { return ask<switchboard_snapshot>(metrics_atom::value); }
 
   /// Asks for an orderly stop; returns how many frames the peers had received when the reply
   /// arrived (the reply is scheduled after every frame the Switchboard sent before it), or

@@ -8,6 +8,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <cmath>
 #include <limits>
 #include <spdlog/spdlog.h>
 
@@ -27,7 +28,7 @@ struct connection_state {
   peer_role role = peer_role::client;
   transport::stream_ptr stream;
   switchboard_actor switchboard;
-  std::string peer_name; // for logs, e.g. "client#3 (tcp 127.0.0.1:40122)"
+  std::string peer_name;    // for logs, e.g. "client#3 (tcp 127.0.0.1:40122)"
   std::string worker_token; // empty: REGISTER needs none
   std::uint64_t bad_packets = 0;
   /// The RUNs, CANCELs or RESULTs of the batch being read, for one message to the Switchboard.
@@ -55,7 +56,11 @@ void reply(connection_pointer self, const std::optional<cookie>& c, result_code 
 void reject(connection_pointer self, const protocol::read_result& r) {
   auto& st = self->state;
   ++st.bad_packets;
-  if (!r.fields.cookie) {
+  // A worker's REGISTER has no cookie, and a worker takes a RESULT without one: it gets the
+  // BAD_PACKET that a missing capacity gets (docs/PROTOCOL.md), not a closed connection.
+  bool worker_register =
+      st.role == peer_role::worker && r.fields.type == packet_type::register_worker;
+  if (!r.fields.cookie && !worker_register) {
     // An original client asserts every packet carries a cookie: closing is the clean answer.
     connection_log().warn("{}: bad packet without a readable cookie ({}); closing the connection",
                           st.peer_name, r.error);
@@ -66,6 +71,18 @@ void reject(connection_pointer self, const protocol::read_result& r) {
     connection_log().warn("{}: bad packet ({}), answered BAD_PACKET [{} so far]", st.peer_name,
                           r.error, st.bad_packets);
   reply(self, r.fields.cookie, result_code::bad_packet, r.error);
+}
+
+/// The host part of a stream's name ("tcp 127.0.0.1:40122" → "127.0.0.1", "tls [::1]:9" →
+/// "::1", "unix" → "unix"): what `max-runs-per-address` counts by.
+std::string peer_host(std::string_view name) {
+  if (auto space = name.find(' '); space != std::string_view::npos)
+    name.remove_prefix(space + 1);
+  if (auto colon = name.rfind(':'); colon != std::string_view::npos)
+    name = name.substr(0, colon);
+  if (name.size() >= 2 && name.front() == '[' && name.back() == ']')
+    name = name.substr(1, name.size() - 2);
+  return std::string{name};
 }
 
 // Takes as long for every guess of the same length, so that timing tells nothing about the token.
@@ -92,7 +109,17 @@ void on_client_packet(connection_pointer self, frame& f, const protocol::packet_
       return reply(self, p.cookie, result_code::bad_packet, "Missing cookie");
     if (!p.pipeline || p.pipeline->empty())
       return reply(self, p.cookie, result_code::bad_packet, "Missing pipeline");
-    st.routed.push_back({packet_type::run, *p.cookie, p.detach, false, {}, std::move(f)});
+    std::uint32_t timeout_ms = 0;
+    if (p.timeout) {
+      // In milliseconds, rounded up, it must fit 32 bits (about 49 days).
+      constexpr double max_seconds = std::numeric_limits<std::uint32_t>::max() / 1000.0;
+      if (!(*p.timeout > 0 && *p.timeout <= max_seconds))
+        return reply(self, p.cookie, result_code::bad_packet,
+                     "Bad timeout: a number of seconds > 0 and at most 4294967");
+      timeout_ms = static_cast<std::uint32_t>(std::ceil(*p.timeout * 1000.0));
+    }
+    st.routed.push_back(
+        {packet_type::run, *p.cookie, p.detach, false, {}, std::move(f), timeout_ms});
   } else if (p.type == packet_type::cancel) {
     if (!p.cookie)
       return reply(self, p.cookie, result_code::bad_packet, "Missing cookie");
@@ -183,7 +210,10 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
   st.switchboard = sb;
   st.peer_name = std::move(name);
   st.worker_token = std::move(worker_token);
-  self->send(sb, join_atom::value, role);
+  if (role == peer_role::client)
+    self->send(sb, join_atom::value, role, peer_host(stream->name()));
+  else
+    self->send(sb, join_atom::value, role);
   auto handle = caf::actor_cast<connection_actor>(self);
   stream->start({[handle](std::vector<frame>&& frames) {
                    // The actors these frames reach run once, when the batch ends: still inside

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <caf/actor_addr.hpp>
 #include <caf/actor_cast.hpp>
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -39,6 +40,12 @@ using protocol::result_code;
 /// names a peer which went away can never be mistaken for a newer peer.
 using peer_id = std::uint64_t;
 
+/// The socket clients of one host, for `max-runs-per-address`.
+struct host_entry {
+  std::uint64_t clients = 0; ///< joined clients from the host
+  std::uint64_t routes = 0;  ///< their open routes
+};
+
 /// What the Switchboard knows about one joined peer.
 struct peer_entry {
   peer_role role = peer_role::client;
@@ -54,11 +61,19 @@ struct peer_entry {
   cluster_link_actor link;
   /// Cluster client only: the free slot count it was last sent.
   std::uint64_t reported_free = 0;
+  /// Socket client only: its host ("" otherwise) and that host's entry (stable: a map node).
+  std::string host;
+  host_entry* host_load = nullptr;
 };
 
 bool is_worker_side(peer_role role) {
   return role == peer_role::worker || role == peer_role::cluster_worker;
 }
+
+using clock_type = caf::actor_clock::clock_type;
+
+/// Task deadlines, earliest first (a multimap: its iterators stay valid, so a route keeps its own).
+using deadline_map = std::multimap<clock_type::time_point, cookie>;
 
 /// One task: binds a cookie to the client that sent the RUN and the worker running it.
 struct route {
@@ -76,7 +91,10 @@ struct route {
   /// The RUN frame, kept only while queued.
   frame run_frame;
   /// When the RUN reached the Switchboard (for the RUN→RESULT latency histogram).
-  std::chrono::steady_clock::time_point started;
+  clock_type::time_point started;
+  /// Its entry in the deadlines, while it has one (a deadline that has not passed yet).
+  bool has_deadline = false;
+  deadline_map::iterator deadline;
 };
 
 /// A run of consecutive free slots of one worker in the free-slot FIFO.
@@ -198,6 +216,8 @@ struct switchboard_state {
   switchboard_config cfg;
   /// The error of a RUN over `max_runs_per_client`, made once.
   std::string too_many_runs_text;
+  /// The error of a RUN over `max_runs_per_address`, made once.
+  std::string too_many_host_runs_text;
 
   std::map<peer_id, peer_entry> peers; // ordered: shutdown visits peers in join order
   std::unordered_map<caf::actor_addr, peer_id> peer_by_addr;
@@ -205,6 +225,14 @@ struct switchboard_state {
 
   std::unordered_map<cookie, route> routes;
   std::uint64_t next_generation = 1;
+  /// Socket clients and their open routes by host.
+  std::unordered_map<std::string, host_entry> hosts;
+
+  /// Deadlines of the routes that have one; one timer runs, for the earliest.
+  deadline_map deadlines;
+  std::vector<deadline_map::node_type> spare_deadlines;
+  bool deadline_timer_armed = false;
+  clock_type::time_point deadline_timer_at;
 
   /// Nodes of finished routes, reused by the next ones: a task's bookkeeping allocates nothing.
   std::vector<std::unordered_map<cookie, route>::node_type> spare_routes;
@@ -238,6 +266,9 @@ struct switchboard_state {
 
   // -- helpers ----------------------------------------------------------------------------------
 
+  /// The actor clock's time (the test coordinator's in deterministic tests).
+  clock_type::time_point now() const { return self->clock().now(); }
+
   route& add_route(const cookie& c, route r) {
     if (spare_routes.empty())
       return routes.emplace(c, std::move(r)).first->second;
@@ -249,6 +280,7 @@ struct switchboard_state {
   }
 
   void drop_route(std::unordered_map<cookie, route>::iterator it) {
+    clear_deadline(it->second);
     auto node = routes.extract(it);
     if (spare_routes.size() < spare_limit) {
       node.mapped().run_frame = frame{}; // holds no bytes while spare
@@ -273,6 +305,21 @@ struct switchboard_state {
     auto node = set.extract(c);
     if (node && spare_cookies.size() < spare_limit)
       spare_cookies.push_back(std::move(node));
+  }
+
+  /// Adds `c` to a client's routes, counting it for the client's host.
+  void track_client(peer_entry& client, const cookie& c) {
+    track(client.routes, c);
+    if (client.host_load != nullptr)
+      ++client.host_load->routes;
+  }
+
+  /// Removes `c` from a client's routes and from its host's count.
+  void untrack_client(peer_entry& client, const cookie& c) {
+    auto before = client.routes.size();
+    untrack(client.routes, c);
+    if (client.host_load != nullptr && client.routes.size() < before)
+      --client.host_load->routes;
   }
 
   peer_entry* find_peer(peer_id id) {
@@ -356,21 +403,21 @@ struct switchboard_state {
 
   void route_packet(routed_packet& p) {
     switch (p.type) {
-      case protocol::packet_type::run:
-        on_run(p.id, p.detach, p.bytes);
-        break;
-      case protocol::packet_type::cancel:
-        on_cancel(p.id, p.bytes);
-        break;
-      case protocol::packet_type::result:
-        on_result(p.id, p.bytes,
-                  p.has_rc ? std::optional<result_code>{p.rc}
-                           : protocol::read_packet(p.bytes).fields.rc);
-        break;
-      default:
-        ++messages_rejected;
-        switchboard_log().warn("switchboard: dropped a routed packet of a type it does not route");
-        break;
+    case protocol::packet_type::run:
+      on_run(p.id, p.detach, p.timeout_ms, p.bytes);
+      break;
+    case protocol::packet_type::cancel:
+      on_cancel(p.id, p.bytes);
+      break;
+    case protocol::packet_type::result:
+      on_result(p.id, p.bytes,
+                p.has_rc ? std::optional<result_code>{p.rc}
+                         : protocol::read_packet(p.bytes).fields.rc);
+      break;
+    default:
+      ++messages_rejected;
+      switchboard_log().warn("switchboard: dropped a routed packet of a type it does not route");
+      break;
     }
   }
 
@@ -475,16 +522,17 @@ struct switchboard_state {
   }
 
   void enqueue(peer_id client_id, peer_entry& client, const cookie& c, bool detach,
-               frame run_frame) {
+               std::uint32_t timeout_ms, frame run_frame) {
     route r;
     r.client = client_id;
     r.detach = detach;
     r.generation = next_generation++;
     // A queued RUN may wait long: it keeps a copy, not the read block it came in.
     r.run_frame = run_frame.compacted();
-    r.started = std::chrono::steady_clock::now();
-    add_route(c, std::move(r));
-    track(client.routes, c);
+    r.started = now();
+    auto& stored = add_route(c, std::move(r));
+    track_client(client, c);
+    set_deadline(c, stored, timeout_ms);
     if (client.queued.empty())
       queue_turns.push_back(client_id);
     client.queued.push_back(c);
@@ -506,7 +554,7 @@ struct switchboard_state {
 
   // -- handlers ---------------------------------------------------------------------------------
 
-  void on_join(peer_role role) {
+  void on_join(peer_role role, std::string host = {}) {
     auto sender = self->current_sender();
     auto addr = caf::actor_cast<caf::actor_addr>(sender);
     if (!sender || peer_by_addr.count(addr) > 0) {
@@ -521,6 +569,12 @@ struct switchboard_state {
     peer.handle = caf::actor_cast<peer_actor>(sender);
     peer_by_addr.emplace(addr, id);
     self->monitor(peer.handle);
+    if (role == peer_role::client && !host.empty()) {
+      auto& load = hosts[host];
+      ++load.clients;
+      peer.host_load = &load;
+      peer.host = std::move(host);
+    }
     if (role == peer_role::cluster_client) {
       peer.link = caf::actor_cast<cluster_link_actor>(sender);
       peer.reported_free = local_slots.count;
@@ -534,7 +588,7 @@ struct switchboard_state {
     switchboard_log().debug("switchboard: {} joined", peer_text{role, id});
   }
 
-  void on_run(const cookie& c, bool detach, frame& run_frame) {
+  void on_run(const cookie& c, bool detach, std::uint32_t timeout_ms, frame& run_frame) {
     auto [client_id, client] = sender_as(peer_role::client, "RUN");
     if (client == nullptr)
       return;
@@ -557,11 +611,18 @@ struct switchboard_state {
       answer(*client, c, result_code::no_capacity, too_many_runs_text.c_str());
       return;
     }
+    if (client->host_load != nullptr && cfg.max_runs_per_address > 0 &&
+        client->host_load->routes >= cfg.max_runs_per_address) {
+      switchboard_log().debug("switchboard: {} from {}: over max-runs-per-address", cookie_text{c},
+                              peer_text{peer_role::client, client_id});
+      answer(*client, c, result_code::no_capacity, too_many_host_runs_text.c_str());
+      return;
+    }
     if (client->role == peer_role::cluster_client)
       ++cluster_runs_received;
     if (!has_free_slot(client->role)) {
       if (client->role == peer_role::client && queued_count < cfg.queue_limit) {
-        enqueue(client_id, *client, c, detach, std::move(run_frame));
+        enqueue(client_id, *client, c, detach, timeout_ms, std::move(run_frame));
         return;
       }
       switchboard_log().debug("switchboard: {} from {}: no capacity", cookie_text{c},
@@ -573,9 +634,10 @@ struct switchboard_state {
     r.client = client_id;
     r.detach = detach;
     r.generation = next_generation++;
-    r.started = std::chrono::steady_clock::now();
+    r.started = now();
     auto& stored = add_route(c, std::move(r));
-    track(client->routes, c);
+    track_client(*client, c);
+    set_deadline(c, stored, timeout_ms);
     start_running(c, stored, run_frame);
   }
 
@@ -592,20 +654,25 @@ struct switchboard_state {
     if (r.worker == 0) {
       switchboard_log().debug("switchboard: queued {} cancelled", cookie_text{c});
       unqueue(client_id, *client, c);
-      untrack(client->routes, c);
+      untrack_client(*client, c);
       auto detach = r.detach;
       drop_route(it);
       if (!detach)
         answer(*client, c, result_code::exception, cancelled_text);
       return;
     }
+    if (r.cancel_sent) {
+      // The worker has its CANCEL; more of them would only load it (and a shared worker's other
+      // tasks with it). The client hears when the task ends, as for the first.
+      ++traffic.cancels_dropped;
+      switchboard_log().debug("switchboard: repeated cancel of {} dropped", cookie_text{c});
+      return;
+    }
     switchboard_log().debug("switchboard: cancel of {} goes to {}", cookie_text{c},
                             peer_text{peer_role::worker, r.worker});
     forward(peers.at(r.worker), std::move(cancel_frame));
-    if (!r.cancel_sent) {
-      r.cancel_sent = true;
-      self->delayed_send(self, cfg.cancel_grace, grace_atom::value, c, r.generation);
-    }
+    r.cancel_sent = true;
+    self->delayed_send(self, cfg.cancel_grace, grace_atom::value, c, r.generation);
   }
 
   void on_register(std::uint32_t capacity) {
@@ -620,6 +687,21 @@ struct switchboard_state {
     if (shutting_down) {
       switchboard_log().warn("switchboard: ignored REGISTER of {} during shutdown",
                              peer_text{peer_role::worker, worker_id});
+      return;
+    }
+    if (cfg.max_worker_capacity > 0 && worker->registered + capacity > cfg.max_worker_capacity) {
+      auto n = ++traffic.registers_refused;
+      if (n <= 10 || n % 1000 == 0)
+        switchboard_log().warn("switchboard: REGISTER of {} slot(s) from {} refused: it would "
+                               "have {} in all, over max-worker-capacity {} [{} refused so far]",
+                               capacity, peer_text{peer_role::worker, worker_id},
+                               worker->registered + capacity, cfg.max_worker_capacity, n);
+      ++traffic.broker_results[static_cast<std::size_t>(result_code::bad_packet)];
+      deliver(*worker, protocol::make_result(std::nullopt, result_code::bad_packet,
+                                             fmt::format("Capacity over max-worker-capacity {}: "
+                                                         "this connection would have {} slots",
+                                                         cfg.max_worker_capacity,
+                                                         worker->registered + capacity)));
       return;
     }
     worker->registered += capacity;
@@ -648,10 +730,10 @@ struct switchboard_state {
     drop_route(it);
     untrack(worker->routes, c);
     ++traffic.worker_results[rc ? static_cast<std::size_t>(*rc) : result_code_count];
-    traffic.run_latency.observe(std::chrono::steady_clock::now() - r.started);
+    traffic.run_latency.observe(now() - r.started);
     auto* client = find_peer(r.client);
     if (client != nullptr) {
-      untrack(client->routes, c);
+      untrack_client(*client, c);
       if (!r.detach && !r.answered) {
         ++results_forwarded;
         forward(*client, std::move(result_frame));
@@ -664,6 +746,107 @@ struct switchboard_state {
                                               : "");
     pool_of(*worker).add(worker_id, 1);
     dispatch_queued();
+  }
+
+  /// Gives the route a deadline: the shorter of the RUN's `timeout` and max-task-duration, when
+  /// either is set.
+  void set_deadline(const cookie& c, route& r, std::uint32_t timeout_ms) {
+    caf::timespan limit = cfg.max_task_duration;
+    if (timeout_ms > 0) {
+      caf::timespan asked = std::chrono::milliseconds{timeout_ms};
+      if (limit.count() == 0 || asked < limit)
+        limit = asked;
+    }
+    if (limit.count() == 0)
+      return;
+    auto due = r.started + std::chrono::duration_cast<clock_type::duration>(limit);
+    if (spare_deadlines.empty()) {
+      r.deadline = deadlines.emplace(due, c);
+    } else {
+      auto node = std::move(spare_deadlines.back());
+      spare_deadlines.pop_back();
+      node.key() = due;
+      node.mapped() = c;
+      r.deadline = deadlines.insert(std::move(node));
+    }
+    r.has_deadline = true;
+    arm_deadline_timer();
+  }
+
+  void clear_deadline(route& r) {
+    if (!r.has_deadline)
+      return;
+    r.has_deadline = false;
+    auto node = deadlines.extract(r.deadline);
+    if (spare_deadlines.size() < spare_limit)
+      spare_deadlines.push_back(std::move(node));
+  }
+
+  /// Makes sure a timer wakes the Switchboard by the earliest deadline. (A timer that fires early
+  /// or for a deadline already cleared finds nothing due and re-arms.)
+  void arm_deadline_timer() {
+    if (deadlines.empty())
+      return;
+    auto earliest = deadlines.begin()->first;
+    if (deadline_timer_armed && deadline_timer_at <= earliest)
+      return;
+    deadline_timer_armed = true;
+    deadline_timer_at = earliest;
+    auto wait = std::max(earliest - now(), clock_type::duration::zero());
+    self->delayed_send(self, wait, deadline_atom::value);
+  }
+
+  void on_deadline_timer() {
+    if (self->current_sender() != self->ctrl()) {
+      ++messages_rejected;
+      switchboard_log().warn("switchboard: dropped a deadline message that it did not send itself");
+      return;
+    }
+    deadline_timer_armed = false;
+    auto due_by = now();
+    while (!deadlines.empty() && deadlines.begin()->first <= due_by) {
+      auto c = deadlines.begin()->second;
+      auto it = routes.find(c);
+      if (it == routes.end()) { // cannot happen: a route clears its deadline as it ends
+        deadlines.erase(deadlines.begin());
+        continue;
+      }
+      clear_deadline(it->second);
+      time_out(it);
+    }
+    arm_deadline_timer();
+  }
+
+  /// Ends the client's wait for a task whose deadline passed.
+  void time_out(std::unordered_map<cookie, route>::iterator it) {
+    auto& r = it->second;
+    auto c = it->first;
+    if (r.answered)
+      return; // the cancel grace answered it already
+    ++traffic.tasks_timed_out;
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now() - r.started);
+    auto text = fmt::format("Timed out: no RESULT within {} ms", waited.count());
+    auto* client = find_peer(r.client);
+    if (r.worker == 0) {
+      // Still queued: it never reached a worker, so the route ends here.
+      switchboard_log().debug("switchboard: queued {} timed out", cookie_text{c});
+      auto detach = r.detach;
+      if (client != nullptr) {
+        unqueue(r.client, *client, c);
+        untrack_client(*client, c);
+      }
+      drop_route(it);
+      if (client != nullptr && !detach)
+        answer(*client, c, result_code::exception, text.c_str());
+      return;
+    }
+    // Running: the client is answered now; the slot stays busy until the worker answers or goes,
+    // as after a cancel grace (only the worker knows when it is free).
+    r.answered = true;
+    switchboard_log().debug("switchboard: {} on {} timed out", cookie_text{c},
+                            peer_text{peer_role::worker, r.worker});
+    if (client != nullptr && !r.detach)
+      answer(*client, c, result_code::exception, text.c_str());
   }
 
   void on_grace(const cookie& c, std::uint64_t generation) {
@@ -704,13 +887,13 @@ struct switchboard_state {
         continue;
       auto& r = it->second;
       if (auto* client = find_peer(r.client); client != nullptr) {
-        client->routes.erase(c);
+        untrack_client(*client, c);
         if (!r.detach && !r.answered) {
           ++notified;
           answer(*client, c, result_code::worker_went_away, worker_went_away_text);
         }
       }
-      routes.erase(it);
+      drop_route(it);
     }
     pool_of(worker).remove(id);
     switchboard_log().info(
@@ -723,9 +906,15 @@ struct switchboard_state {
   void client_gone(peer_id id, peer_entry& client) {
     if (client.role == peer_role::cluster_client)
       --cluster_clients;
+    if (client.host_load != nullptr) {
+      client.host_load->routes -= client.routes.size();
+      if (--client.host_load->clients == 0)
+        hosts.erase(client.host);
+    }
     auto dropped = client.queued.size();
     for (auto& c : client.queued)
-      routes.erase(c);
+      if (auto it = routes.find(c); it != routes.end())
+        drop_route(it);
     queued_count -= dropped;
     if (dropped > 0)
       queue_turns.erase(std::remove(queue_turns.begin(), queue_turns.end(), id), queue_turns.end());
@@ -837,6 +1026,8 @@ struct switchboard_state {
           }
         }
         peer.queued.clear();
+        if (peer.host_load != nullptr)
+          peer.host_load->routes = 0;
       }
       peer.routes.clear();
     }
@@ -846,6 +1037,7 @@ struct switchboard_state {
                       [](auto& p) { return is_worker_side(p.second.role); }),
         told);
     routes.clear();
+    deadlines.clear();
     local_slots.clear();
     remote_slots.clear();
     queue_turns.clear();
@@ -858,14 +1050,20 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
   self->state.too_many_runs_text =
       "Too many runs in flight on this connection (max-runs-per-client " +
       std::to_string(cfg.max_runs_per_client) + ")";
+  self->state.too_many_host_runs_text =
+      "Too many runs in flight from this address (max-runs-per-address " +
+      std::to_string(cfg.max_runs_per_address) + ")";
   self->set_down_handler([self](caf::down_msg& msg) {
     self->state.on_down(msg);
     self->state.note_capacity_change();
   });
   return {
       [self](join_atom, peer_role role) { self->state.on_join(role); },
+      [self](join_atom, peer_role role, std::string& host) {
+        self->state.on_join(role, std::move(host));
+      },
       [self](run_atom, const cookie& c, bool detach, frame& run_frame) {
-        self->state.on_run(c, detach, run_frame);
+        self->state.on_run(c, detach, 0, run_frame);
         self->state.note_capacity_change();
       },
       [self](cancel_atom, const cookie& c, frame& cancel_frame) {
@@ -891,6 +1089,7 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
       [self](grace_atom, const cookie& c, std::uint64_t generation) {
         self->state.on_grace(c, generation);
       },
+      [self](deadline_atom) { self->state.on_deadline_timer(); },
       [self](capacity_atom, std::uint64_t free) { self->state.on_capacity(free); },
       [self](flush_atom) { self->state.on_flush(); },
       [self](status_atom) { return self->state.status(); },

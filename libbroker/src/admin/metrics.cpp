@@ -157,6 +157,16 @@ void render_traffic(exposition& e, const actors::switchboard_snapshot& s) {
   e.single("rcbroker_messages_rejected_total", "counter",
            "Messages rejected by the Switchboard: sender not joined or in the wrong role.",
            s.messages_rejected);
+  e.single("rcbroker_cancels_dropped_total", "counter",
+           "CANCELs not passed on: one for the same task had already gone to its worker.",
+           t.cancels_dropped);
+  e.single("rcbroker_tasks_timed_out_total", "counter",
+           "Tasks whose client got EXCEPTION when their deadline passed (RUN timeout or "
+           "max-task-duration).",
+           t.tasks_timed_out);
+  e.single("rcbroker_registers_refused_total", "counter",
+           "REGISTERs refused because the worker would pass max-worker-capacity.",
+           t.registers_refused);
   e.family("rcbroker_forwarded_frames_total", "counter",
            "Frames passed on unchanged: RUN and CANCEL to workers, RESULT to clients.");
   e.sample("rcbroker_forwarded_frames_total", {{"to", "worker"}}, t.frames_to_workers);

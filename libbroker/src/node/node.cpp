@@ -132,6 +132,9 @@ void node::start(const settings& s) {
   sb_cfg.queue_limit = s.queue_limit;
   sb_cfg.cancel_orphans = s.cancel_orphans;
   sb_cfg.max_runs_per_client = s.max_runs_per_client;
+  sb_cfg.max_runs_per_address = s.max_runs_per_address;
+  sb_cfg.max_worker_capacity = s.max_worker_capacity;
+  sb_cfg.max_task_duration = s.max_task_duration;
   switchboard_ = actors::spawn_switchboard(sys, sb_cfg);
   actors::broker_config b_cfg;
   b_cfg.client_listeners = client_listeners_;

@@ -221,37 +221,38 @@ const std::vector<option_spec>& option_specs() {
                   "threads running sockets and actors; must be 1 (more cores: one node per core, "
                   "as a cluster)",
                   &settings::io_threads),
-    size_option("cluster-port", "PORT",
-                "publish this node's Switchboard to other nodes on PORT (default 0: no cluster)",
-                &settings::cluster_port),
-    {"cluster-bind", "ADDR", "address the cluster port binds to (default 127.0.0.1)",
-     "an IP address string",
-     [](std::string_view t, settings& s) {
-       s.cluster_bind = std::string{t};
-       return true;
-     },
-     [](const caf::config_value& v, settings& s) {
-       auto str = caf::get_if<std::string>(&v);
-       if (str)
-         s.cluster_bind = *str;
-       return str != nullptr;
-     }},
-    {"cluster-peers", "", "other nodes' cluster ports (in the file; use --peer on the command line)",
-     "a list of \"HOST:PORT\" strings", nullptr,
-     [](const caf::config_value& v, settings& s) {
-       return string_list_from_value(v, s.cluster_peers);
-     }},
-    {"node-name", "NAME", "this node's name in logs and status (default: none)", "a string",
-     [](std::string_view t, settings& s) {
-       s.node_name = std::string{t};
-       return true;
-     },
-     [](const caf::config_value& v, settings& s) {
-       auto str = caf::get_if<std::string>(&v);
-       if (str)
-         s.node_name = *str;
-       return str != nullptr;
-     }},
+      size_option("cluster-port", "PORT",
+                  "publish this node's Switchboard to other nodes on PORT (default 0: no cluster)",
+                  &settings::cluster_port),
+      {"cluster-bind", "ADDR", "address the cluster port binds to (default 127.0.0.1)",
+       "an IP address string",
+       [](std::string_view t, settings& s) {
+         s.cluster_bind = std::string{t};
+         return true;
+       },
+       [](const caf::config_value& v, settings& s) {
+         auto str = caf::get_if<std::string>(&v);
+         if (str)
+           s.cluster_bind = *str;
+         return str != nullptr;
+       }},
+      {"cluster-peers", "",
+       "other nodes' cluster ports (in the file; use --peer on the command line)",
+       "a list of \"HOST:PORT\" strings", nullptr,
+       [](const caf::config_value& v, settings& s) {
+         return string_list_from_value(v, s.cluster_peers);
+       }},
+      {"node-name", "NAME", "this node's name in logs and status (default: none)", "a string",
+       [](std::string_view t, settings& s) {
+         s.node_name = std::string{t};
+         return true;
+       },
+       [](const caf::config_value& v, settings& s) {
+         auto str = caf::get_if<std::string>(&v);
+         if (str)
+           s.node_name = *str;
+         return str != nullptr;
+       }},
       string_option("admin", "HOST:PORT",
                     "HTTP admin endpoint: GET /metrics, /healthz, /status; PORT alone is "
                     "127.0.0.1:PORT (default empty: off)",
@@ -289,6 +290,18 @@ const std::vector<option_spec>& option_specs() {
                   "open tasks per client connection; a RUN over it gets NO_CAPACITY (default "
                   "10000; 0: no limit)",
                   &settings::max_runs_per_client),
+      size_option("max-runs-per-address", "N",
+                  "open tasks of all client connections from one host (Unix sockets: one host); "
+                  "a RUN over it gets NO_CAPACITY (default 10000; 0: no limit)",
+                  &settings::max_runs_per_address),
+      size_option("max-worker-capacity", "N",
+                  "slots one worker connection may register in all; a REGISTER over it gets "
+                  "BAD_PACKET (default 4096; 0: no limit)",
+                  &settings::max_worker_capacity),
+      duration_option("max-task-duration",
+                      "answer a task's client with EXCEPTION when its worker has not answered "
+                      "within this; a RUN's timeout field may ask for less (default 0s: none)",
+                      &settings::max_task_duration),
       duration_option("idle-timeout",
                       "close a connection from which no byte was read for this long (default 0s: "
                       "never)",
@@ -385,7 +398,8 @@ std::string help_text(const std::string& program) {
       << "Options (each also a key of the [broker] section of the config file):\n"
       << "  --serve URL              add a client endpoint (repeatable; replaces the file's list)\n"
       << "  --listen URL             add a worker endpoint (repeatable; replaces the file's list)\n"
-      << "  --peer HOST:PORT         link to another node's cluster port (repeatable; replaces the\n"
+      << "  --peer HOST:PORT         link to another node's cluster port (repeatable; replaces "
+         "the\n"
       << "                           file's cluster-peers)\n"
       << "  --config FILE            config file to read (default ./" << default_config_file
       << ")\n";

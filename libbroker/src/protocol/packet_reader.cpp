@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <simdjson.h>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #if defined(__SSE2__)
@@ -400,6 +401,7 @@ private:
     capacity,
     pipeline,
     token,
+    timeout,
     rc,
     variables,
     error,
@@ -421,6 +423,8 @@ private:
              : name == "detach" ? field_id::detach
              : name == "result" ? field_id::result
                                 : field_id::other;
+    case 7:
+      return name == "timeout" ? field_id::timeout : field_id::other;
     case 8:
       return name == "capacity"   ? field_id::capacity
              : name == "pipeline" ? field_id::pipeline
@@ -465,9 +469,14 @@ private:
       }
       break;
     case field_id::capacity:
-      r = read_integer(v, fields.capacity);
+      r = read_number(v, fields.capacity);
       if (r == outcome::wrong_type)
         note("field 'capacity' must be an integer");
+      return r;
+    case field_id::timeout:
+      r = read_number(v, fields.timeout);
+      if (r == outcome::wrong_type)
+        note("field 'timeout' must be a number of seconds");
       return r;
     case field_id::pipeline:
     case field_id::token: {
@@ -581,7 +590,10 @@ private:
     return wrong_type(v);
   }
 
-  outcome read_integer(ondemand::value& v, std::optional<std::int64_t>& out) const noexcept {
+  /// Reads a JSON number as an int64 (a fraction, an exponent or out of range is the wrong type)
+  /// or as a double (out of a double's range is).
+  template <class T>
+  outcome read_number(ondemand::value& v, std::optional<T>& out) const noexcept {
     auto type = type_of(v);
     if (!type)
       return outcome::bad_json;
@@ -593,9 +605,14 @@ private:
       return wrong_type(v);
     if (!valid_number(scalar_token(v)))
       return outcome::bad_json;
-    std::int64_t n;
-    if (v.get_int64().get(n))
-      return outcome::wrong_type; // a fraction, an exponent, or out of range
+    T n;
+    bool failed;
+    if constexpr (std::is_same_v<T, double>)
+      failed = v.get_double().get(n) != simdjson::SUCCESS;
+    else
+      failed = v.get_int64().get(n) != simdjson::SUCCESS;
+    if (failed)
+      return outcome::wrong_type;
     out = n;
     return outcome::ok;
   }

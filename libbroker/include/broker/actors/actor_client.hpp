@@ -22,7 +22,8 @@ using actor_task_handler =
 /// Spawns a worker actor on `sys` that joins `sb` (local or remote) as a worker with `capacity`
 /// slots and answers each RUN with `handler`, called in the actor (so tasks run one at a time;
 /// it suits harnesses and light work: in a node, actors run on the I/O thread, so a slow handler
-/// holds up every socket; spawn heavier workers in a system of their own). It ends on SHUTDOWN or when the Switchboard goes down.
+/// holds up every socket; spawn heavier workers in a system of their own). It ends on SHUTDOWN or
+/// when the Switchboard goes down.
 peer_actor spawn_actor_worker(caf::actor_system& sys, switchboard_actor sb, std::uint32_t capacity,
                               actor_task_handler handler);
 

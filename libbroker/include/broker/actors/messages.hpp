@@ -85,6 +85,7 @@ using capacity_atom = caf::atom_constant<caf::atom("capacity")>; ///< free slots
 using flush_atom = caf::atom_constant<caf::atom("flush")>;       ///< send batched updates now
 using packets_atom = caf::atom_constant<caf::atom("packets")>;   ///< a connection's routed packets
 using read_atom = caf::atom_constant<caf::atom("read")>;         ///< read a large frame
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>; ///< task deadlines may be due
 
 // -- types carried in messages ------------------------------------------------------------------
 
@@ -140,12 +141,14 @@ struct routed_packet {
   bool has_rc = false;                                     ///< RESULT: whether `rc` was read
   protocol::result_code rc = protocol::result_code::ok;    ///< RESULT: its outcome
   frame bytes;                                             ///< the packet as the peer sent it
+  std::uint32_t timeout_ms = 0; ///< RUN: its `timeout` field in milliseconds (0: none given)
 };
 
 /// Serializes a routed packet.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, routed_packet& x) {
-  return f(caf::meta::type_name("routed_packet"), x.type, x.id, x.detach, x.has_rc, x.rc, x.bytes);
+  return f(caf::meta::type_name("routed_packet"), x.type, x.id, x.detach, x.has_rc, x.rc, x.bytes,
+           x.timeout_ms);
 }
 
 // -- typed interfaces ---------------------------------------------------------------------------
@@ -162,28 +165,30 @@ using cluster_link_actor = peer_actor::extend<caf::reacts_to<capacity_atom, std:
 
 /// The Switchboard: owns every route and worker slot. Each message from a peer is identified by
 /// its sender, which must have sent `join` first (the Switchboard then monitors it; its down
-/// message ends the peer). RUN and CANCEL frames come from clients, REGISTER and RESULT from
+/// message ends the peer); a socket client joins with its host, by which `max-runs-per-address`
+/// counts. RUN and CANCEL frames come from clients, REGISTER and RESULT from
 /// workers, already checked by the sender for the stateless rules (cookie present, pipeline
 /// present, capacity >= 1). A `cluster_worker` link sets its free slots with `capacity`; a
 /// `cluster_client` link gets this node's free local slots as `capacity` messages, batched.
 /// A RESULT may carry the `rc` its sender already read (else the Switchboard reads it for its
 /// counters); `metrics` answers a detailed snapshot for the admin endpoint. A socket connection
 /// passes the RUNs, CANCELs and RESULTs of one read as one `packets` message; what the
-/// Switchboard delivers while it handles them goes out as one message per peer.
-using switchboard_actor =
-    caf::typed_actor<caf::reacts_to<join_atom, peer_role>,
-                     caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
-                     caf::reacts_to<cancel_atom, cookie, frame>,
-                     caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
-                     caf::reacts_to<result_atom, cookie, frame>,
-                     caf::reacts_to<result_atom, cookie, protocol::result_code /* rc */, frame>,
-                     caf::reacts_to<packets_atom, std::vector<routed_packet>>,
-                     caf::reacts_to<grace_atom, cookie, std::uint64_t /* route generation */>,
-                     caf::reacts_to<capacity_atom, std::uint64_t /* free slots */>,
-                     caf::reacts_to<flush_atom>,
-                     caf::replies_to<status_atom>::with<switchboard_status>,
-                     caf::replies_to<metrics_atom>::with<switchboard_snapshot>,
-                     caf::replies_to<shutdown_atom>::with<done_atom>>;
+/// Switchboard delivers while it handles them goes out as one message per peer. `grace` and
+/// `deadline` are the Switchboard's own timers (a cancel grace, the earliest task deadline).
+using switchboard_actor = caf::typed_actor<
+    caf::reacts_to<join_atom, peer_role>,
+    caf::reacts_to<join_atom, peer_role, std::string /* peer host */>,
+    caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
+    caf::reacts_to<cancel_atom, cookie, frame>,
+    caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
+    caf::reacts_to<result_atom, cookie, frame>,
+    caf::reacts_to<result_atom, cookie, protocol::result_code /* rc */, frame>,
+    caf::reacts_to<packets_atom, std::vector<routed_packet>>,
+    caf::reacts_to<grace_atom, cookie, std::uint64_t /* route generation */>,
+    caf::reacts_to<deadline_atom>, caf::reacts_to<capacity_atom, std::uint64_t /* free slots */>,
+    caf::reacts_to<flush_atom>, caf::replies_to<status_atom>::with<switchboard_status>,
+    caf::replies_to<metrics_atom>::with<switchboard_snapshot>,
+    caf::replies_to<shutdown_atom>::with<done_atom>>;
 
 /// Reads large frames off the I/O thread: a connection hands it each frame over
 /// `large_frame_bytes` and goes on with the answer, so that checking a frame of many megabytes
@@ -204,10 +209,10 @@ using connection_actor = peer_actor::extend<caf::reacts_to<frames_atom, std::vec
 /// A client without a socket: a CAF actor (in this process or on another node) that submits runs
 /// to a Switchboard and gets each RESULT as the reply to its request. Cancelling makes the run's
 /// reply the worker's (or the broker's) answer to the CANCEL.
-using actor_client_actor = peer_actor::extend<
-  caf::replies_to<run_atom, std::string /* pipeline */, std::string /* variables */>::with<
-    run_outcome>,
-  caf::reacts_to<cancel_atom, cookie>>;
+using actor_client_actor =
+    peer_actor::extend<caf::replies_to<run_atom, std::string /* pipeline */,
+                                       std::string /* variables */>::with<run_outcome>,
+                       caf::reacts_to<cancel_atom, cookie>>;
 
 /// The Broker: supervises listeners and connections and runs the orderly shutdown.
 using broker_actor =

@@ -71,6 +71,13 @@ struct traffic_counters {
   /// Worker RESULT frames passed on to clients, and their bytes on the wire.
   std::uint64_t frames_to_clients = 0;
   std::uint64_t bytes_to_clients = 0;
+  /// CANCELs not passed on because one for the same task already went to its worker.
+  std::uint64_t cancels_dropped = 0;
+  /// Tasks whose client got EXCEPTION because their deadline passed (RUN `timeout` or
+  /// max-task-duration).
+  std::uint64_t tasks_timed_out = 0;
+  /// REGISTERs refused because the worker's capacity would pass max-worker-capacity.
+  std::uint64_t registers_refused = 0;
   /// Time from a RUN reaching the Switchboard to the worker's RESULT for it (queueing included).
   latency_histogram run_latency;
 };
@@ -80,7 +87,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, traffic_counters& x) {
   return f(caf::meta::type_name("traffic_counters"), x.runs_received, x.worker_results,
            x.broker_results, x.frames_to_workers, x.bytes_to_workers, x.frames_to_clients,
-           x.bytes_to_clients, x.run_latency);
+           x.bytes_to_clients, x.cancels_dropped, x.tasks_timed_out, x.registers_refused,
+           x.run_latency);
 }
 
 /// One peer of the Switchboard in a snapshot.

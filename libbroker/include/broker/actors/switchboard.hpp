@@ -6,6 +6,7 @@
 #include <caf/timespan.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace broker::actors {
 
@@ -20,6 +21,15 @@ struct switchboard_config {
   /// With N > 0, a client (not a cluster link) with N open routes gets NO_CAPACITY for another
   /// RUN: every route counts until it ends (queued, running, detached, answered by the grace).
   std::size_t max_runs_per_client = 0;
+  /// With N > 0, the socket clients of one host (IP address; all Unix-socket clients count as
+  /// one) together get NO_CAPACITY for a RUN once they have N open routes.
+  std::size_t max_runs_per_address = 0;
+  /// With N > 0, a REGISTER that would give one worker connection more than N slots in all gets
+  /// BAD_PACKET and adds none.
+  std::uint64_t max_worker_capacity = 0;
+  /// With a duration > 0, a task not answered within it is answered for its client with
+  /// EXCEPTION; a RUN's own `timeout` field may only shorten it.
+  caf::timespan max_task_duration{0};
 };
 
 /// Spawns the Switchboard: the one actor that holds routes and worker slots. See

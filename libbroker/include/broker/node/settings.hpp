@@ -58,6 +58,14 @@ struct settings {
   std::size_t max_worker_connections = 1000;
   /// Open tasks per client connection; a RUN over it gets NO_CAPACITY (0: no limit).
   std::size_t max_runs_per_client = 10000;
+  /// Open tasks of all client connections from one host (all Unix-socket clients count as one);
+  /// a RUN over it gets NO_CAPACITY (0: no limit).
+  std::size_t max_runs_per_address = 10000;
+  /// Slots one worker connection may register in all; a REGISTER over it gets BAD_PACKET.
+  std::size_t max_worker_capacity = 4096;
+  /// A task not answered within this is answered for its client with EXCEPTION (0: no limit; a
+  /// RUN's `timeout` field may set a shorter one).
+  std::chrono::milliseconds max_task_duration{0};
   /// A connection from which no byte was read for this long is closed (0: never).
   std::chrono::milliseconds idle_timeout{0};
   /// PEM certificate chain of the node, for tls:// endpoints.

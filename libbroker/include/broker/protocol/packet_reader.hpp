@@ -19,7 +19,8 @@ struct packet_fields {
   std::optional<std::string> pipeline;  ///< as sent (may be empty: the caller rejects that)
   bool detach = false;                  ///< `null` and absent read as false
   std::optional<std::string> token;     ///< extension: worker token in REGISTER
-  std::optional<result_code> rc;        ///< RESULT's outcome (for the broker's counters)
+  std::optional<double> timeout; ///< extension: RUN's deadline in seconds (caller checks > 0)
+  std::optional<result_code> rc; ///< RESULT's outcome (for the broker's counters)
 };
 
 /// What reading a frame gave: the fields, or why the frame is a bad packet.
