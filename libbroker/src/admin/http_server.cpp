@@ -61,6 +61,7 @@ public:
   void start() { read(); }
 
   void close() {
+    closed_ = true;
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
@@ -68,18 +69,26 @@ public:
 
 private:
   void read() {
+    if (server_->stopped_)
+      return end();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->limits_.max_header_bytes));
     parser_->body_limit(server_->limits_.max_body_bytes);
-    stream_.expires_after(server_->limits_.timeout);
+    ticket_ = server_->waiting(shared_from_this());
+    // Set once for the whole request: the stream's deadline is a point in time that every read of
+    // the request shares, so bytes that arrive one by one do not push it back.
+    stream_.expires_after(server_->limits_.request_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(const beast::error_code& ec) {
-    // A read that completed just before `stop` ran: the node is going, answer nothing.
-    if (server_->stopped_)
+    server_->done_waiting(ticket_);
+    ticket_ = 0;
+    // A read that completed just before `stop` ran, or before this connection was closed to make
+    // room for a new one: answer nothing.
+    if (server_->stopped_ || closed_)
       return end();
     if (ec) {
       if (auto failure = parse_failure(ec)) {
@@ -121,7 +130,7 @@ private:
     response_->keep_alive(keep_alive_);
     response_->body() = std::move(r.body);
     response_->prepare_payload();
-    stream_.expires_after(server_->limits_.timeout);
+    stream_.expires_after(server_->limits_.write_timeout);
     http::async_write(stream_, *response_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec || !self->keep_alive_)
@@ -132,7 +141,8 @@ private:
 
   void end() {
     close();
-    server_->forget(shared_from_this());
+    server_->forget(shared_from_this(), ticket_);
+    ticket_ = 0;
   }
 
   std::shared_ptr<http_server> server_;
@@ -142,6 +152,8 @@ private:
   std::optional<http::response<http::string_body>> response_;
   bool keep_alive_ = false;
   bool allow_get_ = false;
+  bool closed_ = false;
+  std::uint64_t ticket_ = 0; // in the server's `waiting_` while not 0
 };
 
 http_server::http_server(asio::io_context& ioc, const address& where, limits lim)
@@ -193,6 +205,7 @@ void http_server::stop() {
     self->retry_.cancel();
     auto sessions = std::move(self->sessions_);
     self->sessions_.clear();
+    self->waiting_.clear();
     for (auto& s : sessions)
       s->close();
   });
@@ -214,19 +227,52 @@ void http_server::accept_next() {
                              });
                              return;
                            }
-                           if (self->sessions_.size() >= self->limits_.max_connections) {
-                             beast::error_code ignored;
-                             socket.close(ignored);
-                           } else {
-                             auto s = std::make_shared<session>(self, std::move(socket));
-                             self->sessions_.insert(s);
-                             s->start();
-                           }
+                           self->admit(std::move(socket));
                            self->accept_next();
                          });
 }
 
-void http_server::forget(const std::shared_ptr<session>& s) {
+void http_server::admit(tcp::socket socket) {
+  if (sessions_.size() >= limits_.max_connections && !evict_a_waiting_session()) {
+    // Every connection is being answered: they end soon, and the newcomer may try again.
+    admin_log().debug("admin: {} connections are being answered, closed a new one",
+                      sessions_.size());
+    beast::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  auto s = std::make_shared<session>(shared_from_this(), std::move(socket));
+  sessions_.insert(s);
+  s->start();
+}
+
+bool http_server::evict_a_waiting_session() {
+  if (waiting_.empty())
+    return false;
+  // The one that has waited longest is the slowest peer, and the nearest to its deadline anyway;
+  // a probe that connects now sends its request at once and is answered before its turn comes.
+  auto oldest = waiting_.begin();
+  auto victim = std::move(oldest->second);
+  waiting_.erase(oldest);
+  sessions_.erase(victim);
+  admin_log().debug("admin: {} connections open, closed the one waiting longest for its request",
+                    limits_.max_connections);
+  victim->close();
+  return true;
+}
+
+std::uint64_t http_server::waiting(std::shared_ptr<session> s) {
+  auto ticket = next_ticket_++;
+  waiting_.emplace(ticket, std::move(s));
+  return ticket;
+}
+
+void http_server::done_waiting(std::uint64_t ticket) {
+  waiting_.erase(ticket);
+}
+
+void http_server::forget(const std::shared_ptr<session>& s, std::uint64_t ticket) {
+  waiting_.erase(ticket);
   sessions_.erase(s);
 }
 

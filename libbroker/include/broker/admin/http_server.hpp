@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -33,17 +34,27 @@ using request_handler = std::function<void(std::string_view path, respond_fn res
 
 /// A small HTTP/1.1 server for the admin endpoint, on the node's io_context. It accepts GET
 /// only (405 otherwise), answers malformed requests with 400 (431 and 413 for headers and bodies
-/// over the limits), bounds every read and write by a deadline and the number of open
-/// connections, and hands each valid request to the handler. Every handler of the server and its
-/// connections runs on one strand: admin traffic is light, and one strand needs no lock.
+/// over the limits), and hands each valid request to the handler. A request must arrive whole
+/// within a short deadline and a response be written within another; the open connections are
+/// bounded, and when they are all open a new one takes the place of the connection that has
+/// waited longest for its request, so that slow peers cannot keep probes and scrapes out. Every
+/// handler of the server and its connections runs on one strand: admin traffic is light, and one
+/// strand needs no lock.
 class http_server : public std::enable_shared_from_this<http_server> {
 public:
   /// Bounds on what a client can make the server hold.
   struct limits {
-    std::size_t max_header_bytes = 8 * 1024;  ///< request line and headers
-    std::size_t max_body_bytes = 1024;        ///< a GET needs none; a little is tolerated
-    std::size_t max_connections = 32;         ///< more are closed at once
-    std::chrono::milliseconds timeout{10000}; ///< per read of a request and per response write
+    std::size_t max_header_bytes = 8 * 1024; ///< request line and headers
+    std::size_t max_body_bytes = 1024;       ///< a GET needs none; a little is tolerated
+    /// Open connections at most. When all are open, a new connection closes the one that has
+    /// waited longest for its request; only when every one is being answered is it closed itself.
+    std::size_t max_connections = 256;
+    /// From the accept (or the end of the previous response on a kept-alive connection) until
+    /// the request line, headers and any body are read: one deadline for the whole request, which
+    /// a peer sending a byte now and then does not extend.
+    std::chrono::milliseconds request_timeout{2000};
+    /// For writing one response.
+    std::chrono::milliseconds write_timeout{10000};
   };
 
   /// Binds and listens now; throws std::runtime_error naming the address when it cannot.
@@ -75,7 +86,11 @@ private:
   using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
 
   void accept_next();
-  void forget(const std::shared_ptr<session>& s);
+  void admit(boost::asio::ip::tcp::socket socket);
+  bool evict_a_waiting_session();
+  std::uint64_t waiting(std::shared_ptr<session> s);
+  void done_waiting(std::uint64_t ticket);
+  void forget(const std::shared_ptr<session>& s, std::uint64_t ticket);
 
   strand_type strand_;
   boost::asio::ip::tcp::acceptor acceptor_;
@@ -84,8 +99,13 @@ private:
   limits limits_;
   std::uint16_t port_ = 0;
   request_handler handler_;
-  std::set<std::shared_ptr<session>> sessions_; // touched on the strand only
-  bool stopped_ = false;                        // touched on the strand only
+  // Touched on the strand only. Every open connection is in `sessions_`; those waiting for a
+  // request are also in `waiting_`, by a ticket taken when the wait began: the first is the one
+  // that has waited longest.
+  std::set<std::shared_ptr<session>> sessions_;
+  std::map<std::uint64_t, std::shared_ptr<session>> waiting_;
+  std::uint64_t next_ticket_ = 1;
+  bool stopped_ = false;
 };
 
 } // namespace broker::admin
