@@ -1,5 +1,7 @@
 #include "broker/node/options.hpp"
 
+#include "broker/node/config_check.hpp"
+
 #include <caf/actor_system_config.hpp>
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
@@ -418,6 +420,8 @@ std::string load_config_file(const std::string& file, bool required, settings& s
   auto parsed = caf::actor_system_config::parse_config_file(file.c_str());
   if (!parsed)
     return "cannot parse config file " + file + ": " + caf::to_string(parsed.error());
+  if (auto err = check_config_file(file, *parsed, setting_keys()); !err.empty())
+    return err;
   auto section = parsed->find("broker");
   if (section == parsed->end())
     return {};
@@ -429,7 +433,8 @@ std::string load_config_file(const std::string& file, bool required, settings& s
     if (!spec)
       return file + ": unknown setting broker." + key + " (see rcbroker --help for the keys)";
     if (!spec->from_value(value, s))
-      return file + ": bad value for broker." + key + ": expected " + spec->expects;
+      return config_location(file, {"broker", key}) + ": bad value for broker." + key +
+             ": expected " + spec->expects;
   }
   return {};
 }
