@@ -313,6 +313,10 @@ const std::vector<option_spec>& option_specs() {
                     "empty: none needed; also from the environment variable "
                     "RCBROKER_WORKER_TOKEN)",
                     "a string", &settings::worker_token),
+      duration_option("first-packet-timeout",
+                      "close a connection that has not sent one whole packet within this long of "
+                      "connecting (default 10s; 0s: never)",
+                      &settings::first_packet_timeout),
   };
   return specs;
 }
