@@ -1,6 +1,7 @@
 // rcbroker: the broker node. Run `rcbroker --help` for its options; `scripts/run` builds it and
 // starts it with the defaults of caf-application.conf.
 
+#include "broker/node/descriptor_budget.hpp"
 #include "broker/node/effective_settings.hpp"
 #include "broker/node/logging.hpp"
 #include "broker/node/node.hpp"
@@ -58,6 +59,10 @@ int main(int argc, char** argv) {
     return fail(err);
   if (auto err = validate(s); !err.empty())
     return fail(err);
+  // Before anything is bound: connections past the limit would starve REGISTERs and /metrics.
+  auto descriptors = raise_descriptor_limit(s);
+  if (auto err = descriptors.error(); !err.empty())
+    return fail(err);
   if (cl.check_config) {
     caf::actor_system_config check;
     std::vector<std::string> caf_args = cl.caf_args;
@@ -66,12 +71,16 @@ int main(int argc, char** argv) {
     std::cout << "; config file: " << describe_config_file(file, explicit_file) << "\n"
               << "; the file and the command line are valid; the effective settings:\n"
               << "; (actors run on the I/O thread: CAF's [scheduler] settings are not used)\n"
+              << "; " << descriptors.summary() << "\n"
               << "[broker]\n"
               << render_settings(s);
     return 0;
   }
   if (auto err = setup_logging(s); !err.empty())
     return fail(err);
+  spdlog::info("{}", descriptors.summary());
+  if (auto warning = descriptors.warning(); !warning.empty())
+    spdlog::warn("{}", warning);
 
   caf::actor_system_config cfg;
   std::vector<std::string> caf_args = cl.caf_args;

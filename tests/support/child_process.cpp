@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -13,7 +14,8 @@
 namespace broker::testing {
 
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
-                             const std::string& log_file)
+                             const std::string& log_file,
+                             std::optional<open_files_limit> open_files)
     : log_file_(log_file) {
   std::vector<std::string> all{program};
   all.insert(all.end(), args.begin(), args.end());
@@ -31,6 +33,11 @@ child_process::child_process(const std::string& program, const std::vector<std::
     // The test's own sockets must not live on in the child and hide a "closed by peer".
     for (int other = 3; other < 4096; ++other)
       ::close(other);
+    if (open_files) {
+      rlimit limit{open_files->soft, open_files->hard};
+      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+        ::_exit(126);
+    }
     ::execv(program.c_str(), argv.data());
     ::_exit(127);
   }

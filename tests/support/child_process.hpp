@@ -2,18 +2,27 @@
 
 // Starts a program (the rcbroker binary) as a child process for multi-process tests.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace broker::testing {
 
+/// The file descriptor limit (RLIMIT_NOFILE) a child starts with.
+struct open_files_limit {
+  std::uint64_t soft = 0;
+  std::uint64_t hard = 0;
+};
+
 /// A child process whose stdout and stderr go to a log file.
 class child_process {
 public:
-  /// Starts `program` with `args`; output goes to `log_file`.
+  /// Starts `program` with `args`; output goes to `log_file`. With `open_files`, the child gets
+  /// that descriptor limit before it runs `program` (the test process keeps its own).
   child_process(const std::string& program, const std::vector<std::string>& args,
-                const std::string& log_file);
+                const std::string& log_file,
+                std::optional<open_files_limit> open_files = std::nullopt);
 
   /// Kills the child (SIGKILL) if it still runs.
   ~child_process();

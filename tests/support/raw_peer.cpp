@@ -141,6 +141,18 @@ bool raw_peer::closed_by_peer(int timeout_ms) {
   return false;
 }
 
+std::optional<std::chrono::milliseconds>
+connection_lifetime(const std::string& url, std::string_view bytes, int timeout_ms) {
+  auto connected = std::chrono::steady_clock::now();
+  raw_peer peer{url};
+  if (!bytes.empty())
+    peer.send_raw(bytes);
+  if (!peer.closed_by_peer(timeout_ms))
+    return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               connected);
+}
+
 std::string original_run(const std::string& cookie, const std::string& pipeline,
                          const std::string& variables_json, bool detach) {
   return R"({"packet_type":"RUN","cookie":")" + cookie + R"(","capacity":null,"pipeline":)" +

@@ -3,6 +3,7 @@
 // A blocking test peer that speaks raw frames over TCP or a Unix socket, as an original
 // ReasonChip client or worker does: it writes exactly the bytes it is given.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,12 @@ private:
   int fd_ = -1;
   std::string buffer_;
 };
+
+/// Connects to `url`, writes `bytes` (raw, possibly nothing) and nothing more, and returns how long
+/// after connecting the node closed the connection; nullopt when it was still open after
+/// `timeout_ms`.
+std::optional<std::chrono::milliseconds>
+connection_lifetime(const std::string& url, std::string_view bytes = {}, int timeout_ms = 3000);
 
 /// A RUN exactly as an original client writes it.
 std::string original_run(const std::string& cookie, const std::string& pipeline,

@@ -71,6 +71,7 @@ std::string render_settings(const settings& s) {
       {"unix-socket-mode", quoted(s.unix_socket_mode)},
       // A secret has no place in a terminal or a journal.
       {"worker-token", s.worker_token.empty() ? quoted("") : quoted(hidden_token)},
+      {"first-packet-timeout", duration(s.first_packet_timeout)},
   };
   std::string out;
   for (auto& [key, value] : lines)

@@ -30,6 +30,7 @@ transport::stream::limits limits_of(const settings& s) {
   lim.max_frame_size = s.max_frame_size;
   lim.max_write_queue = s.max_write_queue;
   lim.idle_timeout = s.idle_timeout;
+  lim.first_packet_timeout = s.first_packet_timeout;
   return lim;
 }
 

@@ -1,5 +1,7 @@
 #include "broker/node/options.hpp"
 
+#include "broker/node/config_check.hpp"
+
 #include <caf/actor_system_config.hpp>
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
@@ -324,6 +326,10 @@ const std::vector<option_spec>& option_specs() {
                     "empty: none needed; also from the environment variable "
                     "RCBROKER_WORKER_TOKEN)",
                     "a string", &settings::worker_token),
+      duration_option("first-packet-timeout",
+                      "close a connection that has not sent one whole packet within this long of "
+                      "connecting (default 10s; 0s: never)",
+                      &settings::first_packet_timeout),
   };
   return specs;
 }
@@ -432,6 +438,8 @@ std::string load_config_file(const std::string& file, bool required, settings& s
   auto parsed = caf::actor_system_config::parse_config_file(file.c_str());
   if (!parsed)
     return "cannot parse config file " + file + ": " + caf::to_string(parsed.error());
+  if (auto err = check_config_file(file, *parsed, setting_keys()); !err.empty())
+    return err;
   auto section = parsed->find("broker");
   if (section == parsed->end())
     return {};
@@ -443,7 +451,8 @@ std::string load_config_file(const std::string& file, bool required, settings& s
     if (!spec)
       return file + ": unknown setting broker." + key + " (see rcbroker --help for the keys)";
     if (!spec->from_value(value, s))
-      return file + ": bad value for broker." + key + ": expected " + spec->expects;
+      return config_location(file, {"broker", key}) + ": bad value for broker." + key +
+             ": expected " + spec->expects;
   }
   return {};
 }

@@ -12,7 +12,9 @@
 #include <cstring>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace broker::transport {
@@ -58,6 +60,25 @@ struct handshake_state {
   bool timed_out = false;
 };
 
+// Whether a process accepts connections on the Unix socket file `path` (errno of the attempt
+// in `error` otherwise). Non-blocking: a live node with a full backlog answers EAGAIN at once.
+bool someone_listens(const std::string& path, int& error) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = errno;
+    return false;
+  }
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  bool connected = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  error = connected ? 0 : errno;
+  ::close(fd);
+  return connected || error == EAGAIN || error == EINPROGRESS;
+}
+
+// Only a socket file nobody listens on is removed: unlinking a live node's file would take the
+// new clients of that node, which would go on running without them.
 void remove_stale_socket_file(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0)
@@ -65,6 +86,14 @@ void remove_stale_socket_file(const std::string& path) {
   if (!S_ISSOCK(st.st_mode))
     throw std::runtime_error(path +
                              " exists and is not a socket; remove it or choose another path");
+  int error = 0;
+  if (someone_listens(path, error))
+    throw std::runtime_error("another process is listening on socket://" + path +
+                             "; stop it or choose another path");
+  if (error != ECONNREFUSED && error != ENOENT)
+    throw std::runtime_error("cannot tell whether another process is listening on socket://" +
+                             path + " (connect: " + std::strerror(error) +
+                             "); remove the file if it is stale, or choose another path");
   ::unlink(path.c_str());
 }
 

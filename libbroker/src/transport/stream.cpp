@@ -107,6 +107,8 @@ void stream::start(handlers h) {
       self->last_read_ = std::chrono::steady_clock::now();
       self->watch_idle(self->limits_.idle_timeout);
     }
+    if (self->limits_.first_packet_timeout.count() > 0)
+      self->watch_first_packet();
     self->start_reading();
   });
 }
@@ -200,6 +202,8 @@ void stream::on_bytes(const protocol::block_ref& block, const char* data, std::s
     last_read_ = std::chrono::steady_clock::now();
   std::vector<protocol::frame> frames;
   auto st = block ? decoder_.feed(block, data, size, frames) : decoder_.feed(data, size, frames);
+  if (first_packet_timer_ && !frames.empty())
+    first_packet_timer_.reset(); // cancels the wait: the peer speaks the protocol
   if (!frames.empty() && handlers_.on_frames) {
     if (handlers_.acknowledge_batches)
       ++unconsumed_;
@@ -238,6 +242,17 @@ void stream::watch_idle(std::chrono::steady_clock::duration wait) {
       return;
     }
     self->watch_idle(self->limits_.idle_timeout - idle);
+  });
+}
+
+void stream::watch_first_packet() {
+  first_packet_timer_ = std::make_unique<asio::steady_timer>(executor());
+  first_packet_timer_->expires_after(limits_.first_packet_timeout);
+  first_packet_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_ || !self->first_packet_timer_)
+      return;
+    self->fail("no complete packet within " + describe(self->limits_.first_packet_timeout) +
+               " of connecting (first-packet-timeout)");
   });
 }
 
@@ -430,6 +445,7 @@ void stream::fail(std::string reason) {
   closed_ = true;
   if (idle_timer_)
     idle_timer_->cancel();
+  first_packet_timer_.reset();
   // No TLS close_notify: it would need a write and a wait; the peer sees the TCP close instead.
   auto& socket = tls_ ? tls_->ssl.next_layer() : socket_;
   boost::system::error_code ignored;

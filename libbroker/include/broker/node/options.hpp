@@ -29,9 +29,10 @@ command_line parse_command_line(const std::vector<std::string>& args);
 /// The text of `--help`.
 std::string help_text(const std::string& program);
 
-/// Reads the `[broker]` section of `file` into `s`. Unknown keys and values of the wrong type
-/// are errors (CAF itself would ignore them silently). A missing file is an error only when
-/// `required`. Returns an empty string on success, otherwise the reason.
+/// Reads the `[broker]` section of `file` into `s`. Unknown sections, unknown keys in any section
+/// (check_config_file) and values of the wrong type are errors (CAF itself would ignore them
+/// silently). A missing file is an error only when `required`. Returns an empty string on
+/// success, otherwise the reason.
 std::string load_config_file(const std::string& file, bool required, settings& s);
 
 /// The keys of the `[broker]` section, in the order of `--help`.

@@ -78,6 +78,9 @@ struct settings {
   std::string unix_socket_mode = "0660";
   /// What a worker must send in REGISTER's `token` field to get slots; empty: nothing.
   std::string worker_token;
+  /// A connection that has not sent one whole packet within this long of connecting is closed
+  /// (0: never): idle sockets would otherwise hold descriptors and connection places for ever.
+  std::chrono::milliseconds first_packet_timeout{10000};
 };
 
 /// `mode` (octal, e.g. "0660") as permission bits, or nullopt when it is not an octal number of

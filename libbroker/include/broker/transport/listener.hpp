@@ -40,7 +40,8 @@ public:
   using accept_handler = std::function<void(stream_ptr)>;
 
   /// Binds and listens now; throws std::runtime_error with a message for the operator when the
-  /// endpoint cannot be bound. A stale Unix socket file at the path is removed first.
+  /// endpoint cannot be bound. A stale Unix socket file at the path (one nobody accepts on) is
+  /// removed first; a live one, another process listening there, stops the start.
   listener(boost::asio::io_context& ioc, endpoint ep, stream::limits lim,
            listener_options opts = {});
 

@@ -46,6 +46,9 @@ public:
     std::size_t max_frame_size = protocol::default_max_frame_size;
     std::size_t max_write_queue = 64u * 1024u * 1024u; ///< queued bytes before the peer is dropped
     std::chrono::milliseconds idle_timeout{0}; ///< no byte read for this long closes (0: never)
+    /// No whole frame within this long of the start closes (0: never): a peer that connects and
+    /// sends nothing, or part of a frame, holds a descriptor and a connection place for nothing.
+    std::chrono::milliseconds first_packet_timeout{0};
   };
 
   /// Takes an open socket; `name` identifies the peer in logs (e.g. "tcp 127.0.0.1:40122").
@@ -91,6 +94,7 @@ private:
   void on_bytes(const protocol::block_ref& block, const char* data, std::size_t size);
   void on_read_error(const boost::system::error_code& ec);
   void watch_idle(std::chrono::steady_clock::duration wait);
+  void watch_first_packet();
   void write_plain();
   void write_tls();
   void write_buffered();
@@ -103,6 +107,8 @@ private:
   socket_type socket_;              // plain: the connection; TLS: closed, the socket is in tls_
   std::unique_ptr<tls_socket> tls_; // null for a plain stream
   std::unique_ptr<boost::asio::steady_timer> idle_timer_; // only with an idle timeout
+  // Only with a first-packet timeout, and only until the first whole frame arrived.
+  std::unique_ptr<boost::asio::steady_timer> first_packet_timer_;
   std::chrono::steady_clock::time_point last_read_;
   limits limits_;
   std::string name_;
