@@ -18,12 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool under_asan = true; // ASan's quarantine keeps freed memory: RSS says nothing
-#else
-constexpr bool under_asan = false;
-#endif
-
 /// A node process on Unix sockets in `dir`, with `extra` flags.
 struct node_process {
   std::string client_url;

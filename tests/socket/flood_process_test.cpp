@@ -22,12 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool under_asan = true; // ASan's quarantine keeps freed memory: RSS says nothing
-#else
-constexpr bool under_asan = false;
-#endif
-
 // A RUN of about `bytes` whose variables are one object of many small keys: valid JSON that
 // takes the whole frame to check. Without a pipeline it is answered BAD_PACKET after the check.
 std::string slow_packet(const std::string& cookie, std::size_t bytes) {

@@ -58,6 +58,14 @@ struct temp_dir {
   ~temp_dir();
 };
 
+/// Whether the tests run under AddressSanitizer, whose quarantine keeps freed memory: an RSS
+/// figure then says nothing about what the node gives back.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool under_asan = true;
+#else
+inline constexpr bool under_asan = false;
+#endif
+
 /// The resident set size of process `pid` in KiB, from /proc (0 when it cannot be read).
 std::uint64_t rss_kib(int pid);
 
