@@ -2,7 +2,10 @@
 // are killed and restarted and clients drop, with CANCELs and detached RUNs mixed in. Then every
 // RUN of a client that stayed must have had exactly its one right RESULT, no RESULT may have
 // reached another client, the node's memory must have settled, and every slot of the remaining
-// workers must be usable again. RCBROKER_SOAK_SECONDS sets the load time (default 8).
+// workers must be usable again. Hostile peers join in: clients that send the same CANCEL many
+// times (one may reach the worker) and a worker that asks for 2^32-1 slots and never answers,
+// replaced now and then (the node refuses the ask and answers its tasks at their deadline).
+// RCBROKER_SOAK_SECONDS sets the load time (default 8).
 
 #include "child_process.hpp"
 #include "soak_peers.hpp"
@@ -19,6 +22,7 @@
 #include <poll.h>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace broker::testing::soak {
@@ -30,6 +34,8 @@ constexpr std::size_t client_count = 16;
 constexpr std::size_t worker_count = 8;
 constexpr std::size_t worker_capacity = 4;
 constexpr auto cancel_grace = 100ms;
+constexpr std::size_t liar_capacity = 4;
+constexpr auto task_deadline = 1500ms;
 
 // Under a sanitizer the node is built alike, and ASan's quarantine holds freed memory (up to
 // 256 MiB) by design: its RSS says nothing about leaks there.
@@ -53,11 +59,12 @@ public:
   soak() {
     node_ = std::make_unique<child_process>(
         RCBROKER_BINARY,
-        std::vector<std::string>{"--config", RCBROKER_SOURCE_DIR "/caf-application.conf", "--serve",
-                                 "socket://" + client_path(), "--listen",
-                                 "socket://" + worker_path(), "--cancel-grace",
-                                 std::to_string(cancel_grace.count()) + "ms", "--log-levels",
-                                 "switchboard=error,connection=error"},
+        std::vector<std::string>{
+            "--config", RCBROKER_SOURCE_DIR "/caf-application.conf", "--serve",
+            "socket://" + client_path(), "--listen", "socket://" + worker_path(), "--cancel-grace",
+            std::to_string(cancel_grace.count()) + "ms", "--log-levels",
+            "switchboard=error,connection=error", "--max-worker-capacity", "16",
+            "--max-task-duration", std::to_string(task_deadline.count()) + "ms"},
         dir_.path + "/node.log");
   }
 
@@ -79,6 +86,15 @@ public:
                                                     worker_capacity, cancel_grace));
   }
 
+  /// Connects a worker that lies about its capacity and never answers, in place of the last.
+  void replace_liar() {
+    for (auto& l : liars)
+      l->kill();
+    liars.clear();
+    liars.push_back(std::make_unique<soak_worker>(worker_path(), book, rng(), ++worker_serial_,
+                                                  liar_capacity, cancel_grace, true));
+  }
+
   /// Waits up to `timeout` for socket events and handles them.
   void pump(std::chrono::milliseconds timeout) {
     std::vector<pollfd> fds;
@@ -86,6 +102,8 @@ public:
       fds.push_back({c->socket.fd(), short(POLLIN | (c->socket.wants_write() ? POLLOUT : 0)), 0});
     for (auto& w : workers)
       fds.push_back({w->socket.fd(), short(POLLIN | (w->socket.wants_write() ? POLLOUT : 0)), 0});
+    for (auto& l : liars)
+      fds.push_back({l->socket.fd(), short(POLLIN | (l->socket.wants_write() ? POLLOUT : 0)), 0});
     ::poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
     std::size_t i = 0;
     std::vector<protocol::frame> frames;
@@ -106,6 +124,15 @@ public:
       w->receive(frames);
       if (events & POLLOUT)
         w->socket.flush();
+    }
+    for (auto& l : liars) {
+      auto events = fds[i++].revents;
+      frames.clear();
+      if ((events & (POLLIN | POLLHUP | POLLERR)) && !l->socket.read(frames))
+        book.violation("the node closed a lying worker's connection");
+      l->receive(frames);
+      if (events & POLLOUT)
+        l->socket.flush();
     }
     auto now = clock::now();
     for (auto& w : workers)
@@ -164,6 +191,7 @@ public:
   std::optional<int> stop() {
     clients.clear();
     workers.clear();
+    liars.clear();
     node_->signal(SIGTERM);
     return node_->wait();
   }
@@ -175,6 +203,7 @@ public:
   ledger book;                                       ///< what every peer saw and did
   std::vector<std::unique_ptr<soak_client>> clients; ///< connected clients
   std::vector<std::unique_ptr<soak_worker>> workers; ///< connected workers
+  std::vector<std::unique_ptr<soak_worker>> liars;   ///< the lying worker, while one is on
   std::uint64_t kills = 0;                           ///< workers killed
   std::uint64_t drops = 0;                           ///< clients dropped
   std::mt19937_64 rng{20240611};                     ///< every random choice of the soak
@@ -202,6 +231,7 @@ TEST(ChaosSoak, EveryRunIsAnsweredOnceAndTheNodeSettles) {
   auto warm_at = start + std::max<clock::duration>(1s, duration / 4);
   auto end = start + duration;
   auto next_fault = start + 500ms;
+  auto next_liar = start;
   auto next_sample = start;
   std::uint64_t rss_warm = 0;
   std::uint64_t rss_peak = 0;
@@ -211,6 +241,10 @@ TEST(ChaosSoak, EveryRunIsAnsweredOnceAndTheNodeSettles) {
       c->generate(now);
     s.pump(2ms);
     s.restart_workers();
+    if (now >= next_liar) {
+      s.replace_liar();
+      next_liar = now + 2s;
+    }
     if (now >= next_fault) {
       if (s.rng() % 2 == 0 && s.kills < max_faults)
         s.kill_worker();
@@ -228,7 +262,8 @@ TEST(ChaosSoak, EveryRunIsAnsweredOnceAndTheNodeSettles) {
     max_connections = std::max(max_connections, s.clients.size() + s.workers.size());
   }
 
-  // Drain: no new work; every open RUN must get its RESULT, every task its answer.
+  // Drain: no new work; every open RUN must get its RESULT (the liar's at their deadline), every
+  // task its answer.
   s.restart_workers(true);
   auto drain_deadline = clock::now() + 15s;
   while ((s.outstanding() > 0 || s.held() > 0) && clock::now() < drain_deadline)
@@ -237,6 +272,11 @@ TEST(ChaosSoak, EveryRunIsAnsweredOnceAndTheNodeSettles) {
   while (clock::now() < settle)
     s.pump(5ms);
   std::uint64_t lost = s.outstanding();
+  // The liar goes before the probe: its slots were never free.
+  for (auto& l : s.liars)
+    l->kill();
+  s.liars.clear();
+  std::this_thread::sleep_for(100ms);
 
   // Probe: exactly the registered capacity of the remaining workers is usable, no more.
   std::size_t capacity = s.workers.size() * worker_capacity;
@@ -272,6 +312,11 @@ TEST(ChaosSoak, EveryRunIsAnsweredOnceAndTheNodeSettles) {
               static_cast<unsigned long long>(s.book.cancels));
   std::printf("  faults injected: %llu worker kills (each restarted), %llu client drops\n",
               static_cast<unsigned long long>(s.kills), static_cast<unsigned long long>(s.drops));
+  std::printf("  attacks: %llu repeated CANCELs, %llu lying REGISTERs refused, %llu tasks of the "
+              "liars timed out\n",
+              static_cast<unsigned long long>(s.book.cancel_repeats),
+              static_cast<unsigned long long>(s.book.registers_refused),
+              static_cast<unsigned long long>(s.book.timed_out));
   std::printf("  results by code:");
   for (auto& [rc, n] : s.book.results_by_code)
     std::printf(" %s %llu", rc.c_str(), static_cast<unsigned long long>(n));
@@ -295,6 +340,9 @@ TEST(ChaosSoak, EveryRunIsAnsweredOnceAndTheNodeSettles) {
   EXPECT_GT(s.drops, 0u);
   EXPECT_GT(s.book.cancels, 0u);
   EXPECT_GT(s.book.detached, 0u);
+  EXPECT_GT(s.book.cancel_repeats, 0u);
+  EXPECT_GT(s.book.registers_refused, 0u);
+  EXPECT_GT(s.book.timed_out, 0u);
   for (auto& cookie : s.book.refused)
     EXPECT_EQ(s.book.delivered_to.count(cookie), 0u) << "refused, yet run: " << cookie;
 

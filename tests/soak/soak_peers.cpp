@@ -137,7 +137,11 @@ void soak_client::generate(clock::time_point now) {
     if (state.cancel_at && !state.cancelled && now >= *state.cancel_at) {
       state.cancelled = true;
       ++book_.cancels;
-      socket.send(original_cancel(cookie));
+      // A third of the cancels come as a flood of the same CANCEL: only one may reach the worker.
+      auto copies = rng_() % 3 == 0 ? 2 + rng_() % 15 : 1;
+      book_.cancel_repeats += copies - 1;
+      for (std::uint64_t i = 0; i < copies; ++i)
+        socket.send(original_cancel(cookie));
     }
   }
   if (now < pause_until_)
@@ -209,9 +213,18 @@ void soak_client::check_result(const std::string& cookie, run_state& run, const 
         payload == protocol::make_result(protocol::cookie::parse(cookie),
                                          protocol::result_code::exception, "Cancelled")
                        .payload();
-    if (!run.cancelled || !(from_worker || from_broker))
+    auto worker = book_.delivered_to.find(cookie);
+    bool on_liar = worker != book_.delivered_to.end() && book_.liars.count(worker->second) > 0;
+    bool timed_out =
+        payload.find(R"("error":"Timed out: no RESULT within )") != std::string_view::npos;
+    if (timed_out && on_liar) {
+      ++book_.timed_out; // the liar never answers: the node's deadline did
+    } else if (timed_out) {
+      book_.violation("a task of an honest worker timed out: " + std::string{payload});
+    } else if (!run.cancelled || !(from_worker || from_broker)) {
       book_.violation("an EXCEPTION for a RUN not cancelled, or not Cancelled: " +
                       std::string{payload});
+    }
   } else if (rc == "WORKER_WENT_AWAY") {
     // A RUN may die unread in a killed worker's socket: sent just before the kill, or just after
     // it, before the node saw the socket end.
@@ -234,10 +247,14 @@ void soak_client::check_result(const std::string& cookie, run_state& run, const 
 
 soak_worker::soak_worker(const std::string& path, ledger& book, std::uint64_t seed,
                          std::size_t serial, std::size_t capacity,
-                         std::chrono::milliseconds cancel_grace)
+                         std::chrono::milliseconds cancel_grace, bool liar)
     : socket(path), book_(book), rng_(seed), serial_(serial), capacity_(capacity),
-      grace_(cancel_grace) {
+      grace_(cancel_grace), liar_(liar) {
   ++book_.connections;
+  if (liar_) {
+    book_.liars.insert(serial_);
+    socket.send(R"({"packet_type":"REGISTER","cookie":null,"capacity":4294967295})");
+  }
   socket.send(original_register(static_cast<int>(capacity)));
 }
 
@@ -249,6 +266,12 @@ void soak_worker::receive(const std::vector<protocol::frame>& frames) {
       book_.violation("a worker got a bad frame: " + std::string{f.payload()});
       continue;
     }
+    if (liar_ && *read.fields.type == protocol::packet_type::result &&
+        read.fields.rc == protocol::result_code::bad_packet &&
+        f.payload().find("max-worker-capacity") != std::string_view::npos) {
+      ++book_.registers_refused;
+      continue;
+    }
     if (*read.fields.type == protocol::packet_type::run && read.fields.cookie) {
       auto cookie = read.fields.cookie->to_string();
       if (!book_.delivered_to.emplace(cookie, serial_).second)
@@ -257,7 +280,7 @@ void soak_worker::receive(const std::vector<protocol::frame>& frames) {
         book_.violation("a worker got more tasks than its capacity");
       ++book_.tasks_run;
       task t;
-      if (read.fields.pipeline != "hold") {
+      if (!liar_ && read.fields.pipeline != "hold") {
         // Mostly quick; one in fifty slow enough to be cancelled or caught by a kill.
         auto ms = rng_() % 50 == 0 ? 50 + rng_() % 100 : rng_() % 8;
         t.due = now + std::chrono::milliseconds{ms};
@@ -267,6 +290,13 @@ void soak_worker::receive(const std::vector<protocol::frame>& frames) {
       auto it = tasks_.find(read.fields.cookie->to_string());
       if (it == tasks_.end())
         continue; // answered already: the CANCEL crossed the RESULT
+      if (it->second.cancel_seen) {
+        book_.violation("a worker got a second CANCEL for one task: " + it->first);
+        continue;
+      }
+      it->second.cancel_seen = true;
+      if (liar_)
+        continue;
       switch (rng_() % 4) {
       case 0:
       case 1: // stops at once, as the C++ worker does

@@ -26,13 +26,17 @@ using clock = std::chrono::steady_clock;
 struct ledger {
   std::unordered_map<std::string, std::size_t> delivered_to; ///< cookie -> worker serial
   std::set<std::size_t> killed_workers;                      ///< serials of killed workers
-  clock::time_point last_kill{};                             ///< when a worker was last killed
-  std::unordered_map<std::string, std::string> answers;      ///< cookie -> RESULT a worker sent
-  std::map<std::string, std::uint64_t> results_by_code;      ///< RESULTs at soak clients, by rc
-  std::set<std::string> refused;                             ///< cookies answered NO_CAPACITY
-  std::uint64_t runs = 0;                                    ///< RUNs sent by soak clients
-  std::uint64_t detached = 0;                                ///< of which detached
-  std::uint64_t cancels = 0;                                 ///< CANCELs sent
+  std::set<std::size_t> liars;   ///< serials of workers that lie about their capacity
+  clock::time_point last_kill{}; ///< when a worker was last killed
+  std::unordered_map<std::string, std::string> answers; ///< cookie -> RESULT a worker sent
+  std::map<std::string, std::uint64_t> results_by_code; ///< RESULTs at soak clients, by rc
+  std::set<std::string> refused;                        ///< cookies answered NO_CAPACITY
+  std::uint64_t runs = 0;                               ///< RUNs sent by soak clients
+  std::uint64_t detached = 0;                           ///< of which detached
+  std::uint64_t cancels = 0;                            ///< tasks cancelled
+  std::uint64_t cancel_repeats = 0;    ///< CANCELs sent again for a task already cancelled
+  std::uint64_t registers_refused = 0; ///< BAD_PACKETs that liars got for their REGISTERs
+  std::uint64_t timed_out = 0;         ///< tasks answered EXCEPTION when their deadline passed
   std::uint64_t not_found = 0;         ///< COOKIE_NOT_FOUND answers to CANCELs that came too late
   std::uint64_t connections = 0;       ///< sockets opened to the node
   std::uint64_t tasks_run = 0;         ///< RUNs that reached a worker
@@ -127,12 +131,13 @@ private:
 
 /// A worker: registers its capacity, answers each task after a short random delay, answers some
 /// CANCELs at once and lets others run out the broker's grace; holds tasks of the `hold`
-/// pipeline until released.
+/// pipeline until released. A liar first asks for 2^32-1 slots (which the node must refuse),
+/// then for `capacity`, and never answers a task: the node's deadline must.
 class soak_worker {
 public:
   /// Connects to the worker endpoint at `path` and registers `capacity` slots.
   soak_worker(const std::string& path, ledger& book, std::uint64_t seed, std::size_t serial,
-              std::size_t capacity, std::chrono::milliseconds cancel_grace);
+              std::size_t capacity, std::chrono::milliseconds cancel_grace, bool liar = false);
 
   /// Handles frames from the node.
   void receive(const std::vector<protocol::frame>& frames);
@@ -158,6 +163,7 @@ private:
   struct task {
     std::optional<clock::time_point> due; ///< none: held until released
     bool answer_cancelled = false;
+    bool cancel_seen = false;
   };
 
   void answer(const std::string& cookie, const task& t);
@@ -167,6 +173,7 @@ private:
   std::size_t serial_;
   std::size_t capacity_;
   std::chrono::milliseconds grace_;
+  bool liar_;
   std::map<std::string, task> tasks_;
 };
 
