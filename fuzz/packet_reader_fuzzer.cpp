@@ -12,6 +12,7 @@
 #include "broker/protocol/packet_writer.hpp"
 
 #include <cctype>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -152,9 +153,17 @@ private:
   std::size_t i_ = 0;
 };
 
+// Two readings of one number agree to the last bits (the DOM parser may go through an integer).
+bool same_number(const std::optional<double>& x, const std::optional<double>& y) {
+  if (x.has_value() != y.has_value())
+    return false;
+  return !x || *x == *y || std::fabs(*x - *y) <= 1e-12 * std::max(std::fabs(*x), std::fabs(*y));
+}
+
 bool same_fields(const protocol::packet_fields& x, const protocol::packet_fields& y) {
   return x.type == y.type && x.cookie == y.cookie && x.capacity == y.capacity &&
-         x.pipeline == y.pipeline && x.detach == y.detach && x.token == y.token && x.rc == y.rc;
+         x.pipeline == y.pipeline && x.detach == y.detach && x.token == y.token && x.rc == y.rc &&
+         same_number(x.timeout, y.timeout);
 }
 
 /// What the reader must make of a document the DOM parser accepted.
@@ -202,6 +211,13 @@ expectation expect_from(dom::object object) {
         f.capacity.reset();
       else if (v.type() == dom::element_type::INT64)
         f.capacity = v.get_int64().value();
+      else
+        e.refused = true;
+    } else if (key == "timeout") {
+      if (v.is_null())
+        f.timeout.reset();
+      else if (v.is_number())
+        f.timeout = v.get_double().value();
       else
         e.refused = true;
     } else if (key == "pipeline" || key == "token") {

@@ -337,11 +337,11 @@ private:
         answer(*id, c, result_code::exception, cancelled_text);
       return;
     }
+    if (r.cancel_sent)
+      return; // the worker had its CANCEL: a repeat is dropped
     expect(*r.worker, f);
-    if (!r.cancel_sent) {
-      r.cancel_sent = true;
-      timers_.emplace(now_ + cancel_grace, grace_timer{c, r.generation});
-    }
+    r.cancel_sent = true;
+    timers_.emplace(now_ + cancel_grace, grace_timer{c, r.generation});
   }
 
   void register_slots(std::size_t slot, std::uint32_t capacity) {
