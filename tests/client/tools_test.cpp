@@ -83,6 +83,10 @@ node_process start_node(const temp_dir& dir, bool tcp = false) {
     node.worker_url = listen;
     return node;
   }
+  // The Broker logs its listeners as it starts them, which may be after "rcbroker ready" (the
+  // sockets are bound before it): wait for the lines themselves.
+  EXPECT_TRUE(node.process->log_contains("listening for clients on tcp://"));
+  EXPECT_TRUE(node.process->log_contains("listening for workers on tcp://"));
   auto log = node.process->log();
   std::smatch m;
   if (std::regex_search(log, m, std::regex{R"(listening for clients on (tcp://\S+))"}))
