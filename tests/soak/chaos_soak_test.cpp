@@ -22,7 +22,6 @@
 #include <poll.h>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace broker::testing::soak {
@@ -262,8 +261,12 @@ TEST(ChaosSoak, EveryRunIsAnsweredOnceAndTheNodeSettles) {
     max_connections = std::max(max_connections, s.clients.size() + s.workers.size());
   }
 
-  // Drain: no new work; every open RUN must get its RESULT (the liar's at their deadline), every
-  // task its answer.
+  // Drain: no new work; every open RUN must get its RESULT, every task its answer. The liar goes
+  // first (its tasks end WORKER_WENT_AWAY, if their deadline did not come first): the probe
+  // below counts the honest workers' slots only.
+  for (auto& l : s.liars)
+    l->kill();
+  s.liars.clear();
   s.restart_workers(true);
   auto drain_deadline = clock::now() + 15s;
   while ((s.outstanding() > 0 || s.held() > 0) && clock::now() < drain_deadline)
@@ -272,11 +275,6 @@ TEST(ChaosSoak, EveryRunIsAnsweredOnceAndTheNodeSettles) {
   while (clock::now() < settle)
     s.pump(5ms);
   std::uint64_t lost = s.outstanding();
-  // The liar goes before the probe: its slots were never free.
-  for (auto& l : s.liars)
-    l->kill();
-  s.liars.clear();
-  std::this_thread::sleep_for(100ms);
 
   // Probe: exactly the registered capacity of the remaining workers is usable, no more.
   std::size_t capacity = s.workers.size() * worker_capacity;
