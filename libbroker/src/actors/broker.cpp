@@ -52,10 +52,6 @@ struct broker_state {
 
 using broker_pointer = broker_actor::stateful_pointer<broker_state>;
 
-const char* role_name(peer_role role) {
-  return role == peer_role::client ? "client" : "worker";
-}
-
 broker_snapshot snapshot_of(const broker_state& st) {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;

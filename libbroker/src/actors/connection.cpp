@@ -10,6 +10,8 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <cmath>
 #include <limits>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 namespace broker::actors {
@@ -85,12 +87,14 @@ std::string peer_host(std::string_view name) {
   return std::string{name};
 }
 
-// Takes as long for every guess of the same length, so that timing tells nothing about the token.
+// Compares SHA-256 digests in constant time: timing tells nothing about the token, not even
+// its length.
 bool same_token(std::string_view given, std::string_view expected) noexcept {
-  unsigned char diff = given.size() == expected.size() ? 0 : 1;
-  for (std::size_t i = 0; i < expected.size(); ++i)
-    diff |= static_cast<unsigned char>((i < given.size() ? given[i] : 0) ^ expected[i]);
-  return diff == 0;
+  unsigned char a[SHA256_DIGEST_LENGTH];
+  unsigned char b[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
+  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
+  return CRYPTO_memcmp(a, b, sizeof a) == 0;
 }
 
 /// Sends the routed packets gathered so far to the Switchboard, as one message.

@@ -155,19 +155,6 @@ constexpr const char* cancelled_text = "Cancelled";
 constexpr const char* worker_went_away_text = "The worker connection went away";
 constexpr const char* broker_went_away_text = "The broker is shutting down";
 
-const char* role_name(peer_role role) {
-  switch (role) {
-  case peer_role::client:
-    return "client";
-  case peer_role::worker:
-    return "worker";
-  case peer_role::cluster_client:
-    return "cluster client";
-  default:
-    return "cluster link";
-  }
-}
-
 /// A cookie in a log line, formatted only if the line is logged (routing logs at debug must cost
 /// nothing per task when debug is off).
 struct cookie_text {

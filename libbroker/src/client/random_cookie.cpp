@@ -1,21 +1,18 @@
 #include "broker/client/random_cookie.hpp"
 
-#include <cstring>
-#include <random>
+#include <algorithm>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid.hpp>
 
 namespace broker::client {
 
 protocol::cookie random_cookie() {
-  thread_local std::mt19937_64 generator{[] {
-    std::random_device device;
-    std::seed_seq seed{device(), device(), device(), device()};
-    return std::mt19937_64{seed};
-  }()};
+  // Boost's generator reads the system's entropy source (getrandom): a version 4 UUID that no
+  // other client can predict.
+  thread_local boost::uuids::random_generator generator;
+  auto id = generator();
   protocol::cookie c;
-  std::uint64_t halves[2] = {generator(), generator()};
-  std::memcpy(c.bytes.data(), halves, sizeof halves);
-  c.bytes[6] = static_cast<std::uint8_t>((c.bytes[6] & 0x0F) | 0x40); // version 4
-  c.bytes[8] = static_cast<std::uint8_t>((c.bytes[8] & 0x3F) | 0x80); // RFC 4122 variant
+  std::copy(id.begin(), id.end(), c.bytes.begin());
   return c;
 }
 

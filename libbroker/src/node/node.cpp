@@ -11,7 +11,6 @@
 
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <future>
@@ -230,14 +229,6 @@ std::vector<std::string> node::client_urls() const {
 
 std::vector<std::string> node::worker_urls() const {
   return urls_of(worker_listeners_);
-}
-
-void configure_logging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("rcbroker");
-  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
-  logger->set_level(spdlog::level::from_str(level));
-  logger->flush_on(spdlog::level::info);
-  spdlog::set_default_logger(logger);
 }
 
 } // namespace broker::node

@@ -64,6 +64,20 @@ enum class peer_role : std::uint8_t {
   cluster_worker, ///< this node's link to another node, offering that node's free slots here
 };
 
+/// A role as logs and errors name it: "client", "worker", "cluster client", "cluster link".
+inline const char* role_name(peer_role role) noexcept {
+  switch (role) {
+  case peer_role::client:
+    return "client";
+  case peer_role::worker:
+    return "worker";
+  case peer_role::cluster_client:
+    return "cluster client";
+  default:
+    return "cluster link";
+  }
+}
+
 // -- atoms --------------------------------------------------------------------------------------
 
 using join_atom = caf::atom_constant<caf::atom("join")>;         ///< a peer introduces itself

@@ -88,7 +88,4 @@ private:
   bool stopped_ = false;
 };
 
-/// Sets up spdlog for a node: readable lines on stderr at `level`.
-void configure_logging(const std::string& level);
-
 } // namespace broker::node
