@@ -101,7 +101,11 @@ int main(int argc, char** argv) {
     spdlog::error("cannot start: {}", e.what());
     return fail(e.what(), 1);
   }
-  spdlog::info("rcbroker ready (config file: {}); stop with Ctrl-C or SIGTERM",
+  // The endpoints are bound by now (the Broker logs each as it starts accepting, possibly later):
+  // the ready line names them, so that whoever waits for it knows where to connect.
+  spdlog::info("rcbroker ready: clients on {}, workers on {} (config file: {}); stop with Ctrl-C "
+               "or SIGTERM",
+               fmt::join(n->client_urls(), " "), fmt::join(n->worker_urls(), " "),
                describe_config_file(file, explicit_file));
   int sig = 0;
   sigwait(&signals, &sig);

@@ -83,16 +83,14 @@ node_process start_node(const temp_dir& dir, bool tcp = false) {
     node.worker_url = listen;
     return node;
   }
-  // The Broker logs its listeners as it starts them, which may be after "rcbroker ready" (the
-  // sockets are bound before it): wait for the lines themselves.
-  EXPECT_TRUE(node.process->log_contains("listening for clients on tcp://"));
-  EXPECT_TRUE(node.process->log_contains("listening for workers on tcp://"));
+  // The ready line names the bound endpoints (the Broker's own lines may come after it).
   auto log = node.process->log();
   std::smatch m;
-  if (std::regex_search(log, m, std::regex{R"(listening for clients on (tcp://\S+))"}))
+  if (std::regex_search(log, m,
+                        std::regex{R"(ready: clients on (tcp://\S+), workers on (tcp://\S+))"})) {
     node.client_url = m[1];
-  if (std::regex_search(log, m, std::regex{R"(listening for workers on (tcp://\S+))"}))
-    node.worker_url = m[1];
+    node.worker_url = m[2];
+  }
   EXPECT_FALSE(node.client_url.empty() || node.worker_url.empty()) << log;
   return node;
 }
