@@ -5,8 +5,9 @@
 // invariants are checked on the Switchboard's own status reply.
 //
 // Input: byte 0 is the configuration (queue-limit 0..3, cancel-orphans, max-runs-per-client
-// 0..3), then two bytes an operation: the first picks the operation (low 4 bits) and the
-// connection (high 4 bits), the second its argument (cookie, capacity, time step, ...).
+// 0..3, max-worker-capacity 0, 3, 5 or 8), then two bytes an operation: the first picks the
+// operation (low 4 bits) and the connection (high 4 bits), the second its argument (cookie,
+// capacity, time step, ...).
 
 #include "broker/actors/messages.hpp"
 #include "broker/actors/switchboard.hpp"
@@ -161,13 +162,16 @@ public:
     cfg_.queue_limit = config_byte & 3;
     cfg_.cancel_orphans = (config_byte & 4) != 0;
     cfg_.max_runs_per_client = (config_byte >> 3) & 3;
+    static constexpr std::array<std::uint64_t, 4> capacities{0, 3, 5, 8};
+    cfg_.max_worker_capacity = capacities[(config_byte >> 5) & 3];
     sb_ = spawn_switchboard(sys_, cfg_);
     prober_ = spawn_prober(sys_, sb_, status_);
     sched_.run();
     slots_.fill(std::nullopt);
     trace_ = "config: queue-limit " + std::to_string(cfg_.queue_limit) + ", cancel-orphans " +
              (cfg_.cancel_orphans ? "on" : "off") + ", max-runs-per-client " +
-             std::to_string(cfg_.max_runs_per_client) + "\n";
+             std::to_string(cfg_.max_runs_per_client) + ", max-worker-capacity " +
+             std::to_string(cfg_.max_worker_capacity) + "\n";
   }
 
   ~session() {
@@ -353,6 +357,14 @@ private:
     caf::send_as(p.handle, sb_, register_atom::value, capacity);
     if (p.role != peer_role::worker) {
       ++rejected_;
+      return;
+    }
+    if (cfg_.max_worker_capacity > 0 && p.registered + capacity > cfg_.max_worker_capacity) {
+      expect(*id, make_result(std::nullopt, result_code::bad_packet,
+                              "Capacity over max-worker-capacity " +
+                                  std::to_string(cfg_.max_worker_capacity) +
+                                  ": this connection would have " +
+                                  std::to_string(p.registered + capacity) + " slots"));
       return;
     }
     p.registered += capacity;
