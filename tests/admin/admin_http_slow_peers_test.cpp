@@ -42,22 +42,6 @@ double ms_since(clock_type::time_point t) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
 }
 
-/// A blocking TCP connection to 127.0.0.1:`port`; -1 when it cannot connect.
-int connect_to(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 /// Whether the server closed `fd` (end of stream or reset) within `timeout_ms`; what it sent
 /// first is appended to `got`.
 bool closed_within(int fd, int timeout_ms, std::string* got = nullptr) {

@@ -17,16 +17,25 @@ std::uint16_t port_of(const std::string& url) {
   return static_cast<std::uint16_t>(std::stoi(url.substr(colon + 1)));
 }
 
-std::string raw_http(std::uint16_t port, const std::string& request, int timeout_ms) {
+int connect_to(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
-    throw std::runtime_error("cannot connect to the admin port");
+    return -1;
   }
+  return fd;
+}
+
+std::string raw_http(std::uint16_t port, const std::string& request, int timeout_ms) {
+  int fd = connect_to(port);
+  if (fd < 0)
+    throw std::runtime_error("cannot connect to the admin port");
   // The server may answer and close before it read everything (a header over the limit): a
   // failed send is expected then, and what it answered is still to be read.
   std::size_t sent = 0;
