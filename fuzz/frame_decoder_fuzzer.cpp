@@ -5,7 +5,7 @@
 // default 16 MiB, so lying length prefixes are buffered), byte 1 seeds the chunk sizes, the rest
 // is the byte stream.
 
-#include "broker/protocol/frame.hpp"
+#include "rcbroker/protocol/frame.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -18,11 +18,11 @@
 
 namespace {
 
-using broker::protocol::default_max_frame_size;
-using broker::protocol::encode_frame;
-using broker::protocol::frame;
-using broker::protocol::frame_decoder;
-using broker::protocol::frame_padding;
+using rcbroker::protocol::default_max_frame_size;
+using rcbroker::protocol::encode_frame;
+using rcbroker::protocol::frame;
+using rcbroker::protocol::frame_decoder;
+using rcbroker::protocol::frame_padding;
 
 void check(bool ok, const char* what) {
   if (ok)

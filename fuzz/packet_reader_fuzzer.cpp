@@ -5,11 +5,11 @@
 //
 // Input: the frame's payload, as is.
 
-#include "broker/protocol/cookie.hpp"
-#include "broker/protocol/frame.hpp"
-#include "broker/protocol/packet.hpp"
-#include "broker/protocol/packet_reader.hpp"
-#include "broker/protocol/packet_writer.hpp"
+#include "rcbroker/protocol/cookie.hpp"
+#include "rcbroker/protocol/frame.hpp"
+#include "rcbroker/protocol/packet.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -24,7 +24,7 @@
 
 namespace {
 
-namespace protocol = broker::protocol;
+namespace protocol = rcbroker::protocol;
 namespace dom = simdjson::dom;
 
 void check(bool ok, const char* what, std::string_view payload) {

@@ -9,13 +9,13 @@
 // operation (low 4 bits) and the connection (high 4 bits), the second its argument (cookie,
 // capacity, time step, ...).
 
-#include "broker/actors/messages.hpp"
-#include "broker/actors/switchboard.hpp"
-#include "broker/protocol/cookie.hpp"
-#include "broker/protocol/frame.hpp"
-#include "broker/protocol/packet.hpp"
-#include "broker/protocol/packet_reader.hpp"
-#include "broker/protocol/packet_writer.hpp"
+#include "rcbroker/actors/messages.hpp"
+#include "rcbroker/actors/switchboard.hpp"
+#include "rcbroker/protocol/cookie.hpp"
+#include "rcbroker/protocol/frame.hpp"
+#include "rcbroker/protocol/packet.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 
 #include <algorithm>
 #include <array>
@@ -36,10 +36,10 @@
 
 namespace {
 
-using namespace broker::actors;
-using broker::protocol::make_cancel;
-using broker::protocol::make_result;
-using broker::protocol::result_code;
+using namespace rcbroker::actors;
+using rcbroker::protocol::make_cancel;
+using rcbroker::protocol::make_result;
+using rcbroker::protocol::result_code;
 
 constexpr std::size_t connection_count = 6;
 constexpr std::uint8_t cookie_space = 6;
@@ -118,7 +118,7 @@ frame cancel_frame(const cookie& c) {
 
 frame result_frame(const cookie& c, result_code rc, std::uint64_t serial) {
   return frame{R"({"packet_type":"RESULT","cookie":")" + c.to_string() + R"(","rc":")" +
-               std::string{broker::protocol::to_string(rc)} + R"(","result":"\")" +
+               std::string{rcbroker::protocol::to_string(rc)} + R"(","result":"\")" +
                std::to_string(serial) + R"(\""})"};
 }
 
@@ -596,7 +596,7 @@ private:
       if (p.role == peer_role::client)
         for (auto& payload : got) {
           // Whatever the model says: a client only ever hears of cookies it named itself.
-          auto c = broker::protocol::read_packet(frame{payload}).fields.cookie;
+          auto c = rcbroker::protocol::read_packet(frame{payload}).fields.cookie;
           check(c && p.cookies_sent.count(*c) > 0,
                 "a client got a RESULT for a cookie it never sent: " + payload);
         }

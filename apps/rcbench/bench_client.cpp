@@ -1,6 +1,6 @@
 #include "bench_client.hpp"
 
-#include "broker/protocol/packet.hpp"
+#include "rcbroker/protocol/packet.hpp"
 
 #include <iostream>
 
@@ -11,7 +11,7 @@ namespace {
 std::size_t rc_index(std::optional<std::string_view> raw) {
   if (raw) {
     if (auto text = string_contents(*raw)) {
-      if (auto rc = broker::protocol::parse_result_code(*text))
+      if (auto rc = rcbroker::protocol::parse_result_code(*text))
         return static_cast<std::size_t>(*rc);
     }
   }
@@ -75,7 +75,7 @@ void bench_client::on_frame(std::string_view payload) {
   s.busy = false;
   stats_.in_flight.add(-1);
   auto rc = rc_index(packet.get(R"("rc")"));
-  bool ok = rc == static_cast<std::size_t>(broker::protocol::result_code::ok);
+  bool ok = rc == static_cast<std::size_t>(rcbroker::protocol::result_code::ok);
   if (ok)
     stats_.ok.add(1);
   if (control_.current.load(std::memory_order_relaxed) == phase::measure) {

@@ -5,10 +5,10 @@
 
 namespace rcbench {
 
-direct_listener::direct_listener(boost::asio::io_context& ioc, broker::transport::endpoint& where,
+direct_listener::direct_listener(boost::asio::io_context& ioc, rcbroker::transport::endpoint& where,
                                  unsigned expected, std::chrono::milliseconds delay,
                                  thread_stats& stats)
-    : acceptor_(listen_on(ioc, where)), tcp_(where.type == broker::transport::endpoint::kind::tcp),
+    : acceptor_(listen_on(ioc, where)), tcp_(where.type == rcbroker::transport::endpoint::kind::tcp),
       expected_(expected), delay_(delay), stats_(stats) {
   sessions_.reserve(expected);
 }

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "bench_worker.hpp"
-#include "broker/transport/endpoint.hpp"
+#include "rcbroker/transport/endpoint.hpp"
 #include "net.hpp"
 #include "run_state.hpp"
 
@@ -18,7 +18,7 @@ class direct_listener {
 public:
   /// Binds now; `where` gives the transport (and the path for a Unix socket) and receives the
   /// bound port. Throws std::runtime_error when it cannot bind.
-  direct_listener(boost::asio::io_context& ioc, broker::transport::endpoint& where,
+  direct_listener(boost::asio::io_context& ioc, rcbroker::transport::endpoint& where,
                   unsigned expected, std::chrono::milliseconds delay, thread_stats& stats);
 
   /// Starts accepting (call before the io_context runs, or on its thread).

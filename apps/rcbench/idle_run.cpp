@@ -50,8 +50,8 @@ unsigned closed_count(std::vector<socket_type>& sockets) {
 } // namespace
 
 int run_idle(const options& o) {
-  auto client_ep = parse_url(o.client_endpoint, broker::transport::default_client_port);
-  auto worker_ep = parse_url(o.worker_endpoint, broker::transport::default_worker_port);
+  auto client_ep = parse_url(o.client_endpoint, rcbroker::transport::default_client_port);
+  auto worker_ep = parse_url(o.worker_endpoint, rcbroker::transport::default_worker_port);
   auto pid = o.broker_pid;
   idle_summary s;
   s.clients = o.idle_clients;

@@ -2,7 +2,7 @@
 
 #include "bench_client.hpp"
 #include "bench_worker.hpp"
-#include "broker/protocol/packet.hpp"
+#include "rcbroker/protocol/packet.hpp"
 #include "direct_listener.hpp"
 #include "net.hpp"
 #include "process_stats.hpp"
@@ -23,7 +23,7 @@ namespace rcbench {
 
 namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
-using broker::transport::endpoint;
+using rcbroker::transport::endpoint;
 
 namespace {
 
@@ -100,7 +100,7 @@ struct folder_guard {
   }
 };
 
-constexpr auto ok_rc = static_cast<std::size_t>(broker::protocol::result_code::ok);
+constexpr auto ok_rc = static_cast<std::size_t>(rcbroker::protocol::result_code::ok);
 
 const char* phase_name(phase p) {
   switch (p) {
@@ -116,8 +116,8 @@ const char* phase_name(phase p) {
 } // namespace
 
 int run_load(const options& o) {
-  auto client_ep = parse_url(o.client_endpoint, broker::transport::default_client_port);
-  auto worker_ep = parse_url(o.worker_endpoint, broker::transport::default_worker_port);
+  auto client_ep = parse_url(o.client_endpoint, rcbroker::transport::default_client_port);
+  auto worker_ep = parse_url(o.worker_endpoint, rcbroker::transport::default_worker_port);
   if (o.broker_pid != 0 && !process_cpu_seconds(o.broker_pid)) {
     std::cerr << "rcbench: cannot read /proc/" << o.broker_pid << "/stat\n";
     return 1;

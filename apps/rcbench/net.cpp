@@ -12,20 +12,20 @@ namespace rcbench {
 namespace asio = boost::asio;
 using generic = asio::generic::stream_protocol;
 
-broker::transport::endpoint parse_url(const std::string& url, std::uint16_t default_port) {
-  auto parsed = broker::transport::parse_endpoint(url, default_port);
+rcbroker::transport::endpoint parse_url(const std::string& url, std::uint16_t default_port) {
+  auto parsed = rcbroker::transport::parse_endpoint(url, default_port);
   if (!parsed.value)
     throw std::invalid_argument(parsed.error);
-  if (parsed.value->type == broker::transport::endpoint::kind::tls)
+  if (parsed.value->type == rcbroker::transport::endpoint::kind::tls)
     throw std::invalid_argument("rcbench does not speak TLS: use tcp:// or socket:// (" + url +
                                 ")");
   return *parsed.value;
 }
 
-socket_type connect_to(asio::io_context& ioc, const broker::transport::endpoint& ep) {
+socket_type connect_to(asio::io_context& ioc, const rcbroker::transport::endpoint& ep) {
   socket_type socket{ioc};
   boost::system::error_code ec;
-  if (ep.type == broker::transport::endpoint::kind::unix_socket) {
+  if (ep.type == rcbroker::transport::endpoint::kind::unix_socket) {
     socket.connect(generic::endpoint{asio::local::stream_protocol::endpoint{ep.path}}, ec);
   } else {
     asio::ip::tcp::resolver resolver{ioc};
@@ -49,11 +49,11 @@ socket_type connect_to(asio::io_context& ioc, const broker::transport::endpoint&
   return socket;
 }
 
-acceptor_type listen_on(asio::io_context& ioc, broker::transport::endpoint& ep) {
+acceptor_type listen_on(asio::io_context& ioc, rcbroker::transport::endpoint& ep) {
   acceptor_type acceptor{ioc};
   boost::system::error_code ec;
   generic::endpoint at;
-  if (ep.type == broker::transport::endpoint::kind::unix_socket)
+  if (ep.type == rcbroker::transport::endpoint::kind::unix_socket)
     at = generic::endpoint{asio::local::stream_protocol::endpoint{ep.path}};
   else
     at = generic::endpoint{asio::ip::tcp::endpoint{asio::ip::address_v4::loopback(), 0}};
@@ -64,7 +64,7 @@ acceptor_type listen_on(asio::io_context& ioc, broker::transport::endpoint& ep) 
     acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
     throw std::runtime_error("cannot listen on " + ep.to_string() + ": " + ec.message());
-  if (ep.type == broker::transport::endpoint::kind::tcp) {
+  if (ep.type == rcbroker::transport::endpoint::kind::tcp) {
     auto local = acceptor.local_endpoint();
     ep.host = "127.0.0.1";
     ep.port = ntohs(reinterpret_cast<const sockaddr_in*>(local.data())->sin_port);

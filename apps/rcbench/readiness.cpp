@@ -57,7 +57,7 @@ long read_results(socket_type& socket, std::size_t count, clock::time_point dead
 
 } // namespace
 
-bool wait_until_routable(const broker::transport::endpoint& client_endpoint,
+bool wait_until_routable(const rcbroker::transport::endpoint& client_endpoint,
                          const std::vector<const bench_worker*>& workers, unsigned capacity,
                          const cookie_format& cookies, const run_frame& run,
                          std::chrono::milliseconds limit) {

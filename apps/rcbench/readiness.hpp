@@ -1,7 +1,7 @@
 #pragma once
 
 #include "bench_worker.hpp"
-#include "broker/transport/endpoint.hpp"
+#include "rcbroker/transport/endpoint.hpp"
 #include "wire.hpp"
 
 #include <chrono>
@@ -14,7 +14,7 @@ namespace rcbench {
 /// RUN per registered slot; the node is ready when every one comes back OK and each worker got
 /// at least one. Rounds repeat until then or until `limit` passes. Returns whether it is ready;
 /// throws std::runtime_error when the probe cannot connect.
-bool wait_until_routable(const broker::transport::endpoint& client_endpoint,
+bool wait_until_routable(const rcbroker::transport::endpoint& client_endpoint,
                          const std::vector<const bench_worker*>& workers, unsigned capacity,
                          const cookie_format& cookies, const run_frame& run,
                          std::chrono::milliseconds limit);

@@ -1,6 +1,6 @@
 #include "summary.hpp"
 
-#include "broker/protocol/packet.hpp"
+#include "rcbroker/protocol/packet.hpp"
 
 #include <cstdio>
 
@@ -11,7 +11,7 @@ namespace {
 std::string rc_name(std::size_t i) {
   if (i + 1 == rc_slots)
     return "OTHER";
-  return std::string{broker::protocol::to_string(static_cast<broker::protocol::result_code>(i))};
+  return std::string{rcbroker::protocol::to_string(static_cast<rcbroker::protocol::result_code>(i))};
 }
 
 std::string format(const char* fmt, double v) {

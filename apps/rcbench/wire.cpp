@@ -1,6 +1,6 @@
 #include "wire.hpp"
 
-#include "broker/protocol/frame.hpp"
+#include "rcbroker/protocol/frame.hpp"
 
 #include <cstring>
 
@@ -108,7 +108,7 @@ std::optional<cookie_fields> cookie_format::read(std::string_view text) const no
 }
 
 void append_length(std::string& out, std::size_t size) {
-  auto prefix = broker::protocol::encode_length(static_cast<std::uint32_t>(size));
+  auto prefix = rcbroker::protocol::encode_length(static_cast<std::uint32_t>(size));
   out.append(reinterpret_cast<const char*>(prefix.data()), prefix.size());
 }
 

@@ -1,11 +1,11 @@
 // rcbroker: the broker node. Run `rcbroker --help` for its options; `scripts/run` builds it and
 // starts it with the defaults of caf-application.conf.
 
-#include "broker/node/descriptor_budget.hpp"
-#include "broker/node/effective_settings.hpp"
-#include "broker/node/logging.hpp"
-#include "broker/node/node.hpp"
-#include "broker/node/options.hpp"
+#include "rcbroker/node/descriptor_budget.hpp"
+#include "rcbroker/node/effective_settings.hpp"
+#include "rcbroker/node/logging.hpp"
+#include "rcbroker/node/node.hpp"
+#include "rcbroker/node/options.hpp"
 
 #include <csignal>
 #include <fstream>
@@ -40,7 +40,7 @@ int fail(const std::string& message, int code = 2) {
 } // namespace
 
 int main(int argc, char** argv) {
-  using namespace broker::node;
+  using namespace rcbroker::node;
   return_large_buffers_to_the_system();
   auto cl = parse_command_line({argv + 1, argv + argc});
   if (!cl.error.empty())

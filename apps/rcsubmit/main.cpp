@@ -6,10 +6,10 @@
 // The result JSON goes to stdout; a failure's rc, error and stacktrace go to stderr, and the exit
 // status names the outcome (`rcsubmit --help` has the table).
 
-#include "broker/admin/status_client.hpp"
-#include "broker/client/client.hpp"
-#include "broker/client/random_cookie.hpp"
-#include "broker/transport/endpoint.hpp"
+#include "rcbroker/admin/status_client.hpp"
+#include "rcbroker/client/client.hpp"
+#include "rcbroker/client/random_cookie.hpp"
+#include "rcbroker/transport/endpoint.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -23,7 +23,7 @@
 
 namespace {
 
-using broker::protocol::result_code;
+using rcbroker::protocol::result_code;
 
 constexpr const char* default_endpoint = "tcp://[::1]:51500";
 
@@ -80,7 +80,7 @@ Exit status:
   for (auto rc : all_codes) {
     text += "  " + std::to_string(exit_status(rc));
     text += exit_status(rc) < 10 ? "   " : "  ";
-    text += broker::protocol::to_string(rc);
+    text += rcbroker::protocol::to_string(rc);
     text += rc == result_code::ok ? " (the result is on stdout)\n" : "\n";
   }
   text += "  " + std::to_string(exit_timeout) + "  timeout (--timeout passed)\n";
@@ -159,7 +159,7 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
   if (cl.pipeline.empty())
     return "--pipeline NAME is required";
   auto where =
-      broker::transport::parse_endpoint(cl.endpoint, broker::transport::default_client_port);
+      rcbroker::transport::parse_endpoint(cl.endpoint, rcbroker::transport::default_client_port);
   if (!where.value)
     return "--endpoint: " + where.error;
   simdjson::dom::parser parser;
@@ -168,8 +168,8 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
   return {};
 }
 
-void print_failure(const broker::client::task_result& r) {
-  std::cerr << "rc: " << broker::protocol::to_string(r.rc) << "\n";
+void print_failure(const rcbroker::client::task_result& r) {
+  std::cerr << "rc: " << rcbroker::protocol::to_string(r.rc) << "\n";
   if (r.error)
     std::cerr << "error: " << *r.error << "\n";
   if (!r.stacktrace.empty()) {
@@ -190,23 +190,23 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cl.status)
-    return broker::admin::print_status(cl.admin, std::cout, std::cerr) == 0 ? 0
+    return rcbroker::admin::print_status(cl.admin, std::cout, std::cerr) == 0 ? 0
                                                                             : exit_cannot_connect;
 
-  std::optional<broker::client::client> connection;
+  std::optional<rcbroker::client::client> connection;
   try {
-    broker::client::client_options options;
+    rcbroker::client::client_options options;
     if (cl.timeout)
       options.connect_timeout = std::min(options.connect_timeout, *cl.timeout);
     connection.emplace(cl.endpoint, options);
-  } catch (const broker::client::connect_error& e) {
+  } catch (const rcbroker::client::connect_error& e) {
     std::cerr << "rcsubmit: " << e.what() << "\n";
     return exit_cannot_connect;
   }
 
-  broker::client::run_options options;
+  rcbroker::client::run_options options;
   options.detach = cl.detach;
-  options.cookie = broker::client::random_cookie(); // to cancel the run on timeout
+  options.cookie = rcbroker::client::random_cookie(); // to cancel the run on timeout
   auto pending = connection->run(cl.pipeline, cl.variables, options);
   if (cl.timeout && pending.wait_for(*cl.timeout) != std::future_status::ready) {
     connection->cancel(*options.cookie);

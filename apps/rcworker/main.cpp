@@ -7,7 +7,7 @@
 // It reconnects (and registers again) when the broker goes away, exits 0 on SIGINT, SIGTERM or
 // the broker's SHUTDOWN; `rcworker --help` explains every option.
 
-#include "broker/client/worker.hpp"
+#include "rcbroker/client/worker.hpp"
 #include "shell_command.hpp"
 
 #include <atomic>
@@ -60,7 +60,7 @@ Exit status: 0 when stopped by a signal or SHUTDOWN, 64 on a usage error.
 )";
 
 struct command_line {
-  broker::client::worker_options worker;
+  rcbroker::client::worker_options worker;
   std::chrono::milliseconds delay{0};
   std::optional<std::string> exec;
   std::string log_level = "info";
@@ -159,11 +159,11 @@ int main(int argc, char** argv) {
 
   auto delay = cl.delay;
   auto exec = cl.exec;
-  std::optional<broker::client::worker> worker;
+  std::optional<rcbroker::client::worker> worker;
   try {
-    worker.emplace(cl.worker, [delay, exec](broker::client::task_context& task) {
+    worker.emplace(cl.worker, [delay, exec](rcbroker::client::task_context& task) {
       if (delay.count() > 0 && task.wait_for_cancel(delay))
-        throw broker::client::task_cancelled{};
+        throw rcbroker::client::task_cancelled{};
       if (exec)
         return rcworker::run_shell_command(*exec, task);
       return task.variables();
@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
     worker->stop();
   }};
   auto why = worker->run();
-  if (why == broker::client::stop_reason::shutdown)
+  if (why == rcbroker::client::stop_reason::shutdown)
     spdlog::info("rcworker: the broker shut down; exiting");
   finished = true;
   pthread_kill(signal_watcher.native_handle(), SIGTERM); // wakes sigwait if no signal came

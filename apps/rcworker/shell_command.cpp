@@ -80,7 +80,7 @@ struct spawn_setup {
   }
 };
 
-pid_t spawn_shell(const std::string& command, const broker::client::task_context& task,
+pid_t spawn_shell(const std::string& command, const rcbroker::client::task_context& task,
                   pipe_ends& in, pipe_ends& out, pipe_ends& err) {
   spawn_setup setup;
   posix_spawn_file_actions_adddup2(&setup.actions, in.read.get(), 0);
@@ -136,11 +136,11 @@ int wait_for_exit(pid_t pid) {
 [[noreturn]] void kill_cancelled(pid_t pid) {
   ::kill(-pid, SIGKILL);
   wait_for_exit(pid);
-  throw broker::client::task_cancelled{};
+  throw rcbroker::client::task_cancelled{};
 }
 
 // Waits for the command to exit (it may have closed its output early), watching for a cancel.
-int wait_for_exit(pid_t pid, const broker::client::task_context& task) {
+int wait_for_exit(pid_t pid, const rcbroker::client::task_context& task) {
   int status = 0;
   for (;;) {
     auto r = ::waitpid(pid, &status, WNOHANG);
@@ -160,7 +160,7 @@ std::string trimmed(std::string text) {
 } // namespace
 
 std::string run_shell_command(const std::string& command,
-                              const broker::client::task_context& task) {
+                              const rcbroker::client::task_context& task) {
   auto in = make_pipe();
   auto out = make_pipe();
   auto err = make_pipe();

@@ -2,7 +2,7 @@
 
 // rcworker --exec: one task as a shell command.
 
-#include "broker/client/task_context.hpp"
+#include "rcbroker/client/task_context.hpp"
 
 #include <string>
 
@@ -12,6 +12,6 @@ namespace rcworker {
 /// RC_COOKIE in its environment; returns what it wrote to stdout. Throws std::runtime_error with
 /// its stderr text (or its exit status) when it exits non-zero, and task_cancelled after
 /// killing it when the task is cancelled.
-std::string run_shell_command(const std::string& command, const broker::client::task_context& task);
+std::string run_shell_command(const std::string& command, const rcbroker::client::task_context& task);
 
 } // namespace rcworker

@@ -1,15 +1,15 @@
 // Actor clients and workers talking to the Switchboard without sockets, driven through CAF's
 // deterministic test coordinator.
 
-#include "broker/actors/actor_client.hpp"
-#include "broker/actors/switchboard.hpp"
+#include "rcbroker/actors/actor_client.hpp"
+#include "rcbroker/actors/switchboard.hpp"
 
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 #include <memory>
 #include <optional>
 
-namespace broker::actors {
+namespace rcbroker::actors {
 namespace {
 
 class ActorClientTest : public ::testing::Test {
@@ -159,4 +159,4 @@ TEST_F(ActorClientTest, ActorWorkerStopsOnShutdown) {
 }
 
 } // namespace
-} // namespace broker::actors
+} // namespace rcbroker::actors

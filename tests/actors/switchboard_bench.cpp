@@ -8,10 +8,10 @@
 //
 // Run: build/tests/switchboard_bench [TASKS [DEPTH]]   (defaults 1000000 and 64)
 
-#include "broker/actors/messages.hpp"
-#include "broker/actors/switchboard.hpp"
-#include "broker/protocol/packet_builder.hpp"
-#include "broker/runtime/io_scheduler.hpp"
+#include "rcbroker/actors/messages.hpp"
+#include "rcbroker/actors/switchboard.hpp"
+#include "rcbroker/protocol/packet_builder.hpp"
+#include "rcbroker/runtime/io_scheduler.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <caf/all.hpp>
@@ -25,8 +25,8 @@
 #include <unordered_map>
 #include <vector>
 
-using namespace broker;
-using namespace broker::actors;
+using namespace rcbroker;
+using namespace rcbroker::actors;
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace broker::actors {
+namespace rcbroker::actors {
 namespace {
 
 using namespace std::chrono_literals;
@@ -30,7 +30,7 @@ struct fake_link : fake_peer {
 /// The Switchboard with peers in the cluster roles as well.
 class SwitchboardClusterTest : public SwitchboardTest {
 protected:
-  /// The batching period of capacity updates to cluster clients.
+  /// The batching period of capacity updates to link clients.
   static constexpr caf::timespan flush_period = std::chrono::milliseconds{5};
 
   fake_link spawn_link() {
@@ -66,11 +66,11 @@ protected:
   }
 
   /// Another node's link, submitting work here.
-  fake_link cluster_client() { return join_link(peer_role::cluster_client); }
+  fake_link link_client() { return join_link(peer_role::link_client); }
 
   /// This node's link to another node that has `offered` free slots.
-  fake_link cluster_worker(std::uint64_t offered) {
-    auto link = join_link(peer_role::cluster_worker);
+  fake_link link_worker(std::uint64_t offered) {
+    auto link = join_link(peer_role::link_worker);
     offer(link, offered);
     return link;
   }
@@ -81,23 +81,23 @@ protected:
   }
 };
 
-// -- capacity updates to cluster clients --------------------------------------------------------
+// -- capacity updates to link clients --------------------------------------------------------
 
 TEST_F(SwitchboardClusterTest, AClusterClientJoiningGetsTheFreeLocalCountAtOnce) {
   start();
-  auto early = cluster_client();
+  auto early = link_client();
   EXPECT_EQ(early.take_capacities(), std::vector<std::uint64_t>{0});
   auto w = worker(3);
-  auto cw = cluster_worker(5); // another node's slots are never offered on
+  auto cw = link_worker(5); // another node's slots are never offered on
   auto c = client();
   run(c, cookie_n(1));
-  auto late = cluster_client();
+  auto late = link_client();
   EXPECT_EQ(late.take_capacities(), std::vector<std::uint64_t>{2});
   EXPECT_TRUE(early.take_capacities().empty()); // batched: not yet
   EXPECT_TRUE(late.take().empty());
   EXPECT_TRUE(cw.take_capacities().empty());
   auto s = status();
-  EXPECT_EQ(s.cluster_peers, 1u);
+  EXPECT_EQ(s.cluster_links, 1u);
   EXPECT_EQ(s.cluster_free_slots, 5u);
   EXPECT_EQ(s.free_slots, 2u);
 }
@@ -105,7 +105,7 @@ TEST_F(SwitchboardClusterTest, AClusterClientJoiningGetsTheFreeLocalCountAtOnce)
 TEST_F(SwitchboardClusterTest, CapacityUpdatesAreBatchedWithTheFinalCount) {
   start();
   auto w = worker(3);
-  auto link = cluster_client();
+  auto link = link_client();
   ASSERT_EQ(link.take_capacities(), std::vector<std::uint64_t>{3});
   auto c = client();
   run(c, cookie_n(1));    // 2 free
@@ -150,7 +150,7 @@ TEST_F(SwitchboardClusterTest, NoUpdateWhenTheCountEndsWhereItWasAtTheJoin) {
   start();
   auto w = worker(2);
   auto c = client();
-  auto link = cluster_client();
+  auto link = link_client();
   ASSERT_EQ(link.take_capacities(), std::vector<std::uint64_t>{2});
   run(c, cookie_n(1));
   result(w, cookie_n(1));
@@ -158,7 +158,7 @@ TEST_F(SwitchboardClusterTest, NoUpdateWhenTheCountEndsWhereItWasAtTheJoin) {
   EXPECT_TRUE(link.take_capacities().empty());
   // A second link joining while an update is pending gets only what it has not heard yet.
   run(c, cookie_n(2)); // 1 free, update pending
-  auto second = cluster_client();
+  auto second = link_client();
   ASSERT_EQ(second.take_capacities(), std::vector<std::uint64_t>{1});
   advance(flush_period);
   EXPECT_EQ(link.take_capacities(), std::vector<std::uint64_t>{1});
@@ -168,9 +168,9 @@ TEST_F(SwitchboardClusterTest, NoUpdateWhenTheCountEndsWhereItWasAtTheJoin) {
 TEST_F(SwitchboardClusterTest, OfferedSlotsAreNotReportedToClusterClients) {
   start();
   auto w = worker(1);
-  auto link = cluster_client();
+  auto link = link_client();
   ASSERT_EQ(link.take_capacities(), std::vector<std::uint64_t>{1});
-  auto cw = cluster_worker(4);
+  auto cw = link_worker(4);
   auto c = client();
   run(c, cookie_n(1)); // local: 0 free
   run(c, cookie_n(2)); // remote
@@ -181,14 +181,14 @@ TEST_F(SwitchboardClusterTest, OfferedSlotsAreNotReportedToClusterClients) {
   EXPECT_EQ(status().cluster_free_slots, 7u);
 }
 
-// -- RUN from a cluster client ------------------------------------------------------------------
+// -- RUN from a link client ------------------------------------------------------------------
 
 TEST_F(SwitchboardClusterTest, AClusterClientsRunUsesOnlyLocalSlotsAndNeverWaits) {
   switchboard_config config;
   config.queue_limit = 5;
   start(config);
-  auto cw = cluster_worker(3);
-  auto link = cluster_client();
+  auto cw = link_worker(3);
+  auto link = link_client();
   run(link, cookie_n(1)); // only remote slots free
   auto got = link.take();
   ASSERT_EQ(got.size(), 1u);
@@ -236,7 +236,7 @@ TEST_F(SwitchboardClusterTest, AClusterClientsRunIsNotQueuedBehindPlainClients) 
   start(config);
   auto c = client();
   run(c, cookie_n(1)); // queued
-  auto link = cluster_client();
+  auto link = link_client();
   run(link, cookie_n(2));
   auto got = link.take();
   ASSERT_EQ(got.size(), 1u);
@@ -252,7 +252,7 @@ TEST_F(SwitchboardClusterTest, AClusterClientsRunIsNotQueuedBehindPlainClients) 
 
 TEST_F(SwitchboardClusterTest, APlainClientsRunPrefersLocalSlotsThenOfferedOnes) {
   start();
-  auto cw = cluster_worker(2); // offered before any local slot exists
+  auto cw = link_worker(2); // offered before any local slot exists
   auto w = worker(1);
   auto c = client();
   auto local = run(c, cookie_n(1));
@@ -288,10 +288,10 @@ TEST_F(SwitchboardClusterTest, APlainClientsRunPrefersLocalSlotsThenOfferedOnes)
 
 TEST_F(SwitchboardClusterTest, ACapacityUpdateSetsTheOfferedSlotsRatherThanAddingToThem) {
   start();
-  auto a = cluster_worker(3);
-  auto b = cluster_worker(2);
+  auto a = link_worker(3);
+  auto b = link_worker(2);
   auto s = status();
-  EXPECT_EQ(s.cluster_peers, 2u);
+  EXPECT_EQ(s.cluster_links, 2u);
   EXPECT_EQ(s.cluster_free_slots, 5u);
   offer(a, 1);
   EXPECT_EQ(status().cluster_free_slots, 3u);
@@ -309,8 +309,8 @@ TEST_F(SwitchboardClusterTest, ACapacityUpdateSetsTheOfferedSlotsRatherThanAddin
 
 TEST_F(SwitchboardClusterTest, AClusterWorkersResultEndsTheRouteAndFreesARemoteSlot) {
   start();
-  auto cw = cluster_worker(1);
-  auto link = cluster_client();
+  auto cw = link_worker(1);
+  auto link = link_client();
   link.take_capacities();
   auto c = client();
   run(c, cookie_n(1));
@@ -346,8 +346,8 @@ TEST_F(SwitchboardClusterTest, AClusterWorkersResultEndsTheRouteAndFreesARemoteS
 TEST_F(SwitchboardClusterTest, AClusterWorkersLossEndsExactlyItsRoutesAndDropsItsSlots) {
   start();
   auto w = worker(1);
-  auto other = cluster_worker(1);
-  auto cw = cluster_worker(4);
+  auto other = link_worker(1);
+  auto cw = link_worker(4);
   auto a = client();
   auto b = client();
   run(a, cookie_n(1));       // w
@@ -371,7 +371,7 @@ TEST_F(SwitchboardClusterTest, AClusterWorkersLossEndsExactlyItsRoutesAndDropsIt
   EXPECT_TRUE(w.take().empty());
   EXPECT_TRUE(other.take().empty());
   auto s = status();
-  EXPECT_EQ(s.cluster_peers, 1u);
+  EXPECT_EQ(s.cluster_links, 1u);
   EXPECT_EQ(s.cluster_free_slots, 0u);
   EXPECT_EQ(s.routes, 2u);
   run(b, cookie_n(6)); // its free slot went with it
@@ -395,7 +395,7 @@ TEST_F(SwitchboardClusterTest, AClusterWorkersCapacityDispatchesQueuedRuns) {
   auto second = run(c, cookie_n(2));
   run(c, cookie_n(3));
   EXPECT_EQ(status().queued, 3u);
-  auto cw = cluster_worker(0);
+  auto cw = link_worker(0);
   EXPECT_TRUE(cw.take().empty());
   offer(cw, 2);
   auto got = cw.take();
@@ -423,7 +423,7 @@ TEST_F(SwitchboardClusterTest, CapacityFromAnyoneButAClusterWorkerIsRejected) {
   auto stranger = spawn_link(); // never joins
   auto c = client();
   auto w = worker(1);
-  auto link = cluster_client();
+  auto link = link_client();
   offer(stranger, 4);
   offer(c, 4);
   offer(w, 4);
@@ -439,7 +439,7 @@ TEST_F(SwitchboardClusterTest, CapacityFromAnyoneButAClusterWorkerIsRejected) {
   auto got = c.take();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_TRUE(is_result(got[0], cookie_n(2), result_code::no_capacity, "No capacity available"));
-  cluster_worker(2);
+  link_worker(2);
   s = status();
   EXPECT_EQ(s.messages_rejected, 4u);
   EXPECT_EQ(s.cluster_free_slots, 2u);
@@ -447,8 +447,8 @@ TEST_F(SwitchboardClusterTest, CapacityFromAnyoneButAClusterWorkerIsRejected) {
 
 TEST_F(SwitchboardClusterTest, RegisterFromALinkIsRejected) {
   start();
-  auto cw = cluster_worker(0);
-  auto link = cluster_client();
+  auto cw = link_worker(0);
+  auto link = link_client();
   link.take_capacities();
   register_slots(cw, 4);
   register_slots(link, 4);
@@ -477,8 +477,8 @@ TEST_F(SwitchboardClusterTest, AClusterClientsLossOrphansItsRoutesLikeAClients) 
   config.cancel_orphans = true;
   start(config);
   auto w = worker(2);
-  auto link = cluster_client();
-  auto survivor = cluster_client();
+  auto link = link_client();
+  auto survivor = link_client();
   run(link, cookie_n(1));
   run(survivor, cookie_n(2));
   w.take();
@@ -498,9 +498,9 @@ TEST_F(SwitchboardClusterTest, AClusterClientsLossOrphansItsRoutesLikeAClients) 
 TEST_F(SwitchboardClusterTest, ShutdownTellsClusterWorkersButNotClusterClients) {
   start();
   auto w = worker(2);
-  auto cw = cluster_worker(1);
+  auto cw = link_worker(1);
   auto c = client();
-  auto link = cluster_client();
+  auto link = link_client();
   run(c, cookie_n(1));    // w
   run(link, cookie_n(2)); // w
   run(c, cookie_n(3));    // cw
@@ -535,4 +535,4 @@ TEST_F(SwitchboardClusterTest, ShutdownTellsClusterWorkersButNotClusterClients) 
 }
 
 } // namespace
-} // namespace broker::actors
+} // namespace rcbroker::actors

@@ -4,13 +4,13 @@
 // to them, frames as peers write them, and a fixture driving the Switchboard message by message
 // through CAF's test coordinator.
 
-#include "broker/actors/messages.hpp"
-#include "broker/actors/switchboard.hpp"
-#include "broker/protocol/cookie.hpp"
-#include "broker/protocol/frame.hpp"
-#include "broker/protocol/packet.hpp"
-#include "broker/protocol/packet_reader.hpp"
-#include "broker/protocol/packet_writer.hpp"
+#include "rcbroker/actors/messages.hpp"
+#include "rcbroker/actors/switchboard.hpp"
+#include "rcbroker/protocol/cookie.hpp"
+#include "rcbroker/protocol/frame.hpp"
+#include "rcbroker/protocol/packet.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 
 #include <caf/all.hpp>
 #include <cstdint>
@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-namespace broker::actors::sbtest {
+namespace rcbroker::actors::sbtest {
 
 using protocol::packet_type;
 using protocol::result_code;
@@ -262,4 +262,4 @@ protected:
   std::vector<fake_peer> peers_;
 };
 
-} // namespace broker::actors::sbtest
+} // namespace rcbroker::actors::sbtest

@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-namespace broker::actors {
+namespace rcbroker::actors {
 namespace {
 
 using namespace std::chrono_literals;
@@ -231,4 +231,4 @@ TEST_F(SwitchboardTest, ClientsWithoutAHostAreNotHeldToMaxRunsPerAddress) {
 }
 
 } // namespace
-} // namespace broker::actors
+} // namespace rcbroker::actors

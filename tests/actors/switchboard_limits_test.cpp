@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-namespace broker::actors {
+namespace rcbroker::actors {
 namespace {
 
 using namespace std::chrono_literals;
@@ -139,7 +139,7 @@ TEST_F(SwitchboardTest, ClusterLinksAreNotHeldToThePerClientLimit) {
       inbox);
   fake_peer link{caf::actor_cast<peer_actor>(handle), inbox};
   peers_.push_back(link);
-  caf::send_as(link.handle, sb_, join_atom::value, peer_role::cluster_client);
+  caf::send_as(link.handle, sb_, join_atom::value, peer_role::link_client);
   sched_.run();
   run(link, cookie_n(1));
   run(link, cookie_n(2));
@@ -149,4 +149,4 @@ TEST_F(SwitchboardTest, ClusterLinksAreNotHeldToThePerClientLimit) {
 }
 
 } // namespace
-} // namespace broker::actors
+} // namespace rcbroker::actors

@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-namespace broker::actors {
+namespace rcbroker::actors {
 namespace {
 
 using namespace std::chrono_literals;
@@ -813,4 +813,4 @@ TEST_F(SwitchboardTest, ShutdownTellsWorkersAndAnswersEveryOpenRoute) {
 }
 
 } // namespace
-} // namespace broker::actors
+} // namespace rcbroker::actors

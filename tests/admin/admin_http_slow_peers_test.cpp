@@ -3,8 +3,8 @@
 // connection takes the place of the one that has waited longest, so that /healthz and /metrics
 // keep answering through a slow-loris attack.
 
-#include "broker/admin/http_server.hpp"
-#include "broker/admin/status_client.hpp"
+#include "rcbroker/admin/http_server.hpp"
+#include "rcbroker/admin/status_client.hpp"
 #include "http_helpers.hpp"
 #include "test_node.hpp"
 
@@ -27,8 +27,8 @@
 #include <unistd.h>
 #include <vector>
 
-using namespace broker;
-using namespace broker::testing;
+using namespace rcbroker;
+using namespace rcbroker::testing;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 

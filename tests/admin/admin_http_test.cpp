@@ -1,7 +1,7 @@
 // The admin endpoint of an in-process node, over real HTTP: the figures of /metrics against what
 // the test made happen, /status, /healthz through an orderly shutdown, and bad requests.
 
-#include "broker/admin/status_client.hpp"
+#include "rcbroker/admin/status_client.hpp"
 #include "exposition_checker.hpp"
 #include "http_helpers.hpp"
 #include "raw_peer.hpp"
@@ -14,8 +14,8 @@
 #include <sstream>
 #include <thread>
 
-using namespace broker;
-using namespace broker::testing;
+using namespace rcbroker;
+using namespace rcbroker::testing;
 
 namespace {
 

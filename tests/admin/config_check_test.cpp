@@ -2,15 +2,15 @@
 // on the forms of the file format that the process tests do not use (nested sections, {...}
 // values, [global]).
 
-#include "broker/node/config_check.hpp"
+#include "rcbroker/node/config_check.hpp"
 #include "test_node.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <fstream>
 #include <gtest/gtest.h>
 
-using broker::node::check_config_file;
-using broker::node::config_line;
+using rcbroker::node::check_config_file;
+using rcbroker::node::config_line;
 
 TEST(ConfigLine, FindsKeysInTheirSectionsAndHeaders) {
   std::string text = "; comment\n"
@@ -38,7 +38,7 @@ TEST(ConfigLine, FindsKeysInTheirSectionsAndHeaders) {
 }
 
 TEST(ConfigNames, NestedSectionsAndValuesAreCheckedByTheirWholeName) {
-  broker::testing::temp_dir dir;
+  rcbroker::testing::temp_dir dir;
   auto check = [&](const std::string& text) {
     auto file = dir.path + "/t.conf";
     std::ofstream{file} << text;

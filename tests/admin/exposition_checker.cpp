@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <set>
 
-namespace broker::testing {
+namespace rcbroker::testing {
 
 namespace {
 
@@ -317,4 +317,4 @@ exposition check_exposition(std::string_view text) {
   return reader{}.run(text);
 }
 
-} // namespace broker::testing
+} // namespace rcbroker::testing

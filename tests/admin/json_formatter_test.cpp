@@ -1,7 +1,7 @@
 // The JSON Lines log formatter on its own: every record is one valid JSON object.
 
-#include "broker/logging/component.hpp"
-#include "broker/logging/json_formatter.hpp"
+#include "rcbroker/logging/component.hpp"
+#include "rcbroker/logging/json_formatter.hpp"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -9,7 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <sstream>
 
-using namespace broker;
+using namespace rcbroker;
 
 TEST(JsonFormatter, EachRecordIsOneJsonObject) {
   std::ostringstream out;

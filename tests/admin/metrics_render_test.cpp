@@ -1,13 +1,13 @@
 // The Prometheus rendering as a pure function of a snapshot, and the strict checker the other
 // admin tests rely on (it must refuse what is wrong, or its passing would mean nothing).
 
-#include "broker/admin/metrics.hpp"
+#include "rcbroker/admin/metrics.hpp"
 #include "exposition_checker.hpp"
 
 #include <gtest/gtest.h>
 
-using namespace broker;
-using namespace broker::testing;
+using namespace rcbroker;
+using namespace rcbroker::testing;
 using protocol::result_code;
 
 namespace {
@@ -86,7 +86,7 @@ TEST(MetricsRender, EmptySnapshotIsValidAndComplete) {
   EXPECT_EQ(e.value("rcbroker_results_total", {{"origin", "worker"}, {"rc", "MISSING"}}),
             std::nullopt);
   // Not clustered: no cluster families.
-  EXPECT_FALSE(e.types.count("rcbroker_cluster_peers"));
+  EXPECT_FALSE(e.types.count("rcbroker_cluster_links"));
   EXPECT_EQ(e.value("rcbroker_build_info", {{"version", "1.2.3"}, {"node", "node-a"}}), 1.0);
 }
 
@@ -133,12 +133,12 @@ TEST(MetricsRender, LatencyHistogramIsCumulativeInSeconds) {
 
 TEST(MetricsRender, ClusterFamiliesOnlyWhenClustered) {
   auto s = busy_snapshot();
-  s.switchboard.cluster_peers = 2;
+  s.switchboard.cluster_links = 2;
   s.switchboard.cluster_free_slots = 12;
   s.switchboard.cluster_runs_sent = 3;
   auto e = check_exposition(admin::render_metrics(s, info()));
   ASSERT_TRUE(e.ok()) << e.error;
-  EXPECT_EQ(e.value("rcbroker_cluster_peers"), 2.0);
+  EXPECT_EQ(e.value("rcbroker_cluster_links"), 2.0);
   EXPECT_EQ(e.value("rcbroker_cluster_free_slots"), 12.0);
   EXPECT_EQ(e.value("rcbroker_cluster_runs_sent_total"), 3.0);
   EXPECT_EQ(e.value("rcbroker_cluster_runs_received_total"), 0.0);

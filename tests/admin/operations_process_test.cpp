@@ -1,9 +1,9 @@
 // The rcbroker binary's operating options: --check-config, structured logs with per-component
 // levels, and the admin endpoint of a node process.
 
-#include "broker/admin/status_client.hpp"
-#include "broker/node/effective_settings.hpp"
-#include "broker/node/options.hpp"
+#include "rcbroker/admin/status_client.hpp"
+#include "rcbroker/node/effective_settings.hpp"
+#include "rcbroker/node/options.hpp"
 #include "child_process.hpp"
 #include "exposition_checker.hpp"
 #include "raw_peer.hpp"
@@ -18,8 +18,8 @@
 #include <simdjson.h>
 #include <sstream>
 
-using namespace broker;
-using namespace broker::testing;
+using namespace rcbroker;
+using namespace rcbroker::testing;
 
 namespace {
 

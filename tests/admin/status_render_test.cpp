@@ -1,12 +1,12 @@
 // The /status JSON and its terminal tables, as pure functions of a snapshot.
 
-#include "broker/admin/status_client.hpp"
-#include "broker/admin/status_json.hpp"
+#include "rcbroker/admin/status_client.hpp"
+#include "rcbroker/admin/status_json.hpp"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-using namespace broker;
+using namespace rcbroker;
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 #include <sstream>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 
 namespace {
 

@@ -1,10 +1,10 @@
 // The reconnection delays of a worker.
 
-#include "broker/client/backoff.hpp"
+#include "rcbroker/client/backoff.hpp"
 
 #include <gtest/gtest.h>
 
-using broker::client::backoff;
+using rcbroker::client::backoff;
 using std::chrono::milliseconds;
 
 TEST(Backoff, DoublesUpToTheBoundAndStartsOverOnReset) {

@@ -1,7 +1,7 @@
 // The client and worker libraries against an rcbroker child process that dies and comes back.
 
-#include "broker/client/client.hpp"
-#include "broker/client/worker.hpp"
+#include "rcbroker/client/client.hpp"
+#include "rcbroker/client/worker.hpp"
 #include "child_process.hpp"
 #include "test_node.hpp"
 
@@ -11,14 +11,14 @@
 #include <gtest/gtest.h>
 #include <thread>
 
-using namespace broker::client;
-using broker::protocol::result_code;
-using broker::testing::child_process;
+using namespace rcbroker::client;
+using rcbroker::protocol::result_code;
+using rcbroker::testing::child_process;
 using namespace std::chrono_literals;
 
 namespace {
 
-using broker::testing::temp_dir;
+using rcbroker::testing::temp_dir;
 
 // Starts rcbroker with Unix endpoints in `dir` and waits until it is ready.
 std::unique_ptr<child_process> start_node(const temp_dir& dir, const std::string& log_name) {
@@ -122,7 +122,7 @@ TEST(BrokerProcess, WorkerReconnectsAfterTheNodeRestarts) {
   {
     client c{"socket://" + dir.path + "/c.sock"};
     auto r = echo_once_served(c, R"({"before": true})");
-    ASSERT_TRUE(r.ok()) << broker::protocol::to_string(r.rc);
+    ASSERT_TRUE(r.ok()) << rcbroker::protocol::to_string(r.rc);
     EXPECT_EQ(r.value(), R"({"before": true})");
   }
   EXPECT_EQ(w.registrations(), 1u);
@@ -133,6 +133,6 @@ TEST(BrokerProcess, WorkerReconnectsAfterTheNodeRestarts) {
   ASSERT_TRUE(eventually([&] { return w.registrations() == 2; })) << node->log();
   client c{"socket://" + dir.path + "/c.sock"};
   auto r = echo_once_served(c, R"({"after": true})");
-  ASSERT_TRUE(r.ok()) << broker::protocol::to_string(r.rc) << "\n" << node->log();
+  ASSERT_TRUE(r.ok()) << rcbroker::protocol::to_string(r.rc) << "\n" << node->log();
   EXPECT_EQ(r.value(), R"({"after": true})");
 }

@@ -1,9 +1,9 @@
 // The client library against an in-process node, with library workers: runs over TCP and Unix
 // sockets, many runs on one connection, cancel, detach, error results.
 
-#include "broker/client/client.hpp"
-#include "broker/client/random_cookie.hpp"
-#include "broker/client/worker.hpp"
+#include "rcbroker/client/client.hpp"
+#include "rcbroker/client/random_cookie.hpp"
+#include "rcbroker/client/worker.hpp"
 #include "test_node.hpp"
 
 #include <atomic>
@@ -13,9 +13,9 @@
 #include <map>
 #include <thread>
 
-using namespace broker::client;
-using broker::protocol::result_code;
-using broker::testing::test_node;
+using namespace rcbroker::client;
+using rcbroker::protocol::result_code;
+using rcbroker::testing::test_node;
 using namespace std::chrono_literals;
 
 namespace {
@@ -237,7 +237,7 @@ TEST(Client, ConnectErrorsSayWhy) {
   } catch (const connect_error& e) {
     EXPECT_NE(std::string{e.what()}.find("unsupported scheme"), std::string::npos) << e.what();
   }
-  auto dir = broker::testing::make_temp_dir();
+  auto dir = rcbroker::testing::make_temp_dir();
   try {
     client c{"socket://" + dir + "/nobody.sock"};
     ADD_FAILURE() << "nobody listens there";

@@ -1,6 +1,6 @@
 #include "fake_broker.hpp"
 
-#include "broker/protocol/frame.hpp"
+#include "rcbroker/protocol/frame.hpp"
 #include "test_node.hpp"
 
 #include <cerrno>
@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-namespace broker::testing {
+namespace rcbroker::testing {
 
 fake_peer::fake_peer(fake_peer&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)) {}
@@ -124,4 +124,4 @@ std::optional<fake_peer> fake_broker::accept(int timeout_ms) {
   return fake_peer{fd};
 }
 
-} // namespace broker::testing
+} // namespace rcbroker::testing

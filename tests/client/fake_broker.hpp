@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace broker::testing {
+namespace rcbroker::testing {
 
 /// One accepted connection, blocking and raw.
 class fake_peer {
@@ -68,4 +68,4 @@ private:
   int fd_ = -1;
 };
 
-} // namespace broker::testing
+} // namespace rcbroker::testing

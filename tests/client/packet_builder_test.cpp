@@ -1,14 +1,14 @@
 // The packets the client library writes: byte for byte the form of the original client and
 // worker, and readable by the broker's own reader.
 
-#include "broker/protocol/packet_builder.hpp"
-#include "broker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_builder.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
 #include "raw_peer.hpp"
 
 #include <gtest/gtest.h>
 
-using namespace broker::protocol;
-using broker::testing::new_cookie;
+using namespace rcbroker::protocol;
+using rcbroker::testing::new_cookie;
 
 namespace {
 
@@ -24,9 +24,9 @@ TEST(PacketBuilder, RunIsWrittenAsTheOriginalClientWritesIt) {
   auto text = new_cookie();
   auto c = parse_cookie(text);
   EXPECT_EQ(make_run(c, "echo", R"({"x": 1})", false).payload(),
-            broker::testing::original_run(text, "echo", R"({"x": 1})", false));
+            rcbroker::testing::original_run(text, "echo", R"({"x": 1})", false));
   EXPECT_EQ(make_run(c, "slow", "{}", true).payload(),
-            broker::testing::original_run(text, "slow", "{}", true));
+            rcbroker::testing::original_run(text, "slow", "{}", true));
 }
 
 TEST(PacketBuilder, RunMatchesTheProtocolExample) {
@@ -40,13 +40,13 @@ TEST(PacketBuilder, RunMatchesTheProtocolExample) {
 TEST(PacketBuilder, CancelAndRegisterAreWrittenAsTheOriginal) {
   auto text = new_cookie();
   EXPECT_EQ(make_cancel_request(parse_cookie(text)).payload(),
-            broker::testing::original_cancel(text));
-  EXPECT_EQ(make_register(3).payload(), broker::testing::original_register(3));
+            rcbroker::testing::original_cancel(text));
+  EXPECT_EQ(make_register(3).payload(), rcbroker::testing::original_register(3));
 }
 
 TEST(PacketBuilder, TokenIsAnExtensionFieldAfterTheTable) {
   auto with_token = std::string{make_register(2, std::string{"s3cr\"t"}).payload()};
-  auto original = broker::testing::original_register(2);
+  auto original = rcbroker::testing::original_register(2);
   original.pop_back(); // the closing brace
   EXPECT_EQ(with_token, original + R"(,"token":"s3cr\"t"})");
   auto read = read_packet(make_register(2, std::string{"abc"}));
@@ -59,7 +59,7 @@ TEST(PacketBuilder, OkResultIsWrittenAsTheOriginalWorker) {
   auto text = new_cookie();
   EXPECT_EQ(
       make_task_result(parse_cookie(text), result_code::ok, std::string{R"({"y": "é"})"}).payload(),
-      broker::testing::original_result(text, R"({"y": "é"})"));
+      rcbroker::testing::original_result(text, R"({"y": "é"})"));
 }
 
 TEST(PacketBuilder, FailedResultCarriesErrorAndStacktrace) {

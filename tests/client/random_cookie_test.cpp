@@ -1,12 +1,12 @@
 // random_cookie: version 4 UUIDs from the system's entropy, never repeated.
 
-#include "broker/client/random_cookie.hpp"
+#include "rcbroker/client/random_cookie.hpp"
 
 #include <gtest/gtest.h>
 #include <set>
 #include <string>
 
-namespace broker::client {
+namespace rcbroker::client {
 namespace {
 
 TEST(RandomCookie, IsAVersion4UuidOfTheRfc4122Variant) {
@@ -28,4 +28,4 @@ TEST(RandomCookie, TenThousandAreAllDifferent) {
 }
 
 } // namespace
-} // namespace broker::client
+} // namespace rcbroker::client

@@ -1,12 +1,12 @@
 // Reading the RESULTs a client gets, from workers (original form) and from the broker.
 
-#include "broker/protocol/packet_builder.hpp"
-#include "broker/protocol/result_reader.hpp"
+#include "rcbroker/protocol/packet_builder.hpp"
+#include "rcbroker/protocol/result_reader.hpp"
 #include "raw_peer.hpp"
 
 #include <gtest/gtest.h>
 
-using namespace broker::protocol;
+using namespace rcbroker::protocol;
 
 namespace {
 
@@ -19,7 +19,7 @@ result_reading read(std::string_view payload) {
 } // namespace
 
 TEST(ResultReader, ReadsAnOriginalWorkersResult) {
-  auto r = read(broker::testing::original_result(cookie_text, R"({"y": "\u00e9"})"));
+  auto r = read(rcbroker::testing::original_result(cookie_text, R"({"y": "\u00e9"})"));
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.fields.type, packet_type::result);
   EXPECT_EQ(r.fields.cookie, cookie::parse(cookie_text));

@@ -1,14 +1,14 @@
 // Reading the packets a worker gets: RUN, CANCEL, SHUTDOWN, as original clients and the broker
 // write them.
 
-#include "broker/protocol/packet_builder.hpp"
-#include "broker/protocol/packet_writer.hpp"
-#include "broker/protocol/run_reader.hpp"
+#include "rcbroker/protocol/packet_builder.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
+#include "rcbroker/protocol/run_reader.hpp"
 #include "raw_peer.hpp"
 
 #include <gtest/gtest.h>
 
-using namespace broker::protocol;
+using namespace rcbroker::protocol;
 
 namespace {
 
@@ -21,7 +21,7 @@ run_reading read(std::string_view payload) {
 } // namespace
 
 TEST(RunReader, ReadsAnOriginalClientsRun) {
-  auto r = read(broker::testing::original_run(cookie_text, "echo", R"({"x": "\"q\""})", true));
+  auto r = read(rcbroker::testing::original_run(cookie_text, "echo", R"({"x": "\"q\""})", true));
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.fields.type, packet_type::run);
   EXPECT_EQ(r.fields.cookie, cookie::parse(cookie_text));
@@ -31,7 +31,7 @@ TEST(RunReader, ReadsAnOriginalClientsRun) {
 }
 
 TEST(RunReader, ReadsCancelAndShutdown) {
-  auto cancel = read(broker::testing::original_cancel(cookie_text));
+  auto cancel = read(rcbroker::testing::original_cancel(cookie_text));
   ASSERT_TRUE(cancel.ok()) << cancel.error;
   EXPECT_EQ(cancel.fields.type, packet_type::cancel);
   EXPECT_EQ(cancel.fields.cookie, cookie::parse(cookie_text));

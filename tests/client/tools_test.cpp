@@ -12,12 +12,12 @@
 #include <sstream>
 #include <thread>
 
-using broker::testing::child_process;
+using rcbroker::testing::child_process;
 using namespace std::chrono_literals;
 
 namespace {
 
-using broker::testing::temp_dir;
+using rcbroker::testing::temp_dir;
 
 std::string shell_quote(const std::string& text) {
   std::string out = "'";

@@ -1,19 +1,19 @@
 // The client library on the wire, against a broker played by the test: what it writes, and how
 // it takes what a broker may send, good or bad.
 
-#include "broker/client/client.hpp"
-#include "broker/client/random_cookie.hpp"
+#include "rcbroker/client/client.hpp"
+#include "rcbroker/client/random_cookie.hpp"
 #include "fake_broker.hpp"
 #include "raw_peer.hpp"
 
 #include <gtest/gtest.h>
 
-using namespace broker::client;
-using broker::protocol::result_code;
-using broker::testing::fake_broker;
-using broker::testing::original_cancel;
-using broker::testing::original_result;
-using broker::testing::original_run;
+using namespace rcbroker::client;
+using rcbroker::protocol::result_code;
+using rcbroker::testing::fake_broker;
+using rcbroker::testing::original_cancel;
+using rcbroker::testing::original_result;
+using rcbroker::testing::original_run;
 using namespace std::chrono_literals;
 
 namespace {

@@ -1,8 +1,8 @@
 // The worker library: capacity, SHUTDOWN, stop(), and what it writes and does when a broker
 // (played by the test) sends RUN, CANCEL, garbage, or goes away.
 
-#include "broker/client/client.hpp"
-#include "broker/client/worker.hpp"
+#include "rcbroker/client/client.hpp"
+#include "rcbroker/client/worker.hpp"
 #include "fake_broker.hpp"
 #include "raw_peer.hpp"
 #include "test_node.hpp"
@@ -13,16 +13,16 @@
 #include <gtest/gtest.h>
 #include <thread>
 
-using namespace broker::client;
-using broker::protocol::result_code;
-using broker::testing::fake_broker;
-using broker::testing::fake_peer;
-using broker::testing::field;
-using broker::testing::new_cookie;
-using broker::testing::original_register;
-using broker::testing::original_result;
-using broker::testing::original_run;
-using broker::testing::test_node;
+using namespace rcbroker::client;
+using rcbroker::protocol::result_code;
+using rcbroker::testing::fake_broker;
+using rcbroker::testing::fake_peer;
+using rcbroker::testing::field;
+using rcbroker::testing::new_cookie;
+using rcbroker::testing::original_register;
+using rcbroker::testing::original_result;
+using rcbroker::testing::original_run;
+using rcbroker::testing::test_node;
 using namespace std::chrono_literals;
 
 namespace {
@@ -173,7 +173,7 @@ TEST(Worker, CancelEndsTheTaskWithExceptionCancelled) {
   auto cookie = new_cookie();
   peer->send(original_run(cookie, "slow", "{}"));
   ASSERT_TRUE(eventually([&] { return w.tasks_running() == 1; }));
-  peer->send(broker::testing::original_cancel(cookie));
+  peer->send(rcbroker::testing::original_cancel(cookie));
   auto answer = peer->receive();
   ASSERT_TRUE(answer);
   EXPECT_EQ(*answer,
@@ -181,7 +181,7 @@ TEST(Worker, CancelEndsTheTaskWithExceptionCancelled) {
                 R"(","capacity":null,"pipeline":null,"variables":null,"detach":null,)"
                 R"("rc":"EXCEPTION","error":"Cancelled","stacktrace":null,"result":null})");
   // A CANCEL for a task that does not run here changes nothing.
-  peer->send(broker::testing::original_cancel(new_cookie()));
+  peer->send(rcbroker::testing::original_cancel(new_cookie()));
   EXPECT_FALSE(peer->receive(200));
 }
 

@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <set>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 
 namespace {
 

@@ -7,12 +7,12 @@
 #include <gtest/gtest.h>
 #include <set>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 
 namespace {
 
 std::unique_ptr<test_node> start_cluster_node(std::uint16_t port, std::vector<std::string> peers) {
-  return std::make_unique<test_node>([&](broker::node::settings& s) {
+  return std::make_unique<test_node>([&](rcbroker::node::settings& s) {
     s.cluster_port = port;
     s.cluster_peers = peers;
   });
@@ -27,7 +27,7 @@ TEST(ClusterPeering, RemoteWorkerServesALocalClientByteForByte) {
   raw_peer worker{b->worker_tcp};
   worker.send(original_register(3));
   ASSERT_TRUE(a->wait_for([](auto& s) {
-    return s.cluster_peers == 1 && s.cluster_free_slots == 3;
+    return s.cluster_links == 1 && s.cluster_free_slots == 3;
   })) << "A learns B's free slots";
   raw_peer client{a->client_unix};
   auto cookie = new_cookie();
@@ -111,7 +111,7 @@ TEST(ClusterPeering, PeerNodeGoingDownEndsOnlyTheTasksBehindIt) {
   auto local_result = client.receive();
   ASSERT_TRUE(local_result);
   EXPECT_EQ(field(*local_result, "rc"), "OK");
-  EXPECT_TRUE(a->wait_for([](auto& s) { return s.cluster_peers == 0 && s.routes == 0; }));
+  EXPECT_TRUE(a->wait_for([](auto& s) { return s.cluster_links == 0 && s.routes == 0; }));
 }
 
 TEST(ClusterPeering, ClientNodeGoingDownOrphansItsTasks) {

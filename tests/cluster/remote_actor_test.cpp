@@ -1,8 +1,8 @@
 // A CAF actor on another node (a second actor system linked by the middleman) serving and
 // submitting work through a node's published Switchboard: no socket of the wire protocol.
 
-#include "broker/actors/actor_client.hpp"
-#include "broker/cluster/peering.hpp"
+#include "rcbroker/actors/actor_client.hpp"
+#include "rcbroker/cluster/peering.hpp"
 #include "raw_peer.hpp"
 #include "test_node.hpp"
 
@@ -10,21 +10,21 @@
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
-using namespace broker::testing;
-using namespace broker::actors;
+using namespace rcbroker::testing;
+using namespace rcbroker::actors;
 
 namespace {
 
 struct remote_actor_test : ::testing::Test {
   std::unique_ptr<test_node> node = std::make_unique<test_node>(
-      [](broker::node::settings& s) { s.cluster_port = free_tcp_port(); });
+      [](rcbroker::node::settings& s) { s.cluster_port = free_tcp_port(); });
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> other;
   switchboard_actor remote_sb;
 
   void SetUp() override {
     cfg.set("scheduler.policy", caf::atom("sharing"));
-    broker::cluster::enable_clustering(cfg);
+    rcbroker::cluster::enable_clustering(cfg);
     other = std::make_unique<caf::actor_system>(cfg);
     auto sb =
         other->middleman().remote_actor<switchboard_actor>("127.0.0.1", node->get().cluster_port());

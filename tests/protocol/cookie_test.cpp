@@ -1,9 +1,9 @@
-#include "broker/protocol/cookie.hpp"
+#include "rcbroker/protocol/cookie.hpp"
 
 #include <gtest/gtest.h>
 #include <unordered_set>
 
-namespace broker::protocol {
+namespace rcbroker::protocol {
 namespace {
 
 constexpr std::string_view lower = "0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7";
@@ -87,4 +87,4 @@ TEST(Cookie, ComparesAndHashesByValue) {
 }
 
 } // namespace
-} // namespace broker::protocol
+} // namespace rcbroker::protocol

@@ -1,9 +1,9 @@
-#include "broker/transport/endpoint.hpp"
+#include "rcbroker/transport/endpoint.hpp"
 
 #include <gtest/gtest.h>
 #include <string>
 
-namespace broker::transport {
+namespace rcbroker::transport {
 namespace {
 
 endpoint parse_ok(std::string_view url, std::uint16_t default_port = default_client_port) {
@@ -179,4 +179,4 @@ TEST(Endpoint, ToStringRoundTrips) {
 }
 
 } // namespace
-} // namespace broker::transport
+} // namespace rcbroker::transport

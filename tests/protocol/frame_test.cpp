@@ -1,12 +1,12 @@
-#include "broker/protocol/frame.hpp"
-#include "broker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/frame.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
 
 #include <gtest/gtest.h>
 #include <random>
 #include <string>
 #include <vector>
 
-namespace broker::protocol {
+namespace rcbroker::protocol {
 namespace {
 
 using status = frame_decoder::status;
@@ -438,4 +438,4 @@ TEST(ByteBlock, PooledBlocksAreReused) {
 }
 
 } // namespace
-} // namespace broker::protocol
+} // namespace rcbroker::protocol

@@ -4,8 +4,8 @@
 // Prints, for each kind, ns per frame (best and median of 5 rounds), MB/s at the best round,
 // and heap allocations per frame.
 
-#include "broker/protocol/frame.hpp"
-#include "broker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/frame.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -48,8 +48,8 @@ void operator delete[](void* p, std::size_t) noexcept {
 
 namespace {
 
-using broker::protocol::frame;
-using broker::protocol::read_packet;
+using rcbroker::protocol::frame;
+using rcbroker::protocol::read_packet;
 using clock_type = std::chrono::steady_clock;
 
 constexpr std::string_view cookie = "0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7";

@@ -1,10 +1,10 @@
-#include "broker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
 
 #include <gtest/gtest.h>
 #include <string>
 #include <vector>
 
-namespace broker::protocol {
+namespace rcbroker::protocol {
 namespace {
 
 constexpr std::string_view cookie_text = "0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7";
@@ -536,4 +536,4 @@ TEST(PacketReader, NeverCrashesOnTruncationsOrByteFlips) {
 }
 
 } // namespace
-} // namespace broker::protocol
+} // namespace rcbroker::protocol

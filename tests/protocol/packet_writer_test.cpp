@@ -1,12 +1,12 @@
-#include "broker/protocol/packet_reader.hpp"
-#include "broker/protocol/packet_writer.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 
 #include <gtest/gtest.h>
 #include <random>
 #include <simdjson.h>
 #include <string>
 
-namespace broker::protocol {
+namespace rcbroker::protocol {
 namespace {
 
 constexpr std::string_view cookie_text = "0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7";
@@ -234,4 +234,4 @@ TEST(PacketWriter, PacketTypeNamesRoundTrip) {
 }
 
 } // namespace
-} // namespace broker::protocol
+} // namespace rcbroker::protocol

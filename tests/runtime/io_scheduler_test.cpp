@@ -2,7 +2,7 @@
 // Each test builds an actor system on the scheduler, as the node does, and checks one thing
 // CAF's own schedulers promise: where actors run, timers, monitors, blocking actors, shutdown.
 
-#include "broker/runtime/io_scheduler.hpp"
+#include "rcbroker/runtime/io_scheduler.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
@@ -13,7 +13,7 @@
 #include <memory>
 #include <thread>
 
-namespace broker::runtime {
+namespace rcbroker::runtime {
 namespace {
 
 namespace asio = boost::asio;
@@ -275,4 +275,4 @@ TEST_F(IoScheduler, ShutsDownWithActorsAliveAndTimersPending) {
 }
 
 } // namespace
-} // namespace broker::runtime
+} // namespace rcbroker::runtime

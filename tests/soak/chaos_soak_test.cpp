@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-namespace broker::testing::soak {
+namespace rcbroker::testing::soak {
 namespace {
 
 using namespace std::chrono_literals;
@@ -358,4 +358,4 @@ TEST(ChaosSoak, EveryRunIsAnsweredOnceAndTheNodeSettles) {
 }
 
 } // namespace
-} // namespace broker::testing::soak
+} // namespace rcbroker::testing::soak

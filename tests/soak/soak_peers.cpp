@@ -1,8 +1,8 @@
 #include "soak_peers.hpp"
 
-#include "broker/protocol/packet.hpp"
-#include "broker/protocol/packet_reader.hpp"
-#include "broker/protocol/packet_writer.hpp"
+#include "rcbroker/protocol/packet.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 #include "raw_peer.hpp"
 
 #include <algorithm>
@@ -14,7 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-namespace broker::testing::soak {
+namespace rcbroker::testing::soak {
 
 namespace {
 
@@ -353,4 +353,4 @@ void soak_worker::kill() {
   socket.close();
 }
 
-} // namespace broker::testing::soak
+} // namespace rcbroker::testing::soak

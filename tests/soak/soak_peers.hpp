@@ -4,7 +4,7 @@
 // drives, writing frames as original ReasonChip peers do and recording in a shared ledger what
 // they sent and got, so that the soak can check every RESULT against what really happened.
 
-#include "broker/protocol/frame.hpp"
+#include "rcbroker/protocol/frame.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -18,7 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace broker::testing::soak {
+namespace rcbroker::testing::soak {
 
 using clock = std::chrono::steady_clock;
 
@@ -177,4 +177,4 @@ private:
   std::map<std::string, task> tasks_;
 };
 
-} // namespace broker::testing::soak
+} // namespace rcbroker::testing::soak

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 using namespace std::chrono_literals;
 
 namespace {

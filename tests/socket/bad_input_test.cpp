@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 
 namespace {
 
@@ -58,7 +58,7 @@ TEST(SocketBadInput, OversizedLengthPrefixClosesWithoutAllocating) {
 }
 
 TEST(SocketBadInput, FrameOverTheConfiguredLimitCloses) {
-  test_node node{[](broker::node::settings& s) { s.max_frame_size = 1024; }};
+  test_node node{[](rcbroker::node::settings& s) { s.max_frame_size = 1024; }};
   raw_peer bad{node.client_tcp};
   bad.send(original_run(new_cookie(), "echo", std::string(2000, 'x')));
   EXPECT_TRUE(bad.closed_by_peer());
@@ -94,7 +94,7 @@ TEST(SocketBadInput, SplitFrameByteByByteIsReassembled) {
   test_node node;
   raw_peer client{node.client_tcp};
   auto cookie = new_cookie();
-  auto bytes = broker::protocol::encode_frame(original_run(cookie, "echo", "{}"));
+  auto bytes = rcbroker::protocol::encode_frame(original_run(cookie, "echo", "{}"));
   for (char c : bytes)
     client.send_raw(std::string(1, c));
   auto reply = client.receive();

@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 #include <sstream>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 
 namespace {
 

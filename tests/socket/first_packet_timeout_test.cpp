@@ -1,7 +1,7 @@
 // first-packet-timeout over real sockets: a connection that has not sent one whole packet within
 // the timeout is closed (nothing sent, or half a frame), one that sent a packet in time stays.
 
-#include "broker/protocol/frame.hpp"
+#include "rcbroker/protocol/frame.hpp"
 #include "log_capture.hpp"
 #include "raw_peer.hpp"
 #include "test_node.hpp"
@@ -11,12 +11,12 @@
 #include <sstream>
 #include <thread>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 using namespace std::chrono_literals;
 
 namespace {
 
-void short_first_packet_timeout(broker::node::settings& s) {
+void short_first_packet_timeout(rcbroker::node::settings& s) {
   s.first_packet_timeout = 300ms;
 }
 
@@ -58,7 +58,7 @@ TEST(SocketFirstPacketTimeout, ASilentConnectionIsClosedAfterTheTimeoutAndLogged
 TEST(SocketFirstPacketTimeout, HalfAFrameIsClosedToo) {
   test_node node{short_first_packet_timeout};
   // The length prefix of a whole REGISTER, then only half of its payload.
-  auto whole = broker::protocol::encode_frame(original_register(1));
+  auto whole = rcbroker::protocol::encode_frame(original_register(1));
   auto lived = connection_lifetime(node.worker_unix, whole.substr(0, 4 + (whole.size() - 4) / 2));
   ASSERT_TRUE(lived) << "a connection that sent half a frame was not closed";
   EXPECT_GE(*lived, 290ms) << "closed before the timeout";
@@ -81,8 +81,8 @@ TEST(SocketFirstPacketTimeout, PeersThatSentAPacketInTimeStay) {
 }
 
 TEST(SocketFirstPacketTimeout, TenSecondsByDefaultAndZeroTurnsItOff) {
-  EXPECT_EQ(broker::node::settings{}.first_packet_timeout, 10s);
-  test_node node{[](broker::node::settings& s) { s.first_packet_timeout = 0ms; }};
+  EXPECT_EQ(rcbroker::node::settings{}.first_packet_timeout, 10s);
+  test_node node{[](rcbroker::node::settings& s) { s.first_packet_timeout = 0ms; }};
   raw_peer silent{node.client_tcp};
   EXPECT_FALSE(silent.closed_by_peer(700));
   EXPECT_TRUE(answered(silent)) << "a silent connection was closed";

@@ -3,7 +3,7 @@
 // (back-pressure), so its memory stays within max-frame-size + max-write-queue and a little,
 // gives the memory back afterwards, and keeps serving the honest pair.
 
-#include "broker/protocol/frame.hpp"
+#include "rcbroker/protocol/frame.hpp"
 #include "child_process.hpp"
 #include "raw_peer.hpp"
 #include "test_node.hpp"
@@ -17,7 +17,7 @@
 #include <string>
 #include <thread>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 using namespace std::chrono_literals;
 
 namespace {
@@ -117,7 +117,7 @@ TEST(FloodProcess, LargeFramesKeepTheirOrderAmongSmallOnes) {
   for (int i = 0; i < 4; ++i) {
     cookies.push_back(new_cookie());
     auto run = original_run(cookies.back(), "echo", i % 2 ? big_variables : "{}");
-    auto prefix = broker::protocol::encode_length(static_cast<std::uint32_t>(run.size()));
+    auto prefix = rcbroker::protocol::encode_length(static_cast<std::uint32_t>(run.size()));
     wire.append(reinterpret_cast<const char*>(prefix.data()), prefix.size());
     wire += run;
   }

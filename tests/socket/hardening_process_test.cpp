@@ -1,7 +1,7 @@
 // The hardening options of the rcbroker binary: --help, start-up errors, and the worker token
 // from the environment (which --check-config never prints).
 
-#include "broker/protocol/packet_builder.hpp"
+#include "rcbroker/protocol/packet_builder.hpp"
 #include "child_process.hpp"
 #include "raw_peer.hpp"
 #include "test_node.hpp"
@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <gtest/gtest.h>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 
 namespace {
 
@@ -64,7 +64,7 @@ TEST(HardeningProcess, TheWorkerTokenComesFromTheEnvironment) {
   ASSERT_TRUE(reply);
   EXPECT_EQ(field(*reply, "rc"), "BAD_PACKET");
   raw_peer worker{"socket://" + dir.path + "/w.sock"};
-  worker.send(std::string{broker::protocol::make_register(1, "from-the-environment").payload()});
+  worker.send(std::string{rcbroker::protocol::make_register(1, "from-the-environment").payload()});
   raw_peer client{"socket://" + dir.path + "/c.sock"};
   // The REGISTER and the RUN travel on different sockets: retry the RUN until the slot is there.
   bool ran = false;

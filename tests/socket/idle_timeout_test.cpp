@@ -9,12 +9,12 @@
 #include <gtest/gtest.h>
 #include <thread>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 using namespace std::chrono_literals;
 
 TEST(SocketIdleTimeout, SilentConnectionsAreClosedAfterTheTimeoutAndTalkingOnesStay) {
   log_capture log;
-  test_node node{[](broker::node::settings& s) { s.idle_timeout = 500ms; }};
+  test_node node{[](rcbroker::node::settings& s) { s.idle_timeout = 500ms; }};
   auto lived = connection_lifetime(node.client_tcp);
   ASSERT_TRUE(lived) << "a silent connection was not closed";
   EXPECT_GE(*lived, 490ms) << "closed before the timeout";

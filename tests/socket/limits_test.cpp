@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <thread>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 using namespace std::chrono_literals;
 
 namespace {
@@ -51,7 +51,7 @@ bool round_trip(raw_peer& client, raw_peer& worker, int timeout_ms = 5000) {
 
 TEST(SocketLimits, ConnectionsOverTheLimitOfTheirKindAreClosedAtOnceAndCounted) {
   log_capture log;
-  test_node node{[](broker::node::settings& s) {
+  test_node node{[](rcbroker::node::settings& s) {
     s.max_client_connections = 2;
     s.max_worker_connections = 1;
   }};
@@ -84,7 +84,7 @@ TEST(SocketLimits, ConnectionsOverTheLimitOfTheirKindAreClosedAtOnceAndCounted) 
 }
 
 TEST(SocketLimits, RunsOverThePerClientLimitGetNoCapacityOnlyForThatClient) {
-  test_node node{[](broker::node::settings& s) { s.max_runs_per_client = 2; }};
+  test_node node{[](rcbroker::node::settings& s) { s.max_runs_per_client = 2; }};
   auto worker = make_worker(node, node.worker_tcp, 10);
   raw_peer greedy{node.client_tcp};
   std::string cookies[3] = {new_cookie(), new_cookie(), new_cookie()};
@@ -115,7 +115,7 @@ TEST(SocketLimits, RunsOverThePerClientLimitGetNoCapacityOnlyForThatClient) {
 
 TEST(SocketLimits, AClientThatDoesNotReadIsDroppedAndOthersKeepTheirPace) {
   log_capture log;
-  test_node node{[](broker::node::settings& s) {
+  test_node node{[](rcbroker::node::settings& s) {
     s.max_frame_size = 128 * 1024;
     s.max_write_queue = 1024 * 1024;
   }};

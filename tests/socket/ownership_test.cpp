@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 
 TEST(SocketOwnership, NoPeerCanEndOrCancelAnothersTaskAndNothingLeaks) {
   test_node node;

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <set>
 #include <thread>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 
 namespace {
 

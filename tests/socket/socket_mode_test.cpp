@@ -1,13 +1,13 @@
 // unix-socket-mode: the permissions of the Unix socket files a node creates.
 
-#include "broker/node/settings.hpp"
+#include "rcbroker/node/settings.hpp"
 #include "raw_peer.hpp"
 #include "test_node.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 
 namespace {
 
@@ -28,7 +28,7 @@ TEST(SocketMode, UnixSocketFilesAre0660ByDefault) {
 }
 
 TEST(SocketMode, UnixSocketFilesGetTheConfiguredMode) {
-  test_node node{[](broker::node::settings& s) { s.unix_socket_mode = "0600"; }};
+  test_node node{[](rcbroker::node::settings& s) { s.unix_socket_mode = "0600"; }};
   EXPECT_EQ(mode_of(node.client_unix), 0600u);
   EXPECT_EQ(mode_of(node.worker_unix), 0600u);
   raw_peer owner{node.client_unix}; // the owner may still connect
@@ -40,14 +40,14 @@ TEST(SocketMode, UnixSocketFilesGetTheConfiguredMode) {
 
 TEST(SocketMode, ABadModeIsRefusedByName) {
   for (auto bad : {"", "rw-rw----", "0999", "01777", "66O", "12345"}) {
-    broker::node::settings s;
+    rcbroker::node::settings s;
     s.unix_socket_mode = bad;
-    auto error = broker::node::validate(s);
+    auto error = rcbroker::node::validate(s);
     EXPECT_NE(error.find("unix-socket-mode"), std::string::npos) << bad << ": " << error;
   }
   for (auto good : {"0660", "660", "0600", "0777", "0"}) {
-    broker::node::settings s;
+    rcbroker::node::settings s;
     s.unix_socket_mode = good;
-    EXPECT_EQ(broker::node::validate(s), "") << good;
+    EXPECT_EQ(rcbroker::node::validate(s), "") << good;
   }
 }

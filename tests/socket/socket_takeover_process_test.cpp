@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 
 namespace {
 

@@ -1,8 +1,8 @@
 // tls:// endpoints: RUN and RESULT over TLS, plain TCP on a TLS port, client certificates, and
 // start-up errors for missing or wrong TLS files. Certificates are made at test time.
 
-#include "broker/client/client.hpp"
-#include "broker/node/settings.hpp"
+#include "rcbroker/client/client.hpp"
+#include "rcbroker/node/settings.hpp"
 #include "log_capture.hpp"
 #include "raw_peer.hpp"
 #include "test_certificate.hpp"
@@ -13,14 +13,14 @@
 #include <filesystem>
 #include <gtest/gtest.h>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 
 namespace {
 
 // A test node whose TCP client and worker endpoints are tls:// (Unix ones stay plain).
-std::function<void(broker::node::settings&)> with_tls(const test_certificate& node_cert,
+std::function<void(rcbroker::node::settings&)> with_tls(const test_certificate& node_cert,
                                                       const std::string& client_ca = "") {
-  return [=](broker::node::settings& s) {
+  return [=](rcbroker::node::settings& s) {
     s.client_endpoints[0] = "tls://127.0.0.1:0";
     s.worker_endpoints[0] = "tls://127.0.0.1:0";
     s.tls_cert = node_cert.cert;
@@ -158,25 +158,25 @@ TEST(SocketTls, MissingOrWrongTlsFilesStopTheStartNamingTheSetting) {
   temp_dir dir;
   auto cert = make_self_signed(dir.path, "node");
   auto other = make_self_signed(dir.path, "other");
-  broker::node::settings s;
+  rcbroker::node::settings s;
   s.client_endpoints = {"tls://127.0.0.1:0"};
   s.worker_endpoints = {"socket://" + dir.path + "/w.sock"};
-  auto error = broker::node::validate(s);
+  auto error = rcbroker::node::validate(s);
   EXPECT_TRUE(contains(error, "client-endpoints")) << error;
   EXPECT_TRUE(contains(error, "tls-cert")) << error;
   s.tls_cert = cert.cert;
-  EXPECT_TRUE(contains(broker::node::validate(s), "tls-key"));
+  EXPECT_TRUE(contains(rcbroker::node::validate(s), "tls-key"));
   s.tls_key = cert.key;
-  EXPECT_EQ(broker::node::validate(s), "");
+  EXPECT_EQ(rcbroker::node::validate(s), "");
   s.tls_cert.clear();
   s.tls_key.clear();
   s.client_endpoints = {"socket://" + dir.path + "/c.sock"};
   s.tls_client_ca = cert.cert;
-  EXPECT_TRUE(contains(broker::node::validate(s), "tls-client-ca"));
+  EXPECT_TRUE(contains(rcbroker::node::validate(s), "tls-client-ca"));
 
   auto start_error = [&](const std::string& cert_file, const std::string& key_file,
                          const std::string& ca_file = "") -> std::string {
-    broker::node::settings t;
+    rcbroker::node::settings t;
     t.client_endpoints = {"tls://127.0.0.1:0"};
     t.worker_endpoints = {"socket://" + dir.path + "/w.sock"};
     t.tls_cert = cert_file;
@@ -184,7 +184,7 @@ TEST(SocketTls, MissingOrWrongTlsFilesStopTheStartNamingTheSetting) {
     t.tls_client_ca = ca_file;
     caf::actor_system_config cfg;
     try {
-      broker::node::node n{t, cfg};
+      rcbroker::node::node n{t, cfg};
     } catch (const std::runtime_error& e) {
       return e.what();
     }
@@ -201,9 +201,9 @@ TEST(SocketTls, MissingOrWrongTlsFilesStopTheStartNamingTheSetting) {
 
 TEST(SocketTls, TheClientLibraryRefusesTlsUrlsInsteadOfSendingInTheClear) {
   try {
-    broker::client::client c{"tls://127.0.0.1:1"};
+    rcbroker::client::client c{"tls://127.0.0.1:1"};
     FAIL() << "connected";
-  } catch (const broker::client::connect_error& e) {
+  } catch (const rcbroker::client::connect_error& e) {
     EXPECT_TRUE(contains(e.what(), "tls://")) << e.what();
   }
 }

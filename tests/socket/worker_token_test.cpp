@@ -1,14 +1,14 @@
 // worker-token over real sockets: a REGISTER without the right token gets BAD_PACKET and no
 // slots; the right one registers; without the setting, workers register as they always did.
 
-#include "broker/protocol/packet_builder.hpp"
+#include "rcbroker/protocol/packet_builder.hpp"
 #include "log_capture.hpp"
 #include "raw_peer.hpp"
 #include "test_node.hpp"
 
 #include <gtest/gtest.h>
 
-using namespace broker::testing;
+using namespace rcbroker::testing;
 
 namespace {
 
@@ -17,14 +17,14 @@ const std::string refused =
     R"({"packet_type":"RESULT","cookie":null,"rc":"BAD_PACKET","error":"Missing or wrong worker token"})";
 
 std::string register_with(int capacity, const std::optional<std::string>& t) {
-  return std::string{broker::protocol::make_register(capacity, t).payload()};
+  return std::string{rcbroker::protocol::make_register(capacity, t).payload()};
 }
 
 } // namespace
 
 TEST(SocketWorkerToken, OnlyTheRightTokenRegisters) {
   log_capture log;
-  test_node node{[](broker::node::settings& s) { s.worker_token = token; }};
+  test_node node{[](rcbroker::node::settings& s) { s.worker_token = token; }};
   std::vector<raw_peer> turned_away;
   for (auto& attempt :
        {original_register(2), register_with(2, std::string{}),

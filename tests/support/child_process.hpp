@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace broker::testing {
+namespace rcbroker::testing {
 
 /// The file descriptor limit (RLIMIT_NOFILE) a child starts with.
 struct open_files_limit {
@@ -50,4 +50,4 @@ private:
   std::string log_file_;
 };
 
-} // namespace broker::testing
+} // namespace rcbroker::testing

@@ -1,8 +1,8 @@
 #include "raw_peer.hpp"
 
-#include "broker/protocol/frame.hpp"
-#include "broker/protocol/packet_writer.hpp"
-#include "broker/transport/endpoint.hpp"
+#include "rcbroker/protocol/frame.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
+#include "rcbroker/transport/endpoint.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -20,7 +20,7 @@
 #include <thread>
 #include <unistd.h>
 
-namespace broker::testing {
+namespace rcbroker::testing {
 
 namespace {
 
@@ -214,4 +214,4 @@ std::string field(const std::string& payload, const std::string& name) {
   return std::string{value};
 }
 
-} // namespace broker::testing
+} // namespace rcbroker::testing

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace broker::testing {
+namespace rcbroker::testing {
 
 /// One socket to the node under test.
 class raw_peer {
@@ -74,4 +74,4 @@ std::string new_cookie();
 /// Reads a string field of a JSON object payload ("" when absent or not a string).
 std::string field(const std::string& payload, const std::string& name);
 
-} // namespace broker::testing
+} // namespace rcbroker::testing

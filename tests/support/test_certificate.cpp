@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-namespace broker::testing {
+namespace rcbroker::testing {
 
 test_certificate make_self_signed(const std::string& dir, const std::string& name,
                                   const std::string& common_name) {
@@ -19,4 +19,4 @@ test_certificate make_self_signed(const std::string& dir, const std::string& nam
   return c;
 }
 
-} // namespace broker::testing
+} // namespace rcbroker::testing

@@ -3,8 +3,8 @@
 // An in-process broker node for socket-level tests: TCP endpoints on 127.0.0.1 with ports the
 // kernel picks, and Unix sockets in a fresh temporary folder.
 
-#include "broker/actors/messages.hpp"
-#include "broker/node/node.hpp"
+#include "rcbroker/actors/messages.hpp"
+#include "rcbroker/node/node.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <chrono>
@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-namespace broker::testing {
+namespace rcbroker::testing {
 
 /// A node started for one test; stopped in order when destroyed.
 class test_node {
@@ -83,4 +83,4 @@ bool test_node::wait_for(Predicate pred) {
   return false;
 }
 
-} // namespace broker::testing
+} // namespace rcbroker::testing

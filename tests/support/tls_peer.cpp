@@ -1,7 +1,7 @@
 #include "tls_peer.hpp"
 
-#include "broker/protocol/frame.hpp"
-#include "broker/transport/endpoint.hpp"
+#include "rcbroker/protocol/frame.hpp"
+#include "rcbroker/transport/endpoint.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -12,7 +12,7 @@
 #include <functional>
 #include <stdexcept>
 
-namespace broker::testing {
+namespace rcbroker::testing {
 
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
@@ -145,4 +145,4 @@ bool tls_peer::closed_by_peer(int timeout_ms) {
   return impl_->ended;
 }
 
-} // namespace broker::testing
+} // namespace rcbroker::testing

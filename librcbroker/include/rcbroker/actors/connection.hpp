@@ -1,0 +1,25 @@
+#pragma once
+
+#include "rcbroker/actors/messages.hpp"
+#include "rcbroker/transport/stream.hpp"
+
+#include <caf/fwd.hpp>
+#include <string>
+
+namespace rcbroker::actors {
+
+/// Spawns the actor of one socket connection acting as `role`. It joins the Switchboard, reads
+/// the frames of its stream, answers what is wrong with a packet on its own (bad packets, the
+/// stateless rules of PROTOCOL.md), passes the rest to `sb`, and writes the frames the
+/// Switchboard delivers. It ends when its socket ends, or after a flush on `close_atom`.
+/// `name` names the peer in logs, e.g. "client#3 (tcp 127.0.0.1:40122)". A worker with a
+/// non-empty `worker_token` must carry it in REGISTER's `token` field, or gets RESULT BAD_PACKET
+/// and no slots. Frames over `large_frame_bytes` are read by `reader` (when given) while the
+/// connection waits, in order; the others on the I/O thread. The actor must run on its stream's
+/// thread (runtime::io_scheduler): it writes the stream directly.
+connection_actor spawn_connection(caf::actor_system& sys, peer_role role,
+                                  transport::stream_ptr stream, switchboard_actor sb,
+                                  std::string name, std::string worker_token = {},
+                                  frame_reader_actor reader = {});
+
+} // namespace rcbroker::actors

@@ -1,0 +1,241 @@
+#pragma once
+
+// The message vocabulary of the broker's actors: atoms, the types carried in messages, and the
+// typed interfaces of the Switchboard and of the connections it routes between.
+
+#include "rcbroker/actors/snapshot.hpp"
+#include "rcbroker/protocol/cookie.hpp"
+#include "rcbroker/protocol/frame.hpp"
+#include "rcbroker/protocol/packet.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rcbroker::transport {
+class stream;
+} // namespace rcbroker::transport
+
+// Sockets never leave the process: a stream handle may travel in local messages only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<rcbroker::transport::stream>)
+// What reading a frame gave travels only between the node's own actors.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rcbroker::protocol::read_result)
+
+namespace rcbroker::protocol {
+
+/// Serializes a cookie as its 16 bytes (for CAF's middleman and for log output).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cookie& x) {
+  return f(caf::meta::type_name("cookie"), x.bytes);
+}
+
+/// Serializes a frame as its payload. Only the middleman and deep_to_string use this: locally a
+/// frame travels as a shared pointer.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, frame& x) {
+  std::string bytes{x.payload()};
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x = frame{bytes};
+    return caf::none;
+  });
+  return f(caf::meta::type_name("frame"), bytes, load);
+}
+
+} // namespace rcbroker::protocol
+
+namespace rcbroker::actors {
+
+using protocol::cookie;
+using protocol::frame;
+
+/// What a connection is to the Switchboard (CAF serializes enums as they are).
+enum class peer_role : std::uint8_t {
+  client,         ///< submits RUN and CANCEL
+  worker,         ///< registers slots, answers with RESULT
+  link_client,    ///< a link from another node submitting its clients' work here (local slots)
+  link_worker,    ///< a link to another node, offering that node's free slots here
+};
+
+/// A role as logs and errors name it: "client", "worker", "link client", "link worker".
+inline const char* role_name(peer_role role) noexcept {
+  switch (role) {
+  case peer_role::client:
+    return "client";
+  case peer_role::worker:
+    return "worker";
+  case peer_role::link_client:
+    return "link client";
+  default:
+    return "link worker";
+  }
+}
+
+// -- atoms --------------------------------------------------------------------------------------
+
+using join_atom = caf::atom_constant<caf::atom("join")>;         ///< a peer introduces itself
+using run_atom = caf::atom_constant<caf::atom("run")>;           ///< a client's RUN
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;     ///< a client's CANCEL
+using register_atom = caf::atom_constant<caf::atom("register")>; ///< a worker's REGISTER
+using result_atom = caf::atom_constant<caf::atom("result")>;     ///< a worker's RESULT
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;   ///< write this frame to the peer
+using status_atom = caf::atom_constant<caf::atom("status")>;     ///< ask for a status snapshot
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>; ///< orderly stop
+using close_atom = caf::atom_constant<caf::atom("close")>;       ///< flush, then close a connection
+using frames_atom = caf::atom_constant<caf::atom("frames")>;     ///< frames read from a socket
+using closed_atom = caf::atom_constant<caf::atom("closed")>;     ///< the socket ended
+using grace_atom = caf::atom_constant<caf::atom("grace")>;       ///< a cancel grace period ran out
+using tick_atom = caf::atom_constant<caf::atom("tick")>;         ///< periodic timer
+using accept_atom = caf::atom_constant<caf::atom("accept")>;     ///< a listener accepted a socket
+using done_atom = caf::atom_constant<caf::atom("done")>;         ///< an orderly stop completed
+using capacity_atom = caf::atom_constant<caf::atom("capacity")>; ///< free slots a node offers
+using flush_atom = caf::atom_constant<caf::atom("flush")>;       ///< send batched updates now
+using packets_atom = caf::atom_constant<caf::atom("packets")>;   ///< a connection's routed packets
+using read_atom = caf::atom_constant<caf::atom("read")>;         ///< read a large frame
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>; ///< task deadlines may be due
+
+// -- types carried in messages ------------------------------------------------------------------
+
+/// The Switchboard's view of the node at one instant.
+struct switchboard_status {
+  std::uint64_t clients = 0;            ///< client peers joined
+  std::uint64_t workers = 0;            ///< worker peers joined
+  std::uint64_t registered_slots = 0;   ///< capacity registered by live workers
+  std::uint64_t free_slots = 0;         ///< slots not running a task
+  std::uint64_t routes = 0;             ///< routes open (running, cancelling or queued)
+  std::uint64_t queued = 0;             ///< RUNs waiting for a slot
+  std::uint64_t runs_accepted = 0;      ///< RUNs forwarded to a worker since start
+  std::uint64_t results_forwarded = 0;  ///< worker RESULTs forwarded to their client
+  std::uint64_t results_dropped = 0;    ///< RESULTs for unknown cookies or other workers' routes
+  std::uint64_t messages_rejected = 0;  ///< messages from senders not joined, or in the wrong role
+  std::uint64_t cluster_links = 0;      ///< links to other nodes offering their slots here
+  std::uint64_t cluster_free_slots = 0; ///< free slots those nodes offer
+  std::uint64_t cluster_runs_sent = 0;  ///< RUNs this node sent to another node
+  std::uint64_t cluster_runs_received = 0; ///< RUNs other nodes sent here
+};
+
+/// Serializes a status snapshot.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, switchboard_status& x) {
+  return f(caf::meta::type_name("switchboard_status"), x.clients, x.workers, x.registered_slots,
+           x.free_slots, x.routes, x.queued, x.runs_accepted, x.results_forwarded,
+           x.results_dropped, x.messages_rejected, x.cluster_links, x.cluster_free_slots,
+           x.cluster_runs_sent, x.cluster_runs_received);
+}
+
+/// How a run submitted by an actor client ended: the RESULT's fields as plain values, so that
+/// the reply can cross nodes.
+struct run_outcome {
+  cookie id;                           ///< the run's cookie
+  std::string rc;                      ///< the result code as on the wire, e.g. "OK"
+  std::string result;                  ///< the worker's result JSON text ("" when none)
+  std::string error;                   ///< what went wrong ("" when nothing did)
+  std::vector<std::string> stacktrace; ///< the worker's trace, one line an element
+};
+
+/// Serializes a run outcome.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_outcome& x) {
+  return f(caf::meta::type_name("run_outcome"), x.id, x.rc, x.result, x.error, x.stacktrace);
+}
+
+/// One packet a socket connection passes on to the Switchboard, with the fields routing needs
+/// read once by the connection (which already applied the stateless checks).
+struct routed_packet {
+  protocol::packet_type type = protocol::packet_type::run; ///< run, cancel or result
+  cookie id;                                               ///< its cookie
+  bool detach = false;                                     ///< RUN: detached
+  bool has_rc = false;                                     ///< RESULT: whether `rc` was read
+  protocol::result_code rc = protocol::result_code::ok;    ///< RESULT: its outcome
+  frame bytes;                                             ///< the packet as the peer sent it
+  std::uint32_t timeout_ms = 0; ///< RUN: its `timeout` field in milliseconds (0: none given)
+};
+
+/// Serializes a routed packet.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, routed_packet& x) {
+  return f(caf::meta::type_name("routed_packet"), x.type, x.id, x.detach, x.has_rc, x.rc, x.bytes,
+           x.timeout_ms);
+}
+
+// -- typed interfaces ---------------------------------------------------------------------------
+
+/// Anything the Switchboard routes to: a socket connection or an actor client or worker.
+/// It only ever gets whole frames to deliver, one at a time or several at once (in order).
+using peer_actor = caf::typed_actor<caf::reacts_to<deliver_atom, frame>,
+                                    caf::reacts_to<deliver_atom, std::vector<frame>>>;
+
+/// A link between two nodes: to the Switchboard of the node it serves it is a `link_worker`
+/// (getting RUN and CANCEL frames to pass on), to the other node's Switchboard a `link_client`
+/// (getting RESULT frames back, and that node's free slot count as it changes).
+using cluster_link_actor = peer_actor::extend<caf::reacts_to<capacity_atom, std::uint64_t>>;
+
+/// The Switchboard: owns every route and worker slot. Each message from a peer is identified by
+/// its sender, which must have sent `join` first (the Switchboard then monitors it; its down
+/// message ends the peer); a socket client joins with its host, by which `max-runs-per-address`
+/// counts. RUN and CANCEL frames come from clients, REGISTER and RESULT from
+/// workers, already checked by the sender for the stateless rules (cookie present, pipeline
+/// present, capacity >= 1). A `link_worker` link sets its free slots with `capacity`; a
+/// `link_client` link gets this node's free local slots as `capacity` messages, batched.
+/// A RESULT may carry the `rc` its sender already read (else the Switchboard reads it for its
+/// counters); `metrics` answers a detailed snapshot for the admin endpoint. A socket connection
+/// passes the RUNs, CANCELs and RESULTs of one read as one `packets` message; what the
+/// Switchboard delivers while it handles them goes out as one message per peer. `grace` and
+/// `deadline` are the Switchboard's own timers (a cancel grace, the earliest task deadline).
+using switchboard_actor = caf::typed_actor<
+    caf::reacts_to<join_atom, peer_role>,
+    caf::reacts_to<join_atom, peer_role, std::string /* peer host */>,
+    caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
+    caf::reacts_to<cancel_atom, cookie, frame>,
+    caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
+    caf::reacts_to<result_atom, cookie, frame>,
+    caf::reacts_to<result_atom, cookie, protocol::result_code /* rc */, frame>,
+    caf::reacts_to<packets_atom, std::vector<routed_packet>>,
+    caf::reacts_to<grace_atom, cookie, std::uint64_t /* route generation */>,
+    caf::reacts_to<deadline_atom>, caf::reacts_to<capacity_atom, std::uint64_t /* free slots */>,
+    caf::reacts_to<flush_atom>, caf::replies_to<status_atom>::with<switchboard_status>,
+    caf::replies_to<metrics_atom>::with<switchboard_snapshot>,
+    caf::replies_to<shutdown_atom>::with<done_atom>>;
+
+/// Reads large frames off the I/O thread: a connection hands it each frame over
+/// `large_frame_bytes` and goes on with the answer, so that checking a frame of many megabytes
+/// never holds up the other connections.
+using frame_reader_actor =
+    caf::typed_actor<caf::replies_to<read_atom, frame>::with<protocol::read_result>>;
+
+/// Frames larger than this are read by the frame reader, not on the I/O thread (checking JSON of
+/// many small keys runs at about 170 MB/s: 64 KiB is at most about 0.4 ms).
+inline constexpr std::size_t large_frame_bytes = 64 * 1024;
+
+/// A socket connection: a peer that also takes frames read from its socket, the end of its
+/// socket, and the Broker's order to close.
+using connection_actor = peer_actor::extend<caf::reacts_to<frames_atom, std::vector<frame>>,
+                                            caf::reacts_to<closed_atom, std::string /* reason */>,
+                                            caf::reacts_to<close_atom>>;
+
+/// A client without a socket: a CAF actor (in this process or on another node) that submits runs
+/// to a Switchboard and gets each RESULT as the reply to its request. Cancelling makes the run's
+/// reply the worker's (or the broker's) answer to the CANCEL.
+using actor_client_actor =
+    peer_actor::extend<caf::replies_to<run_atom, std::string /* pipeline */,
+                                       std::string /* variables */>::with<run_outcome>,
+                       caf::reacts_to<cancel_atom, cookie>>;
+
+/// The Broker: supervises listeners and connections and runs the orderly shutdown.
+using broker_actor =
+    caf::typed_actor<caf::reacts_to<accept_atom, peer_role, std::shared_ptr<transport::stream>>,
+                     caf::reacts_to<tick_atom>,
+                     caf::reacts_to<close_atom /* shutdown took too long */>,
+                     caf::replies_to<status_atom>::with<switchboard_status>,
+                     caf::replies_to<metrics_atom>::with<node_snapshot>,
+                     caf::replies_to<health_atom>::with<bool /* accepting */>,
+                     caf::replies_to<shutdown_atom>::with<done_atom>>;
+
+} // namespace rcbroker::actors

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <chrono>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+namespace rcbroker::admin {
+
+/// The answer to one HTTP request, or why there was none.
+struct http_reply {
+  unsigned status = 0; ///< 0 when no response came (the error says why)
+  std::string content_type;
+  std::string body;
+  std::string error;
+};
+
+/// Sends `GET target` to the admin endpoint at `address` (HOST:PORT, [V6]:PORT or PORT, as the
+/// `admin` setting) and reads the response, all within `timeout`. Bodies over 4 MiB are refused.
+http_reply http_get(std::string_view address, std::string_view target,
+                    std::chrono::milliseconds timeout = std::chrono::seconds{5});
+
+/// Renders the JSON of `GET /status` as text tables for a terminal: a summary, then the workers
+/// (name, capacity, in flight), the clients (name, in flight) and, when clustered, the cluster.
+/// Returns false (and an explanation in `table`) when the JSON is not a status document.
+bool render_status_table(std::string_view json, std::string& table);
+
+/// Fetches the status of the node whose admin endpoint is `address` and prints it as tables to
+/// `out`, or an error to `err`. Returns a process exit code: 0, or 1 when it failed.
+int print_status(std::string_view address, std::ostream& out, std::ostream& err);
+
+} // namespace rcbroker::admin

@@ -1,0 +1,92 @@
+#pragma once
+
+// The C++ client of the broker: submits runs on one connection and gets their RESULTs.
+
+#include "rcbroker/client/task_result.hpp"
+#include "rcbroker/protocol/cookie.hpp"
+#include "rcbroker/protocol/frame.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace rcbroker::client {
+
+/// Thrown when a client cannot connect to the broker.
+class connect_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// How a client connects.
+struct client_options {
+  /// Time to resolve and connect before giving up with connect_error.
+  std::chrono::milliseconds connect_timeout{5000};
+  /// Largest RESULT accepted; a longer frame from the broker ends the connection.
+  std::size_t max_frame_size = protocol::default_max_frame_size;
+};
+
+/// How one run is submitted.
+struct run_options {
+  /// Detached: the broker drops the worker's RESULT. The future is ready at once (rc OK, no
+  /// result) and a result handler is never called, as with the original client.
+  bool detach = false;
+  /// The cookie that names the run (to cancel it later); a fresh random one when empty.
+  std::optional<protocol::cookie> cookie;
+};
+
+/// Gets the RESULT of one run. It runs on the client's I/O thread: it must not block, and must
+/// not wait for another run of the same client.
+using result_handler = std::function<void(task_result)>;
+
+/// A connection to a broker's client endpoint (`tcp://HOST:PORT`, `tcp://[V6]:PORT` or
+/// `socket:///PATH`), with any number of runs in flight on it. All members are thread-safe.
+/// When the connection drops, every open run ends with BROKER_WENT_AWAY and later runs end so at
+/// once; a client does not reconnect.
+class client {
+public:
+  /// Connects now; throws connect_error when the URL is bad or the broker cannot be reached.
+  explicit client(const std::string& url, client_options options = {});
+
+  /// Closes the connection (open runs end with BROKER_WENT_AWAY) and joins the I/O thread.
+  /// Never destroy a client from one of its result handlers.
+  ~client();
+
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  /// Submits a run of `pipeline` with `variables_json` (JSON text, sent as it is); the future
+  /// gets its RESULT.
+  std::future<task_result> run(std::string pipeline, std::string variables_json,
+                               run_options options = {});
+
+  /// Submits a run; `on_result` gets its RESULT. Returns the cookie that names the run.
+  protocol::cookie run(std::string pipeline, std::string variables_json, result_handler on_result,
+                       run_options options = {});
+
+  /// Asks the broker to cancel the run named `c`; the run still ends with a RESULT (EXCEPTION
+  /// `Cancelled` when the worker stopped it).
+  void cancel(const protocol::cookie& c);
+
+  /// Closes the connection now; open runs end with BROKER_WENT_AWAY.
+  void close();
+
+  /// Whether the connection is still open.
+  bool connected() const noexcept;
+
+private:
+  protocol::cookie submit(std::string pipeline, std::string variables_json,
+                          result_handler on_result, const run_options& options);
+
+  class session;
+  struct io_runtime;
+
+  std::unique_ptr<io_runtime> io_;
+};
+
+} // namespace rcbroker::client

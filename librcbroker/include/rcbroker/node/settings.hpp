@@ -1,0 +1,94 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rcbroker::node {
+
+/// The `[broker]` settings of a node, with their defaults.
+struct settings {
+  /// Where clients connect (defaults of the original broker).
+  std::vector<std::string> client_endpoints{"socket:///tmp/reasonchip-broker-client.sock",
+                                            "tcp://[::1]:51500"};
+  /// Where workers connect (defaults of the original broker).
+  std::vector<std::string> worker_endpoints{"socket:///tmp/reasonchip-broker-worker.sock",
+                                            "tcp://[::1]:51510"};
+  /// Largest packet accepted, in bytes; a longer frame closes its connection.
+  std::size_t max_frame_size = 16u * 1024u * 1024u;
+  /// Bytes queued for one peer that does not read before it is disconnected.
+  std::size_t max_write_queue = 64u * 1024u * 1024u;
+  /// How long a cancelled task may take before the broker answers its client itself.
+  std::chrono::milliseconds cancel_grace{5000};
+  /// RUNs that may wait for a slot (0: none wait, NO_CAPACITY at once, as the original).
+  std::size_t queue_limit = 0;
+  /// Whether to CANCEL at the worker the tasks of a client that went away.
+  bool cancel_orphans = false;
+  /// trace, debug, info, warn, error or off.
+  std::string log_level = "info";
+  /// Period of the status line in the log (0: never).
+  std::chrono::milliseconds status_interval{30000};
+  /// Threads running socket I/O.
+  std::size_t io_threads = 1;
+  /// Port on which this node's Switchboard is published to other nodes (0: no cluster port).
+  std::size_t cluster_port = 0;
+  /// Address the cluster port binds to.
+  std::string cluster_bind = "127.0.0.1";
+  /// Other nodes to link to, as HOST:PORT of their cluster ports.
+  std::vector<std::string> cluster_peers;
+  /// This node's name in logs and status (default: none).
+  std::string node_name;
+  /// HTTP admin endpoint (/metrics, /healthz, /status) as HOST:PORT, [V6]:PORT or PORT (on
+  /// 127.0.0.1); empty: off. Off by default so that embedded and test nodes open no extra port;
+  /// the shipped configuration files turn it on, on loopback.
+  std::string admin;
+  /// Log line format: "text" (readable) or "json" (one JSON object a line).
+  std::string log_format = "text";
+  /// File the log is appended to; empty: stderr.
+  std::string log_file;
+  /// Per-component levels overriding `log_level`, each "COMPONENT=LEVEL" with COMPONENT one of
+  /// node, broker, switchboard, connection, admin.
+  std::vector<std::string> log_levels;
+  /// Client connections open at once; one more is closed as soon as it is accepted (0: no limit).
+  std::size_t max_client_connections = 10000;
+  /// Worker connections open at once; one more is closed as soon as it is accepted (0: no limit).
+  std::size_t max_worker_connections = 1000;
+  /// Open tasks per client connection; a RUN over it gets NO_CAPACITY (0: no limit).
+  std::size_t max_runs_per_client = 10000;
+  /// Open tasks of all client connections from one host (all Unix-socket clients count as one);
+  /// a RUN over it gets NO_CAPACITY (0: no limit).
+  std::size_t max_runs_per_address = 10000;
+  /// Slots one worker connection may register in all; a REGISTER over it gets BAD_PACKET.
+  std::size_t max_worker_capacity = 4096;
+  /// A task not answered within this is answered for its client with EXCEPTION (0: no limit; a
+  /// RUN's `timeout` field may set a shorter one).
+  std::chrono::milliseconds max_task_duration{0};
+  /// A connection from which no byte was read for this long is closed (0: never).
+  std::chrono::milliseconds idle_timeout{0};
+  /// PEM certificate chain of the node, for tls:// endpoints.
+  std::string tls_cert;
+  /// PEM private key of `tls_cert`, not encrypted.
+  std::string tls_key;
+  /// PEM CAs a TLS peer's certificate must chain to; empty: no peer certificate is asked for.
+  std::string tls_client_ca;
+  /// Permissions of the Unix socket files, in octal.
+  std::string unix_socket_mode = "0660";
+  /// What a worker must send in REGISTER's `token` field to get slots; empty: nothing.
+  std::string worker_token;
+  /// A connection that has not sent one whole packet within this long of connecting is closed
+  /// (0: never): idle sockets would otherwise hold descriptors and connection places for ever.
+  std::chrono::milliseconds first_packet_timeout{10000};
+};
+
+/// `mode` (octal, e.g. "0660") as permission bits, or nullopt when it is not an octal number of
+/// at most 0777.
+std::optional<unsigned> parse_socket_mode(std::string_view mode);
+
+/// Checks values that the types alone do not (endpoint URLs, ranges, log level). Returns an
+/// empty string when all is well, otherwise what is wrong, naming the setting.
+std::string validate(const settings& s);
+
+} // namespace rcbroker::node

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace boost::asio::ssl {
+class context;
+} // namespace boost::asio::ssl
+
+namespace rcbroker::transport {
+
+/// The PEM files of the node's TLS identity, as the `tls-*` settings name them.
+struct tls_files {
+  std::string cert;      ///< certificate chain, the node's own certificate first (`tls-cert`)
+  std::string key;       ///< its private key, not encrypted (`tls-key`)
+  std::string client_ca; ///< CAs a peer's certificate must chain to; empty: none asked for
+};
+
+/// A TLS server context (TLS 1.2 or newer) for tls:// endpoints with `files` loaded. With a
+/// `client_ca`, a peer must present a certificate that chains to it, or its handshake fails.
+/// Throws std::runtime_error naming the setting and the file when one cannot be used.
+std::shared_ptr<boost::asio::ssl::context> make_tls_server_context(const tls_files& files);
+
+} // namespace rcbroker::transport

@@ -1,0 +1,264 @@
+#include "rcbroker/actors/connection.hpp"
+
+#include "rcbroker/logging/component.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
+#include "rcbroker/runtime/io_scheduler.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <cmath>
+#include <limits>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <spdlog/spdlog.h>
+
+namespace rcbroker::actors {
+
+namespace {
+
+/// This file's logger: its level is the `connection` entry of `log-levels`.
+spdlog::logger& connection_log() {
+  return logging::logger(logging::component::connection);
+}
+
+using protocol::packet_type;
+using protocol::result_code;
+
+struct connection_state {
+  peer_role role = peer_role::client;
+  transport::stream_ptr stream;
+  switchboard_actor switchboard;
+  std::string peer_name;    // for logs, e.g. "client#3 (tcp 127.0.0.1:40122)"
+  std::string worker_token; // empty: REGISTER needs none
+  std::uint64_t bad_packets = 0;
+  /// The RUNs, CANCELs or RESULTs of the batch being read, for one message to the Switchboard.
+  std::vector<routed_packet> routed;
+  /// The frames of the batch being handled, and the next one to handle.
+  std::vector<frame> batch;
+  std::size_t next = 0;
+  /// Reads the large frames (may be null: then every frame is read here).
+  frame_reader_actor reader;
+  static inline const char* name = "connection";
+};
+
+using connection_pointer = connection_actor::stateful_pointer<connection_state>;
+
+// Bad input is logged, but a peer that floods garbage must not flood the log.
+bool worth_logging(std::uint64_t count) {
+  return count <= 10 || count % 1000 == 0;
+}
+
+void reply(connection_pointer self, const std::optional<cookie>& c, result_code rc,
+           std::string_view error) {
+  self->state.stream->send(protocol::make_result(c, rc, error));
+}
+
+void reject(connection_pointer self, const protocol::read_result& r) {
+  auto& st = self->state;
+  ++st.bad_packets;
+  // A worker's REGISTER has no cookie, and a worker takes a RESULT without one: it gets the
+  // BAD_PACKET that a missing capacity gets (docs/PROTOCOL.md), not a closed connection.
+  bool worker_register =
+      st.role == peer_role::worker && r.fields.type == packet_type::register_worker;
+  if (!r.fields.cookie && !worker_register) {
+    // An original client asserts every packet carries a cookie: closing is the clean answer.
+    connection_log().warn("{}: bad packet without a readable cookie ({}); closing the connection",
+                          st.peer_name, r.error);
+    st.stream->close("bad packet without a cookie: " + r.error);
+    return;
+  }
+  if (worth_logging(st.bad_packets))
+    connection_log().warn("{}: bad packet ({}), answered BAD_PACKET [{} so far]", st.peer_name,
+                          r.error, st.bad_packets);
+  reply(self, r.fields.cookie, result_code::bad_packet, r.error);
+}
+
+/// The host part of a stream's name ("tcp 127.0.0.1:40122" → "127.0.0.1", "tls [::1]:9" →
+/// "::1", "unix" → "unix"): what `max-runs-per-address` counts by.
+std::string peer_host(std::string_view name) {
+  if (auto space = name.find(' '); space != std::string_view::npos)
+    name.remove_prefix(space + 1);
+  if (auto colon = name.rfind(':'); colon != std::string_view::npos)
+    name = name.substr(0, colon);
+  if (name.size() >= 2 && name.front() == '[' && name.back() == ']')
+    name = name.substr(1, name.size() - 2);
+  return std::string{name};
+}
+
+// Compares SHA-256 digests in constant time: timing tells nothing about the token, not even
+// its length.
+bool same_token(std::string_view given, std::string_view expected) noexcept {
+  unsigned char a[SHA256_DIGEST_LENGTH];
+  unsigned char b[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
+  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
+  return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
+/// Sends the routed packets gathered so far to the Switchboard, as one message.
+void pass_routed(connection_pointer self) {
+  auto& st = self->state;
+  if (st.routed.empty())
+    return;
+  self->send(st.switchboard, packets_atom::value, std::move(st.routed));
+  st.routed = {};
+}
+
+void on_client_packet(connection_pointer self, frame& f, const protocol::packet_fields& p) {
+  auto& st = self->state;
+  if (p.type == packet_type::run) {
+    if (!p.cookie)
+      return reply(self, p.cookie, result_code::bad_packet, "Missing cookie");
+    if (!p.pipeline || p.pipeline->empty())
+      return reply(self, p.cookie, result_code::bad_packet, "Missing pipeline");
+    std::uint32_t timeout_ms = 0;
+    if (p.timeout) {
+      // In milliseconds, rounded up, it must fit 32 bits (about 49 days).
+      constexpr double max_seconds = std::numeric_limits<std::uint32_t>::max() / 1000.0;
+      if (!(*p.timeout > 0 && *p.timeout <= max_seconds))
+        return reply(self, p.cookie, result_code::bad_packet,
+                     "Bad timeout: a number of seconds > 0 and at most 4294967");
+      timeout_ms = static_cast<std::uint32_t>(std::ceil(*p.timeout * 1000.0));
+    }
+    st.routed.push_back(
+        {packet_type::run, *p.cookie, p.detach, false, {}, std::move(f), timeout_ms});
+  } else if (p.type == packet_type::cancel) {
+    if (!p.cookie)
+      return reply(self, p.cookie, result_code::bad_packet, "Missing cookie");
+    st.routed.push_back({packet_type::cancel, *p.cookie, false, false, {}, std::move(f)});
+  } else {
+    reply(self, p.cookie, result_code::unsupported_packet_type,
+          "Packet type not supported on this client");
+  }
+}
+
+void on_worker_packet(connection_pointer self, frame& f, const protocol::packet_fields& p) {
+  auto& st = self->state;
+  if (p.type == packet_type::register_worker) {
+    if (!st.worker_token.empty() && !same_token(p.token.value_or(""), st.worker_token)) {
+      ++st.bad_packets;
+      if (worth_logging(st.bad_packets))
+        connection_log().warn("{}: REGISTER without the right worker token refused [{} bad "
+                              "packets so far]",
+                              st.peer_name, st.bad_packets);
+      return reply(self, p.cookie, result_code::bad_packet, "Missing or wrong worker token");
+    }
+    if (!p.capacity || *p.capacity < 1 || *p.capacity > std::numeric_limits<std::uint32_t>::max())
+      return reply(self, p.cookie, result_code::bad_packet,
+                   "Missing or invalid capacity: REGISTER needs an integer capacity >= 1");
+    pass_routed(self); // what came before the REGISTER reaches the Switchboard before it
+    self->send(st.switchboard, register_atom::value, static_cast<std::uint32_t>(*p.capacity));
+  } else if (p.type == packet_type::result) {
+    if (!p.cookie) {
+      connection_log().warn("{}: RESULT without a cookie dropped", st.peer_name);
+      return;
+    }
+    // The rc was read anyway: passing it spares the Switchboard a second read for its counters.
+    st.routed.push_back({packet_type::result, *p.cookie, false, p.rc.has_value(),
+                         p.rc.value_or(result_code::ok), std::move(f)});
+  } else {
+    reply(self, p.cookie, result_code::unsupported_packet_type,
+          "Packet type not supported on this worker");
+  }
+}
+
+void handle_packet(connection_pointer self, frame& f, const protocol::read_result& r) {
+  if (!r.ok())
+    reject(self, r);
+  else if (self->state.role == peer_role::client)
+    on_client_packet(self, f, r.fields);
+  else
+    on_worker_packet(self, f, r.fields);
+}
+
+/// Handles the frames of the current batch from `next` on. A large frame goes to the frame
+/// reader; the connection awaits its answer (taking no other message meanwhile, so order holds)
+/// and then goes on with the rest. At the end of the batch the stream may read again.
+void handle_batch(connection_pointer self) {
+  auto& st = self->state;
+  while (st.next < st.batch.size()) {
+    auto& f = st.batch[st.next];
+    if (st.reader && f.payload().size() > large_frame_bytes) {
+      self->request(st.reader, caf::infinite, read_atom::value, f)
+          .await(
+              [self](protocol::read_result& r) {
+                auto& st = self->state;
+                handle_packet(self, st.batch[st.next++], r);
+                handle_batch(self);
+              },
+              [self](caf::error& err) {
+                connection_log().error("{}: the frame reader failed ({}); closing",
+                                       self->state.peer_name, caf::to_string(err));
+                self->state.stream->close("the frame reader failed");
+              });
+      return;
+    }
+    handle_packet(self, f, protocol::read_packet(f));
+    ++st.next;
+  }
+  st.batch.clear();
+  pass_routed(self);
+  st.stream->consumed();
+}
+
+connection_actor::behavior_type connection(connection_pointer self, peer_role role,
+                                           transport::stream_ptr stream, switchboard_actor sb,
+                                           std::string name, std::string worker_token,
+                                           frame_reader_actor reader) {
+  auto& st = self->state;
+  st.reader = std::move(reader);
+  st.role = role;
+  st.stream = stream;
+  st.switchboard = sb;
+  st.peer_name = std::move(name);
+  st.worker_token = std::move(worker_token);
+  if (role == peer_role::client)
+    self->send(sb, join_atom::value, role, peer_host(stream->name()));
+  else
+    self->send(sb, join_atom::value, role);
+  auto handle = caf::actor_cast<connection_actor>(self);
+  stream->start({[handle](std::vector<frame>&& frames) {
+                   // The actors these frames reach run once, when the batch ends: still inside
+                   // this read handler, on this thread.
+                   runtime::io_scheduler::batch batch;
+                   caf::anon_send(handle, frames_atom::value, std::move(frames));
+                 },
+                 [handle](std::string reason) {
+                   caf::anon_send(handle, closed_atom::value, std::move(reason));
+                 },
+                 true});
+  // However the actor ends, its socket ends with it.
+  self->attach_functor([stream] { stream->close("connection actor ended"); });
+  return {
+      // Connections run on their socket's thread (runtime::io_scheduler): they write directly.
+      [self](deliver_atom, frame& f) { self->state.stream->send(std::move(f)); },
+      [self](deliver_atom, std::vector<frame>& frames) {
+        for (auto& f : frames)
+          self->state.stream->send(std::move(f));
+      },
+      [self](frames_atom, std::vector<frame>& frames) {
+        self->state.batch = std::move(frames);
+        self->state.next = 0;
+        handle_batch(self);
+      },
+      [self](closed_atom, std::string& reason) {
+        connection_log().info("{} disconnected: {}", self->state.peer_name, reason);
+        self->quit();
+      },
+      [self](close_atom) { self->state.stream->close_after_flush(); },
+  };
+}
+
+} // namespace
+
+connection_actor spawn_connection(caf::actor_system& sys, peer_role role,
+                                  transport::stream_ptr stream, switchboard_actor sb,
+                                  std::string name, std::string worker_token,
+                                  frame_reader_actor reader) {
+  return sys.spawn(connection, role, std::move(stream), std::move(sb), std::move(name),
+                   std::move(worker_token), std::move(reader));
+}
+
+} // namespace rcbroker::actors

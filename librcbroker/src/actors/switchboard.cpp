@@ -1,0 +1,1099 @@
+#include "rcbroker/actors/switchboard.hpp"
+
+#include "rcbroker/logging/component.hpp"
+#include "rcbroker/protocol/packet.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
+
+#include <algorithm>
+#include <caf/actor_addr.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/actor_clock.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <map>
+#include <set>
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace rcbroker::actors {
+
+namespace {
+
+/// This file's logger: its level is the `switchboard` entry of `log-levels`.
+spdlog::logger& switchboard_log() {
+  return logging::logger(logging::component::switchboard);
+}
+
+using protocol::result_code;
+
+/// Names a joined peer for the life of the Switchboard; never reused, so a slot or route that
+/// names a peer which went away can never be mistaken for a newer peer.
+using peer_id = std::uint64_t;
+
+/// The socket clients of one host, for `max-runs-per-address`.
+struct host_entry {
+  std::uint64_t clients = 0; ///< joined clients from the host
+  std::uint64_t routes = 0;  ///< their open routes
+};
+
+/// What the Switchboard knows about one joined peer.
+struct peer_entry {
+  peer_role role = peer_role::client;
+  peer_actor handle;
+  /// Client: its open routes (queued or running, answered or not). Worker: the routes it runs.
+  std::set<cookie> routes;
+  /// Client only: its queued RUNs, oldest first. (A list: an empty std::deque allocates over
+  /// 500 bytes, and most peers never queue.)
+  std::list<cookie> queued;
+  /// Worker only: the slots it registered.
+  std::uint64_t registered = 0;
+  /// Cluster client only: where this node's free slot count goes.
+  cluster_link_actor link;
+  /// Cluster client only: the free slot count it was last sent.
+  std::uint64_t reported_free = 0;
+  /// Socket client only: its host ("" otherwise) and that host's entry (stable: a map node).
+  std::string host;
+  host_entry* host_load = nullptr;
+};
+
+bool is_worker_side(peer_role role) {
+  return role == peer_role::worker || role == peer_role::link_worker;
+}
+
+using clock_type = caf::actor_clock::clock_type;
+
+/// Task deadlines, earliest first (a multimap: its iterators stay valid, so a route keeps its own).
+using deadline_map = std::multimap<clock_type::time_point, cookie>;
+
+/// One task: binds a cookie to the client that sent the RUN and the worker running it.
+struct route {
+  peer_id client = 0;
+  /// The worker running it; 0 while the RUN waits in the queue.
+  peer_id worker = 0;
+  bool detach = false;
+  /// A CANCEL went to the worker (from the client, or on the broker's account for an orphan).
+  bool cancel_sent = false;
+  /// The client has had its final RESULT from the broker (cancel grace ran out); the route only
+  /// waits for the worker to free the slot.
+  bool answered = false;
+  /// Unique per route, so a grace timer of an older route with the same cookie never matches.
+  std::uint64_t generation = 0;
+  /// The RUN frame, kept only while queued.
+  frame run_frame;
+  /// When the RUN reached the Switchboard (for the RUN→RESULT latency histogram).
+  clock_type::time_point started;
+  /// Its entry in the deadlines, while it has one (a deadline that has not passed yet).
+  bool has_deadline = false;
+  deadline_map::iterator deadline;
+};
+
+/// A run of consecutive free slots of one worker in the free-slot FIFO.
+struct free_slot_run {
+  peer_id worker;
+  std::uint64_t count;
+};
+
+/// Free slots, least recently freed first, as runs of one worker's slots (so a capacity of
+/// millions costs one entry).
+struct slot_fifo {
+  std::deque<free_slot_run> runs;
+  std::uint64_t count = 0;
+
+  void add(peer_id worker, std::uint64_t n) {
+    if (n == 0)
+      return;
+    // Adjacent slots of one worker are interchangeable, so merging keeps the FIFO order.
+    if (!runs.empty() && runs.back().worker == worker)
+      runs.back().count += n;
+    else
+      runs.push_back({worker, n});
+    count += n;
+  }
+
+  peer_id take() {
+    auto& front = runs.front();
+    auto worker = front.worker;
+    if (--front.count == 0)
+      runs.pop_front();
+    --count;
+    return worker;
+  }
+
+  void remove(peer_id worker) {
+    std::deque<free_slot_run> kept;
+    for (auto& run : runs) {
+      if (run.worker == worker) {
+        count -= run.count;
+        continue;
+      }
+      // The runs on either side of a removed one may be of one worker: merge them.
+      if (!kept.empty() && kept.back().worker == run.worker)
+        kept.back().count += run.count;
+      else
+        kept.push_back(run);
+    }
+    runs = std::move(kept);
+  }
+
+  void clear() {
+    runs.clear();
+    count = 0;
+  }
+};
+
+constexpr const char* cancelled_text = "Cancelled";
+constexpr const char* worker_went_away_text = "The worker connection went away";
+constexpr const char* broker_went_away_text = "The broker is shutting down";
+
+/// A cookie in a log line, formatted only if the line is logged (routing logs at debug must cost
+/// nothing per task when debug is off).
+struct cookie_text {
+  const cookie& value;
+};
+
+/// A peer in a log line, e.g. "worker #3", formatted only if the line is logged.
+struct peer_text {
+  peer_role role;
+  peer_id id;
+};
+
+} // namespace
+} // namespace rcbroker::actors
+
+template <>
+struct fmt::formatter<rcbroker::actors::cookie_text> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(const rcbroker::actors::cookie_text& x, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(x.value.to_string(), ctx);
+  }
+};
+
+template <>
+struct fmt::formatter<rcbroker::actors::peer_text> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(const rcbroker::actors::peer_text& x, FormatContext& ctx) const {
+    return fmt::format_to(ctx.out(), "{} #{}", rcbroker::actors::role_name(x.role), x.id);
+  }
+};
+
+namespace rcbroker::actors {
+namespace {
+
+struct switchboard_state;
+
+using switchboard_pointer = switchboard_actor::stateful_pointer<switchboard_state>;
+
+/// All routes and worker slots of the node. Only the Switchboard actor touches it.
+struct switchboard_state {
+  static inline const char* name = "switchboard";
+
+  explicit switchboard_state(switchboard_pointer self_ptr) : self(self_ptr) {}
+
+  switchboard_pointer self;
+  switchboard_config cfg;
+  /// The error of a RUN over `max_runs_per_client`, made once.
+  std::string too_many_runs_text;
+  /// The error of a RUN over `max_runs_per_address`, made once.
+  std::string too_many_host_runs_text;
+
+  std::map<peer_id, peer_entry> peers; // ordered: shutdown visits peers in join order
+  std::unordered_map<caf::actor_addr, peer_id> peer_by_addr;
+  peer_id next_peer_id = 1;
+
+  std::unordered_map<cookie, route> routes;
+  std::uint64_t next_generation = 1;
+  /// Socket clients and their open routes by host.
+  std::unordered_map<std::string, host_entry> hosts;
+
+  /// Deadlines of the routes that have one; one timer runs, for the earliest.
+  deadline_map deadlines;
+  std::vector<deadline_map::node_type> spare_deadlines;
+  bool deadline_timer_armed = false;
+  clock_type::time_point deadline_timer_at;
+
+  /// Nodes of finished routes, reused by the next ones: a task's bookkeeping allocates nothing.
+  std::vector<std::unordered_map<cookie, route>::node_type> spare_routes;
+  std::vector<std::set<cookie>::node_type> spare_cookies;
+  static constexpr std::size_t spare_limit = 4096;
+
+  /// Free slots of this node's own workers: always preferred.
+  slot_fifo local_slots;
+  /// Free slots that other nodes offer through their links.
+  slot_fifo remote_slots;
+  /// The free local slot count at the last flush (or the first cluster client's join), and
+  /// whether a flush is scheduled.
+  std::uint64_t reported_free = 0;
+  bool flush_scheduled = false;
+  std::uint64_t link_clients = 0;
+
+  /// Clients with queued RUNs, in the order they get their next turn.
+  std::deque<peer_id> queue_turns;
+  std::uint64_t queued_count = 0;
+
+  bool shutting_down = false;
+
+  std::uint64_t runs_accepted = 0;
+  std::uint64_t results_forwarded = 0;
+  std::uint64_t results_dropped = 0;
+  std::uint64_t messages_rejected = 0;
+  std::uint64_t cluster_runs_sent = 0;
+  std::uint64_t cluster_runs_received = 0;
+  /// Counters for the admin endpoint's metrics; the hot path only increments them.
+  traffic_counters traffic;
+
+  // -- helpers ----------------------------------------------------------------------------------
+
+  /// The actor clock's time (the test coordinator's in deterministic tests).
+  clock_type::time_point now() const { return self->clock().now(); }
+
+  route& add_route(const cookie& c, route r) {
+    if (spare_routes.empty())
+      return routes.emplace(c, std::move(r)).first->second;
+    auto node = std::move(spare_routes.back());
+    spare_routes.pop_back();
+    node.key() = c;
+    node.mapped() = std::move(r);
+    return routes.insert(std::move(node)).position->second;
+  }
+
+  void drop_route(std::unordered_map<cookie, route>::iterator it) {
+    clear_deadline(it->second);
+    auto node = routes.extract(it);
+    if (spare_routes.size() < spare_limit) {
+      node.mapped().run_frame = frame{}; // holds no bytes while spare
+      spare_routes.push_back(std::move(node));
+    }
+  }
+
+  /// Adds `c` to a peer's set of routes.
+  void track(std::set<cookie>& set, const cookie& c) {
+    if (spare_cookies.empty()) {
+      set.insert(c);
+      return;
+    }
+    auto node = std::move(spare_cookies.back());
+    spare_cookies.pop_back();
+    node.value() = c;
+    set.insert(std::move(node));
+  }
+
+  /// Removes `c` from a peer's set of routes.
+  void untrack(std::set<cookie>& set, const cookie& c) {
+    auto node = set.extract(c);
+    if (node && spare_cookies.size() < spare_limit)
+      spare_cookies.push_back(std::move(node));
+  }
+
+  /// Adds `c` to a client's routes, counting it for the client's host.
+  void track_client(peer_entry& client, const cookie& c) {
+    track(client.routes, c);
+    if (client.host_load != nullptr)
+      ++client.host_load->routes;
+  }
+
+  /// Removes `c` from a client's routes and from its host's count.
+  void untrack_client(peer_entry& client, const cookie& c) {
+    auto before = client.routes.size();
+    untrack(client.routes, c);
+    if (client.host_load != nullptr && client.routes.size() < before)
+      --client.host_load->routes;
+  }
+
+  peer_entry* find_peer(peer_id id) {
+    auto it = peers.find(id);
+    return it == peers.end() ? nullptr : &it->second;
+  }
+
+  /// The entry of the peer that sent the current message, or end(). An anonymous sender (a plain
+  /// anon_send, possibly from another node through the cluster port) has a null address, which
+  /// std::hash<actor_addr> dereferences: it must never be looked up.
+  std::unordered_map<caf::actor_addr, peer_id>::iterator find_sender() {
+    auto addr = caf::actor_cast<caf::actor_addr>(self->current_sender());
+    return addr ? peer_by_addr.find(addr) : peer_by_addr.end();
+  }
+
+  /// The joined peer that sent the current message, if it has `expected` role; otherwise logs,
+  /// counts and returns null (connection actors only send their own kinds, so this is defensive).
+  std::pair<peer_id, peer_entry*> sender_as(peer_role expected, const char* what) {
+    auto it = find_sender();
+    if (it == peer_by_addr.end()) {
+      ++messages_rejected;
+      switchboard_log().warn("switchboard: dropped {} from a peer that has not joined", what);
+      return {0, nullptr};
+    }
+    auto& peer = peers.at(it->second);
+    bool worker_side = is_worker_side(peer.role);
+    if (worker_side != (expected == peer_role::worker)) {
+      ++messages_rejected;
+      switchboard_log().warn("switchboard: dropped {} from {}: only a {} may send it", what,
+                             peer_text{peer.role, it->second}, role_name(expected));
+      return {0, nullptr};
+    }
+    return {it->second, &peer};
+  }
+
+  /// Frames for one peer while a batch of packets is handled, sent as one message at its end.
+  struct outgoing {
+    peer_actor to;
+    std::vector<frame> frames;
+  };
+  std::vector<outgoing> outbox;
+  bool batching = false;
+
+  void deliver(const peer_entry& peer, frame f) {
+    if (!batching) {
+      self->send(peer.handle, deliver_atom::value, std::move(f));
+      return;
+    }
+    // A batch reaches a handful of peers: a linear search beats a map.
+    for (auto& o : outbox) {
+      if (o.to == peer.handle) {
+        o.frames.push_back(std::move(f));
+        return;
+      }
+    }
+    outbox.push_back({peer.handle, {}});
+    outbox.back().frames.push_back(std::move(f));
+  }
+
+  /// Handles the packets of one read of a socket connection; what they make the Switchboard
+  /// deliver goes out as one message per peer, in order.
+  void on_packets(std::vector<routed_packet>& batch) {
+    {
+      // Deliveries go back to one message a frame when the batch ends, even by an exception.
+      struct batching_scope {
+        bool& flag;
+        explicit batching_scope(bool& f) : flag(f) { flag = true; }
+        ~batching_scope() { flag = false; }
+      } scope{batching};
+      for (auto& p : batch)
+        route_packet(p);
+    }
+    for (auto& o : outbox) {
+      if (o.frames.size() == 1)
+        self->send(o.to, deliver_atom::value, std::move(o.frames.front()));
+      else
+        self->send(o.to, deliver_atom::value, std::move(o.frames));
+    }
+    outbox.clear();
+  }
+
+  void route_packet(routed_packet& p) {
+    switch (p.type) {
+    case protocol::packet_type::run:
+      on_run(p.id, p.detach, p.timeout_ms, p.bytes);
+      break;
+    case protocol::packet_type::cancel:
+      on_cancel(p.id, p.bytes);
+      break;
+    case protocol::packet_type::result:
+      on_result(p.id, p.bytes,
+                p.has_rc ? std::optional<result_code>{p.rc}
+                         : protocol::read_packet(p.bytes).fields.rc);
+      break;
+    default:
+      ++messages_rejected;
+      switchboard_log().warn("switchboard: dropped a routed packet of a type it does not route");
+      break;
+    }
+  }
+
+  void answer(const peer_entry& client, const cookie& c, result_code rc, const char* text) {
+    ++traffic.broker_results[static_cast<std::size_t>(rc)];
+    deliver(client, protocol::make_result(c, rc, text));
+  }
+
+  /// Delivers a peer's frame unchanged to another peer, counting it.
+  void forward(const peer_entry& to, frame f) {
+    auto wire_bytes = f.payload().size() + 4;
+    if (is_worker_side(to.role)) {
+      ++traffic.frames_to_workers;
+      traffic.bytes_to_workers += wire_bytes;
+    } else {
+      ++traffic.frames_to_clients;
+      traffic.bytes_to_clients += wire_bytes;
+    }
+    deliver(to, std::move(f));
+  }
+
+  // -- slots ------------------------------------------------------------------------------------
+
+  slot_fifo& pool_of(const peer_entry& worker) {
+    return worker.role == peer_role::link_worker ? remote_slots : local_slots;
+  }
+
+  /// Whether a RUN from a client of `role` finds a slot: other nodes' RUNs only use local slots,
+  /// so a task never crosses more than one link.
+  bool has_free_slot(peer_role client_role) const {
+    return local_slots.count > 0 || (client_role == peer_role::client && remote_slots.count > 0);
+  }
+
+  /// Tells link clients the free local slot count soon, once for many changes.
+  void note_capacity_change() {
+    if (link_clients == 0 || flush_scheduled || local_slots.count == reported_free)
+      return;
+    flush_scheduled = true;
+    self->delayed_send(self, std::chrono::milliseconds{5}, flush_atom::value);
+  }
+
+  void on_flush() {
+    flush_scheduled = false;
+    reported_free = local_slots.count;
+    // Per link: one that joined while a flush was pending already has a newer count.
+    for (auto& [id, peer] : peers) {
+      if (peer.role == peer_role::link_client && peer.reported_free != reported_free) {
+        peer.reported_free = reported_free;
+        self->send(peer.link, capacity_atom::value, reported_free);
+      }
+    }
+  }
+
+  void on_capacity(std::uint64_t free) {
+    auto it = find_sender();
+    if (it == peer_by_addr.end() || peers.at(it->second).role != peer_role::link_worker) {
+      ++messages_rejected;
+      switchboard_log().warn(
+          "switchboard: dropped a capacity update from a peer that is not a link worker");
+      return;
+    }
+    remote_slots.remove(it->second);
+    remote_slots.add(it->second, free);
+    switchboard_log().debug("switchboard: {} offers {} slot(s)",
+                            peer_text{peer_role::link_worker, it->second}, free);
+    dispatch_queued();
+  }
+
+  // -- routes -----------------------------------------------------------------------------------
+
+  /// Takes the next free slot for the route and forwards its RUN frame there.
+  void start_running(const cookie& c, route& r, const frame& run_frame) {
+    auto remote = local_slots.count == 0;
+    auto worker_id = remote ? remote_slots.take() : local_slots.take();
+    auto& worker = peers.at(worker_id);
+    if (remote)
+      ++cluster_runs_sent;
+    r.worker = worker_id;
+    r.run_frame = frame{};
+    track(worker.routes, c);
+    ++runs_accepted;
+    switchboard_log().debug("switchboard: {} runs on {}", cookie_text{c},
+                            peer_text{peer_role::worker, worker_id});
+    forward(worker, run_frame);
+  }
+
+  /// Hands free slots to queued RUNs, one client at a time in turn.
+  void dispatch_queued() {
+    while (has_free_slot(peer_role::client) && !queue_turns.empty()) {
+      auto client_id = queue_turns.front();
+      queue_turns.pop_front();
+      auto& client = peers.at(client_id);
+      auto c = client.queued.front();
+      client.queued.pop_front();
+      --queued_count;
+      if (!client.queued.empty())
+        queue_turns.push_back(client_id);
+      auto& r = routes.at(c);
+      auto run_frame = std::move(r.run_frame);
+      start_running(c, r, run_frame);
+    }
+  }
+
+  void enqueue(peer_id client_id, peer_entry& client, const cookie& c, bool detach,
+               std::uint32_t timeout_ms, frame run_frame) {
+    route r;
+    r.client = client_id;
+    r.detach = detach;
+    r.generation = next_generation++;
+    // A queued RUN may wait long: it keeps a copy, not the read block it came in.
+    r.run_frame = run_frame.compacted();
+    r.started = now();
+    auto& stored = add_route(c, std::move(r));
+    track_client(client, c);
+    set_deadline(c, stored, timeout_ms);
+    if (client.queued.empty())
+      queue_turns.push_back(client_id);
+    client.queued.push_back(c);
+    ++queued_count;
+    switchboard_log().debug("switchboard: {} queued ({} waiting)", cookie_text{c}, queued_count);
+  }
+
+  /// Removes a queued RUN of `client` from the queue (not from `routes`).
+  void unqueue(peer_id client_id, peer_entry& client, const cookie& c) {
+    auto it = std::find(client.queued.begin(), client.queued.end(), c);
+    if (it == client.queued.end())
+      return;
+    client.queued.erase(it);
+    --queued_count;
+    if (client.queued.empty())
+      queue_turns.erase(std::remove(queue_turns.begin(), queue_turns.end(), client_id),
+                        queue_turns.end());
+  }
+
+  // -- handlers ---------------------------------------------------------------------------------
+
+  void on_join(peer_role role, std::string host = {}) {
+    auto sender = self->current_sender();
+    auto addr = caf::actor_cast<caf::actor_addr>(sender);
+    if (!sender || peer_by_addr.count(addr) > 0) {
+      ++messages_rejected;
+      switchboard_log().warn("switchboard: dropped join from {}",
+                             sender ? "a peer that already joined" : "an anonymous sender");
+      return;
+    }
+    auto id = next_peer_id++;
+    auto& peer = peers[id];
+    peer.role = role;
+    peer.handle = caf::actor_cast<peer_actor>(sender);
+    peer_by_addr.emplace(addr, id);
+    self->monitor(peer.handle);
+    if (role == peer_role::client && !host.empty()) {
+      auto& load = hosts[host];
+      ++load.clients;
+      peer.host_load = &load;
+      peer.host = std::move(host);
+    }
+    if (role == peer_role::link_client) {
+      peer.link = caf::actor_cast<cluster_link_actor>(sender);
+      peer.reported_free = local_slots.count;
+      // Changes while no link listened scheduled no flush: start counting from what it is told.
+      if (link_clients++ == 0)
+        reported_free = local_slots.count;
+      self->send(peer.link, capacity_atom::value, local_slots.count);
+      switchboard_log().info("switchboard: another node linked here ({} slot(s) free)",
+                             local_slots.count);
+    }
+    switchboard_log().debug("switchboard: {} joined", peer_text{role, id});
+  }
+
+  void on_run(const cookie& c, bool detach, std::uint32_t timeout_ms, frame& run_frame) {
+    auto [client_id, client] = sender_as(peer_role::client, "RUN");
+    if (client == nullptr)
+      return;
+    ++traffic.runs_received;
+    if (shutting_down) {
+      answer(*client, c, result_code::broker_went_away, broker_went_away_text);
+      return;
+    }
+    if (routes.count(c) > 0) {
+      switchboard_log().debug("switchboard: {} from {} collides", cookie_text{c},
+                              peer_text{peer_role::client, client_id});
+      answer(*client, c, result_code::cookie_collision, "Already in use");
+      return;
+    }
+    // A cluster link carries the RUNs of many clients of another node, which limits them there.
+    if (client->role == peer_role::client && cfg.max_runs_per_client > 0 &&
+        client->routes.size() >= cfg.max_runs_per_client) {
+      switchboard_log().debug("switchboard: {} from {}: over max-runs-per-client", cookie_text{c},
+                              peer_text{peer_role::client, client_id});
+      answer(*client, c, result_code::no_capacity, too_many_runs_text.c_str());
+      return;
+    }
+    if (client->host_load != nullptr && cfg.max_runs_per_address > 0 &&
+        client->host_load->routes >= cfg.max_runs_per_address) {
+      switchboard_log().debug("switchboard: {} from {}: over max-runs-per-address", cookie_text{c},
+                              peer_text{peer_role::client, client_id});
+      answer(*client, c, result_code::no_capacity, too_many_host_runs_text.c_str());
+      return;
+    }
+    if (client->role == peer_role::link_client)
+      ++cluster_runs_received;
+    if (!has_free_slot(client->role)) {
+      if (client->role == peer_role::client && queued_count < cfg.queue_limit) {
+        enqueue(client_id, *client, c, detach, timeout_ms, std::move(run_frame));
+        return;
+      }
+      switchboard_log().debug("switchboard: {} from {}: no capacity", cookie_text{c},
+                              peer_text{peer_role::client, client_id});
+      answer(*client, c, result_code::no_capacity, "No capacity available");
+      return;
+    }
+    route r;
+    r.client = client_id;
+    r.detach = detach;
+    r.generation = next_generation++;
+    r.started = now();
+    auto& stored = add_route(c, std::move(r));
+    track_client(*client, c);
+    set_deadline(c, stored, timeout_ms);
+    start_running(c, stored, run_frame);
+  }
+
+  void on_cancel(const cookie& c, frame& cancel_frame) {
+    auto [client_id, client] = sender_as(peer_role::client, "CANCEL");
+    if (client == nullptr)
+      return;
+    auto it = routes.find(c);
+    if (it == routes.end() || it->second.client != client_id || it->second.answered) {
+      answer(*client, c, result_code::cookie_not_found, "No such cookie");
+      return;
+    }
+    auto& r = it->second;
+    if (r.worker == 0) {
+      switchboard_log().debug("switchboard: queued {} cancelled", cookie_text{c});
+      unqueue(client_id, *client, c);
+      untrack_client(*client, c);
+      auto detach = r.detach;
+      drop_route(it);
+      if (!detach)
+        answer(*client, c, result_code::exception, cancelled_text);
+      return;
+    }
+    if (r.cancel_sent) {
+      // The worker has its CANCEL; more of them would only load it (and a shared worker's other
+      // tasks with it). The client hears when the task ends, as for the first.
+      ++traffic.cancels_dropped;
+      switchboard_log().debug("switchboard: repeated cancel of {} dropped", cookie_text{c});
+      return;
+    }
+    switchboard_log().debug("switchboard: cancel of {} goes to {}", cookie_text{c},
+                            peer_text{peer_role::worker, r.worker});
+    forward(peers.at(r.worker), std::move(cancel_frame));
+    r.cancel_sent = true;
+    self->delayed_send(self, cfg.cancel_grace, grace_atom::value, c, r.generation);
+  }
+
+  void on_register(std::uint32_t capacity) {
+    auto [worker_id, worker] = sender_as(peer_role::worker, "REGISTER");
+    if (worker == nullptr)
+      return;
+    if (worker->role != peer_role::worker) {
+      ++messages_rejected;
+      switchboard_log().warn("switchboard: dropped REGISTER from a link worker");
+      return;
+    }
+    if (shutting_down) {
+      switchboard_log().warn("switchboard: ignored REGISTER of {} during shutdown",
+                             peer_text{peer_role::worker, worker_id});
+      return;
+    }
+    if (cfg.max_worker_capacity > 0 && worker->registered + capacity > cfg.max_worker_capacity) {
+      auto n = ++traffic.registers_refused;
+      if (n <= 10 || n % 1000 == 0)
+        switchboard_log().warn("switchboard: REGISTER of {} slot(s) from {} refused: it would "
+                               "have {} in all, over max-worker-capacity {} [{} refused so far]",
+                               capacity, peer_text{peer_role::worker, worker_id},
+                               worker->registered + capacity, cfg.max_worker_capacity, n);
+      ++traffic.broker_results[static_cast<std::size_t>(result_code::bad_packet)];
+      deliver(*worker, protocol::make_result(std::nullopt, result_code::bad_packet,
+                                             fmt::format("Capacity over max-worker-capacity {}: "
+                                                         "this connection would have {} slots",
+                                                         cfg.max_worker_capacity,
+                                                         worker->registered + capacity)));
+      return;
+    }
+    worker->registered += capacity;
+    local_slots.add(worker_id, capacity);
+    switchboard_log().info("switchboard: {} registered {} slot(s), {} in all; {} of {} slots free",
+                           peer_text{peer_role::worker, worker_id}, capacity, worker->registered,
+                           local_slots.count, registered_total());
+    dispatch_queued();
+  }
+
+  void on_result(const cookie& c, frame& result_frame, std::optional<result_code> rc) {
+    auto [worker_id, worker] = sender_as(peer_role::worker, "RESULT");
+    if (worker == nullptr)
+      return;
+    auto it = routes.find(c);
+    if (it == routes.end() || it->second.worker != worker_id) {
+      ++results_dropped;
+      // After a shutdown every route is gone, and workers answering their last tasks is expected.
+      switchboard_log().log(
+          shutting_down ? spdlog::level::debug : spdlog::level::warn,
+          "switchboard: dropped RESULT from {} for {}: {}", peer_text{peer_role::worker, worker_id},
+          cookie_text{c}, it == routes.end() ? "no such route" : "the route is not this worker's");
+      return;
+    }
+    auto r = std::move(it->second);
+    drop_route(it);
+    untrack(worker->routes, c);
+    ++traffic.worker_results[rc ? static_cast<std::size_t>(*rc) : result_code_count];
+    traffic.run_latency.observe(now() - r.started);
+    auto* client = find_peer(r.client);
+    if (client != nullptr) {
+      untrack_client(*client, c);
+      if (!r.detach && !r.answered) {
+        ++results_forwarded;
+        forward(*client, std::move(result_frame));
+      }
+    }
+    switchboard_log().debug("switchboard: {} done on {}{}", cookie_text{c},
+                            peer_text{peer_role::worker, worker_id},
+                            client == nullptr ? " (client gone)"
+                            : r.answered      ? " (client already answered)"
+                                              : "");
+    pool_of(*worker).add(worker_id, 1);
+    dispatch_queued();
+  }
+
+  /// Gives the route a deadline: the shorter of the RUN's `timeout` and max-task-duration, when
+  /// either is set.
+  void set_deadline(const cookie& c, route& r, std::uint32_t timeout_ms) {
+    caf::timespan limit = cfg.max_task_duration;
+    if (timeout_ms > 0) {
+      caf::timespan asked = std::chrono::milliseconds{timeout_ms};
+      if (limit.count() == 0 || asked < limit)
+        limit = asked;
+    }
+    if (limit.count() == 0)
+      return;
+    auto due = r.started + std::chrono::duration_cast<clock_type::duration>(limit);
+    if (spare_deadlines.empty()) {
+      r.deadline = deadlines.emplace(due, c);
+    } else {
+      auto node = std::move(spare_deadlines.back());
+      spare_deadlines.pop_back();
+      node.key() = due;
+      node.mapped() = c;
+      r.deadline = deadlines.insert(std::move(node));
+    }
+    r.has_deadline = true;
+    arm_deadline_timer();
+  }
+
+  void clear_deadline(route& r) {
+    if (!r.has_deadline)
+      return;
+    r.has_deadline = false;
+    auto node = deadlines.extract(r.deadline);
+    if (spare_deadlines.size() < spare_limit)
+      spare_deadlines.push_back(std::move(node));
+  }
+
+  /// Makes sure a timer wakes the Switchboard by the earliest deadline. (A timer that fires early
+  /// or for a deadline already cleared finds nothing due and re-arms.)
+  void arm_deadline_timer() {
+    if (deadlines.empty())
+      return;
+    auto earliest = deadlines.begin()->first;
+    if (deadline_timer_armed && deadline_timer_at <= earliest)
+      return;
+    deadline_timer_armed = true;
+    deadline_timer_at = earliest;
+    auto wait = std::max(earliest - now(), clock_type::duration::zero());
+    self->delayed_send(self, wait, deadline_atom::value);
+  }
+
+  void on_deadline_timer() {
+    if (self->current_sender() != self->ctrl()) {
+      ++messages_rejected;
+      switchboard_log().warn("switchboard: dropped a deadline message that it did not send itself");
+      return;
+    }
+    deadline_timer_armed = false;
+    auto due_by = now();
+    while (!deadlines.empty() && deadlines.begin()->first <= due_by) {
+      auto c = deadlines.begin()->second;
+      auto it = routes.find(c);
+      if (it == routes.end()) { // cannot happen: a route clears its deadline as it ends
+        deadlines.erase(deadlines.begin());
+        continue;
+      }
+      clear_deadline(it->second);
+      time_out(it);
+    }
+    arm_deadline_timer();
+  }
+
+  /// Ends the client's wait for a task whose deadline passed.
+  void time_out(std::unordered_map<cookie, route>::iterator it) {
+    auto& r = it->second;
+    auto c = it->first;
+    if (r.answered)
+      return; // the cancel grace answered it already
+    ++traffic.tasks_timed_out;
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now() - r.started);
+    auto text = fmt::format("Timed out: no RESULT within {} ms", waited.count());
+    auto* client = find_peer(r.client);
+    if (r.worker == 0) {
+      // Still queued: it never reached a worker, so the route ends here.
+      switchboard_log().debug("switchboard: queued {} timed out", cookie_text{c});
+      auto detach = r.detach;
+      if (client != nullptr) {
+        unqueue(r.client, *client, c);
+        untrack_client(*client, c);
+      }
+      drop_route(it);
+      if (client != nullptr && !detach)
+        answer(*client, c, result_code::exception, text.c_str());
+      return;
+    }
+    // Running: the client is answered now; the slot stays busy until the worker answers or goes,
+    // as after a cancel grace (only the worker knows when it is free).
+    r.answered = true;
+    switchboard_log().debug("switchboard: {} on {} timed out", cookie_text{c},
+                            peer_text{peer_role::worker, r.worker});
+    if (client != nullptr && !r.detach)
+      answer(*client, c, result_code::exception, text.c_str());
+  }
+
+  void on_grace(const cookie& c, std::uint64_t generation) {
+    if (self->current_sender() != self->ctrl()) {
+      ++messages_rejected;
+      switchboard_log().warn("switchboard: dropped a grace message that it did not send itself");
+      return;
+    }
+    auto it = routes.find(c);
+    if (it == routes.end() || it->second.generation != generation || it->second.answered)
+      return;
+    auto& r = it->second;
+    r.answered = true;
+    switchboard_log().debug("switchboard: {} not answered within the cancel grace", cookie_text{c});
+    if (auto* client = find_peer(r.client); client != nullptr && !r.detach)
+      answer(*client, c, result_code::exception, cancelled_text);
+  }
+
+  void on_down(const caf::down_msg& msg) {
+    auto it = peer_by_addr.find(msg.source);
+    if (it == peer_by_addr.end())
+      return;
+    auto id = it->second;
+    peer_by_addr.erase(it);
+    auto peer = std::move(peers.at(id));
+    peers.erase(id);
+    if (is_worker_side(peer.role))
+      worker_gone(id, peer);
+    else
+      client_gone(id, peer);
+  }
+
+  void worker_gone(peer_id id, peer_entry& worker) {
+    std::uint64_t notified = 0;
+    for (auto& c : worker.routes) {
+      auto it = routes.find(c);
+      if (it == routes.end())
+        continue;
+      auto& r = it->second;
+      if (auto* client = find_peer(r.client); client != nullptr) {
+        untrack_client(*client, c);
+        if (!r.detach && !r.answered) {
+          ++notified;
+          answer(*client, c, result_code::worker_went_away, worker_went_away_text);
+        }
+      }
+      drop_route(it);
+    }
+    pool_of(worker).remove(id);
+    switchboard_log().info(
+        "switchboard: {} went away with {} slot(s) and {} running task(s) ({} client(s) "
+        "told); {} of {} slots free",
+        peer_text{worker.role, id}, worker.registered, worker.routes.size(), notified,
+        local_slots.count, registered_total());
+  }
+
+  void client_gone(peer_id id, peer_entry& client) {
+    if (client.role == peer_role::link_client)
+      --link_clients;
+    if (client.host_load != nullptr) {
+      client.host_load->routes -= client.routes.size();
+      if (--client.host_load->clients == 0)
+        hosts.erase(client.host);
+    }
+    auto dropped = client.queued.size();
+    for (auto& c : client.queued)
+      if (auto it = routes.find(c); it != routes.end())
+        drop_route(it);
+    queued_count -= dropped;
+    if (dropped > 0)
+      queue_turns.erase(std::remove(queue_turns.begin(), queue_turns.end(), id), queue_turns.end());
+    std::uint64_t orphans = 0;
+    std::uint64_t cancelled = 0;
+    for (auto& c : client.routes) {
+      auto it = routes.find(c);
+      if (it == routes.end())
+        continue; // was queued, dropped above
+      auto& r = it->second;
+      ++orphans;
+      // A detached task was meant to outlive its client's interest; cancelling it would defeat
+      // detach. A task that already had a CANCEL needs no second one.
+      if (cfg.cancel_orphans && !r.detach && !r.cancel_sent && !r.answered) {
+        r.cancel_sent = true;
+        ++cancelled;
+        deliver(peers.at(r.worker), protocol::make_cancel(c));
+      }
+    }
+    switchboard_log().info(
+        "switchboard: {} went away; {} queued RUN(s) dropped, {} running task(s) "
+        "orphaned, {} cancelled",
+        peer_text{client.role, id}, dropped, orphans, cancelled);
+  }
+
+  switchboard_status status() const {
+    switchboard_status s;
+    for (auto& [id, peer] : peers) {
+      if (peer.role == peer_role::client)
+        ++s.clients;
+      else if (peer.role == peer_role::worker)
+        ++s.workers;
+      else if (peer.role == peer_role::link_worker)
+        ++s.cluster_links;
+    }
+    s.registered_slots = registered_total();
+    s.free_slots = local_slots.count;
+    s.cluster_free_slots = remote_slots.count;
+    s.cluster_runs_sent = cluster_runs_sent;
+    s.cluster_runs_received = cluster_runs_received;
+    s.routes = routes.size();
+    s.queued = queued_count;
+    s.runs_accepted = runs_accepted;
+    s.results_forwarded = results_forwarded;
+    s.results_dropped = results_dropped;
+    s.messages_rejected = messages_rejected;
+    return s;
+  }
+
+  /// The status, the traffic counters and every peer's load, for the admin endpoint.
+  switchboard_snapshot snapshot() const {
+    auto st = status();
+    switchboard_snapshot s{st.clients,
+                           st.workers,
+                           st.registered_slots,
+                           st.free_slots,
+                           st.routes,
+                           st.queued,
+                           st.runs_accepted,
+                           st.results_forwarded,
+                           st.results_dropped,
+                           st.messages_rejected,
+                           st.cluster_links,
+                           st.cluster_free_slots,
+                           st.cluster_runs_sent,
+                           st.cluster_runs_received,
+                           traffic,
+                           {},
+                           {},
+                           {}};
+    for (auto& [id, peer] : peers) {
+      peer_load load{peer.handle.id(), peer.registered, peer.routes.size()};
+      if (peer.role == peer_role::worker) {
+        s.worker_peers.push_back(load);
+      } else if (peer.role == peer_role::link_worker) {
+        load.capacity = 0;
+        for (auto& run : remote_slots.runs)
+          if (run.worker == id)
+            load.capacity += run.count;
+        s.cluster_link_loads.push_back(load);
+      } else {
+        s.client_peers.push_back(load);
+      }
+    }
+    return s;
+  }
+
+  std::uint64_t registered_total() const {
+    std::uint64_t total = 0;
+    for (auto& [id, peer] : peers)
+      total += peer.registered;
+    return total;
+  }
+
+  void shutdown() {
+    shutting_down = true;
+    std::uint64_t told = 0;
+    for (auto& [id, peer] : peers) {
+      // Links get it as workers do; they drop it: the other node learns from the link going down.
+      if (is_worker_side(peer.role)) {
+        deliver(peer, protocol::make_shutdown());
+        peer.registered = 0;
+      } else if (peer.role == peer_role::client) {
+        for (auto& c : peer.routes) {
+          auto& r = routes.at(c);
+          if (!r.detach && !r.answered) {
+            ++told;
+            answer(peer, c, result_code::broker_went_away, broker_went_away_text);
+          }
+        }
+        peer.queued.clear();
+        if (peer.host_load != nullptr)
+          peer.host_load->routes = 0;
+      }
+      peer.routes.clear();
+    }
+    switchboard_log().info(
+        "switchboard: shutting down; {} worker(s) told, {} open task(s) answered",
+        std::count_if(peers.begin(), peers.end(),
+                      [](auto& p) { return is_worker_side(p.second.role); }),
+        told);
+    routes.clear();
+    deadlines.clear();
+    local_slots.clear();
+    remote_slots.clear();
+    queue_turns.clear();
+    queued_count = 0;
+  }
+};
+
+switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboard_config cfg) {
+  self->state.cfg = cfg;
+  self->state.too_many_runs_text =
+      "Too many runs in flight on this connection (max-runs-per-client " +
+      std::to_string(cfg.max_runs_per_client) + ")";
+  self->state.too_many_host_runs_text =
+      "Too many runs in flight from this address (max-runs-per-address " +
+      std::to_string(cfg.max_runs_per_address) + ")";
+  self->set_down_handler([self](caf::down_msg& msg) {
+    self->state.on_down(msg);
+    self->state.note_capacity_change();
+  });
+  return {
+      [self](join_atom, peer_role role) { self->state.on_join(role); },
+      [self](join_atom, peer_role role, std::string& host) {
+        self->state.on_join(role, std::move(host));
+      },
+      [self](run_atom, const cookie& c, bool detach, frame& run_frame) {
+        self->state.on_run(c, detach, 0, run_frame);
+        self->state.note_capacity_change();
+      },
+      [self](cancel_atom, const cookie& c, frame& cancel_frame) {
+        self->state.on_cancel(c, cancel_frame);
+      },
+      [self](register_atom, std::uint32_t capacity) {
+        self->state.on_register(capacity);
+        self->state.note_capacity_change();
+      },
+      [self](result_atom, const cookie& c, frame& result_frame) {
+        // Senders that did not read the rc (actor workers, tests): read it here.
+        self->state.on_result(c, result_frame, protocol::read_packet(result_frame).fields.rc);
+        self->state.note_capacity_change();
+      },
+      [self](result_atom, const cookie& c, result_code rc, frame& result_frame) {
+        self->state.on_result(c, result_frame, rc);
+        self->state.note_capacity_change();
+      },
+      [self](packets_atom, std::vector<routed_packet>& batch) {
+        self->state.on_packets(batch);
+        self->state.note_capacity_change();
+      },
+      [self](grace_atom, const cookie& c, std::uint64_t generation) {
+        self->state.on_grace(c, generation);
+      },
+      [self](deadline_atom) { self->state.on_deadline_timer(); },
+      [self](capacity_atom, std::uint64_t free) { self->state.on_capacity(free); },
+      [self](flush_atom) { self->state.on_flush(); },
+      [self](status_atom) { return self->state.status(); },
+      [self](metrics_atom) { return self->state.snapshot(); },
+      [self](shutdown_atom) {
+        // Every deliver above is enqueued before this reply: the Broker closes the connections
+        // only after it has the reply, so no RESULT or SHUTDOWN is lost.
+        self->state.shutdown();
+        return done_atom::value;
+      },
+  };
+}
+
+} // namespace
+
+switchboard_actor spawn_switchboard(caf::actor_system& sys, const switchboard_config& cfg) {
+  return sys.spawn(switchboard, cfg);
+}
+
+} // namespace rcbroker::actors

@@ -1,0 +1,224 @@
+#include "rcbroker/admin/metrics.hpp"
+
+#include <cstdint>
+#include <spdlog/fmt/fmt.h>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace rcbroker::admin {
+
+namespace {
+
+using protocol::result_code;
+
+/// One label of a sample: name and (unescaped) value.
+using label = std::pair<std::string_view, std::string_view>;
+
+/// Writes the text exposition format, one family at a time.
+class exposition {
+public:
+  /// Starts a family: its HELP and TYPE lines.
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    append_escaped(help, false);
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+
+  void sample(std::string_view name, std::initializer_list<label> labels, std::uint64_t value) {
+    sample_start(name, labels);
+    out_ += std::to_string(value);
+    out_ += '\n';
+  }
+
+  void sample(std::string_view name, std::initializer_list<label> labels, double value) {
+    sample_start(name, labels);
+    out_ += fmt::format("{}", value);
+    out_ += '\n';
+  }
+
+  /// A family of one sample without labels.
+  void single(std::string_view name, std::string_view type, std::string_view help,
+              std::uint64_t value) {
+    family(name, type, help);
+    sample(name, {}, value);
+  }
+
+  std::string take() { return std::move(out_); }
+
+private:
+  void sample_start(std::string_view name, std::initializer_list<label> labels) {
+    out_ += name;
+    if (labels.size() > 0) {
+      out_ += '{';
+      bool first = true;
+      for (auto& [key, value] : labels) {
+        if (!first)
+          out_ += ',';
+        first = false;
+        out_ += key;
+        out_ += "=\"";
+        append_escaped(value, true);
+        out_ += '"';
+      }
+      out_ += '}';
+    }
+    out_ += ' ';
+  }
+
+  // HELP text escapes backslash and newline; label values also the double quote.
+  void append_escaped(std::string_view text, bool quote) {
+    for (char c : text) {
+      if (c == '\\')
+        out_ += "\\\\";
+      else if (c == '\n')
+        out_ += "\\n";
+      else if (c == '"' && quote)
+        out_ += "\\\"";
+      else
+        out_ += c;
+    }
+  }
+
+  std::string out_;
+};
+
+double seconds(std::uint64_t ns) {
+  return static_cast<double>(ns) / 1e9;
+}
+
+void render_node(exposition& e, const actors::broker_snapshot& b, const node_info& info) {
+  e.family("rcbroker_build_info", "gauge",
+           "Version of the running broker and its node name, as labels; the value is always 1.");
+  e.sample("rcbroker_build_info", {{"version", info.version}, {"node", info.name}},
+           std::uint64_t{1});
+  e.family("rcbroker_start_time_seconds", "gauge",
+           "Time the node started, in seconds since the Unix epoch.");
+  e.sample("rcbroker_start_time_seconds", {}, static_cast<double>(b.started_unix_ms) / 1e3);
+  e.single("rcbroker_accepting", "gauge",
+           "1 while the node accepts connections and work, 0 once an orderly shutdown began.",
+           b.accepting ? 1 : 0);
+  e.family("rcbroker_connections", "gauge", "Open socket connections, by endpoint kind.");
+  e.sample("rcbroker_connections", {{"kind", "client"}}, b.client_connections);
+  e.sample("rcbroker_connections", {{"kind", "worker"}}, b.worker_connections);
+  e.family("rcbroker_connections_accepted_total", "counter",
+           "Socket connections accepted since start, by endpoint kind.");
+  e.sample("rcbroker_connections_accepted_total", {{"kind", "client"}}, b.clients_accepted);
+  e.sample("rcbroker_connections_accepted_total", {{"kind", "worker"}}, b.workers_accepted);
+  e.family("rcbroker_connections_refused_total", "counter",
+           "Sockets closed at accept over max-client-connections or max-worker-connections, by "
+           "endpoint kind.");
+  e.sample("rcbroker_connections_refused_total", {{"kind", "client"}}, b.clients_refused);
+  e.sample("rcbroker_connections_refused_total", {{"kind", "worker"}}, b.workers_refused);
+}
+
+void render_routing(exposition& e, const actors::switchboard_snapshot& s) {
+  e.single("rcbroker_clients", "gauge",
+           "Clients known to the Switchboard (socket connections and actor clients).", s.clients);
+  e.single("rcbroker_workers", "gauge",
+           "Workers known to the Switchboard (socket connections and actor workers).", s.workers);
+  e.single("rcbroker_slots_registered", "gauge", "Task slots registered by live workers.",
+           s.registered_slots);
+  e.single("rcbroker_slots_free", "gauge", "Registered task slots not running a task.",
+           s.free_slots);
+  e.single("rcbroker_routes", "gauge", "Open tasks: queued, running, cancelling or orphaned.",
+           s.routes);
+  e.single("rcbroker_runs_queued", "gauge", "RUNs waiting for a free slot.", s.queued);
+}
+
+void render_traffic(exposition& e, const actors::switchboard_snapshot& s) {
+  auto& t = s.traffic;
+  e.single("rcbroker_runs_received_total", "counter",
+           "RUN requests that reached the Switchboard, whatever their answer.", t.runs_received);
+  e.single("rcbroker_runs_started_total", "counter", "RUNs handed to a worker.", s.runs_accepted);
+  e.family("rcbroker_results_total", "counter",
+           "RESULTs by rc: origin=\"worker\" for worker RESULTs that ended a task, "
+           "origin=\"broker\" for those the broker made itself.");
+  for (std::size_t i = 0; i < actors::result_code_count; ++i) {
+    auto rc = protocol::to_string(static_cast<result_code>(i));
+    e.sample("rcbroker_results_total", {{"origin", "worker"}, {"rc", rc}}, t.worker_results[i]);
+  }
+  if (auto missing = t.worker_results[actors::result_code_count]; missing > 0)
+    e.sample("rcbroker_results_total", {{"origin", "worker"}, {"rc", "MISSING"}}, missing);
+  for (std::size_t i = 0; i < actors::result_code_count; ++i) {
+    auto rc = protocol::to_string(static_cast<result_code>(i));
+    e.sample("rcbroker_results_total", {{"origin", "broker"}, {"rc", rc}}, t.broker_results[i]);
+  }
+  e.single("rcbroker_results_forwarded_total", "counter",
+           "Worker RESULTs passed on to their client.", s.results_forwarded);
+  e.single("rcbroker_results_dropped_total", "counter",
+           "Worker RESULTs dropped: unknown cookie, or another worker's task.", s.results_dropped);
+  e.single("rcbroker_messages_rejected_total", "counter",
+           "Messages rejected by the Switchboard: sender not joined or in the wrong role.",
+           s.messages_rejected);
+  e.single("rcbroker_cancels_dropped_total", "counter",
+           "CANCELs not passed on: one for the same task had already gone to its worker.",
+           t.cancels_dropped);
+  e.single("rcbroker_tasks_timed_out_total", "counter",
+           "Tasks whose client got EXCEPTION when their deadline passed (RUN timeout or "
+           "max-task-duration).",
+           t.tasks_timed_out);
+  e.single("rcbroker_registers_refused_total", "counter",
+           "REGISTERs refused because the worker would pass max-worker-capacity.",
+           t.registers_refused);
+  e.family("rcbroker_forwarded_frames_total", "counter",
+           "Frames passed on unchanged: RUN and CANCEL to workers, RESULT to clients.");
+  e.sample("rcbroker_forwarded_frames_total", {{"to", "worker"}}, t.frames_to_workers);
+  e.sample("rcbroker_forwarded_frames_total", {{"to", "client"}}, t.frames_to_clients);
+  e.family("rcbroker_forwarded_bytes_total", "counter",
+           "Bytes of the frames passed on, length prefix included.");
+  e.sample("rcbroker_forwarded_bytes_total", {{"to", "worker"}}, t.bytes_to_workers);
+  e.sample("rcbroker_forwarded_bytes_total", {{"to", "client"}}, t.bytes_to_clients);
+}
+
+void render_latency(exposition& e, const actors::latency_histogram& h) {
+  constexpr std::string_view name = "rcbroker_run_duration_seconds";
+  e.family(name, "histogram",
+           "Time from a RUN reaching the broker to the worker's RESULT for it, queueing included.");
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < actors::latency_bounds_ns.size(); ++i) {
+    cumulative += h.buckets[i];
+    auto le = fmt::format("{}", seconds(actors::latency_bounds_ns[i]));
+    e.sample("rcbroker_run_duration_seconds_bucket", {{"le", le}}, cumulative);
+  }
+  e.sample("rcbroker_run_duration_seconds_bucket", {{"le", "+Inf"}}, h.count);
+  e.sample("rcbroker_run_duration_seconds_sum", {}, seconds(h.sum_ns));
+  e.sample("rcbroker_run_duration_seconds_count", {}, h.count);
+}
+
+bool clustered(const actors::switchboard_snapshot& s) {
+  return s.cluster_links > 0 || !s.cluster_link_loads.empty() || s.cluster_runs_sent > 0 ||
+         s.cluster_runs_received > 0;
+}
+
+void render_cluster(exposition& e, const actors::switchboard_snapshot& s) {
+  e.single("rcbroker_cluster_links", "gauge", "Links to other nodes offering their slots here.",
+           s.cluster_links);
+  e.single("rcbroker_cluster_free_slots", "gauge", "Free slots the linked nodes offer.",
+           s.cluster_free_slots);
+  e.single("rcbroker_cluster_runs_sent_total", "counter", "RUNs this node sent to another node.",
+           s.cluster_runs_sent);
+  e.single("rcbroker_cluster_runs_received_total", "counter", "RUNs other nodes sent here.",
+           s.cluster_runs_received);
+}
+
+} // namespace
+
+std::string render_metrics(const actors::node_snapshot& s, const node_info& info) {
+  exposition e;
+  render_node(e, s.broker, info);
+  render_routing(e, s.switchboard);
+  render_traffic(e, s.switchboard);
+  render_latency(e, s.switchboard.traffic.run_latency);
+  if (clustered(s.switchboard))
+    render_cluster(e, s.switchboard);
+  return e.take();
+}
+
+} // namespace rcbroker::admin

@@ -1,0 +1,160 @@
+#include "rcbroker/admin/status_json.hpp"
+
+#include "rcbroker/protocol/packet_writer.hpp"
+
+#include <cstdint>
+#include <spdlog/fmt/fmt.h>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace rcbroker::admin {
+
+namespace {
+
+/// Appends JSON members to one object or array, minding the commas.
+class json_writer {
+public:
+  explicit json_writer(std::string& out) : out_(out) {}
+
+  void open(char bracket) {
+    comma();
+    out_ += bracket;
+    first_ = true;
+  }
+
+  void close(char bracket) {
+    out_ += bracket;
+    first_ = false;
+  }
+
+  void key(std::string_view name) {
+    comma();
+    protocol::append_json_string(out_, name);
+    out_ += ':';
+    first_ = true; // the value follows without a comma
+  }
+
+  void value(std::string_view text) {
+    comma();
+    protocol::append_json_string(out_, text);
+  }
+
+  void value(std::uint64_t n) {
+    comma();
+    out_ += std::to_string(n);
+  }
+
+  void value(double x) {
+    comma();
+    out_ += fmt::format("{}", x);
+  }
+
+  void value(bool b) {
+    comma();
+    out_ += b ? "true" : "false";
+  }
+
+  template <class T>
+  void member(std::string_view name, const T& v) {
+    key(name);
+    value(v);
+  }
+
+  void strings(std::string_view name, const std::vector<std::string>& list) {
+    key(name);
+    open('[');
+    for (auto& item : list)
+      value(std::string_view{item});
+    close(']');
+  }
+
+private:
+  void comma() {
+    if (!first_)
+      out_ += ',';
+    first_ = false;
+  }
+
+  std::string& out_;
+  bool first_ = true;
+};
+
+using names_by_actor = std::unordered_map<std::uint64_t, std::string_view>;
+
+void peers(json_writer& w, std::string_view name, const std::vector<actors::peer_load>& list,
+           const names_by_actor& names, bool with_capacity) {
+  w.key(name);
+  w.open('[');
+  for (auto& p : list) {
+    w.open('{');
+    w.member("id", p.actor_id);
+    auto it = names.find(p.actor_id);
+    // Actor peers (in-process clients or workers) have no socket and so no connection name.
+    w.member("name", it == names.end() ? std::string_view{"actor"} : it->second);
+    if (with_capacity)
+      w.member("capacity", p.capacity);
+    w.member("in_flight", p.in_flight);
+    w.close('}');
+  }
+  w.close(']');
+}
+
+} // namespace
+
+std::string render_status_json(const actors::node_snapshot& s, const node_info& info) {
+  auto& b = s.broker;
+  auto& sb = s.switchboard;
+  names_by_actor names;
+  for (auto& c : b.connections)
+    names.emplace(c.actor_id, c.name);
+  std::string out;
+  json_writer w{out};
+  w.open('{');
+  w.member("node", std::string_view{info.name});
+  w.member("version", std::string_view{info.version});
+  w.member("accepting", b.accepting);
+  w.member("started_unix_seconds", static_cast<double>(b.started_unix_ms) / 1e3);
+  w.member("uptime_seconds", static_cast<double>(b.uptime_ms) / 1e3);
+  w.key("endpoints");
+  w.open('{');
+  w.strings("clients", b.client_endpoints);
+  w.strings("workers", b.worker_endpoints);
+  w.member("admin", std::string_view{info.admin_url});
+  w.close('}');
+  w.key("connections");
+  w.open('{');
+  w.member("clients", b.client_connections);
+  w.member("workers", b.worker_connections);
+  w.close('}');
+  w.key("slots");
+  w.open('{');
+  w.member("registered", sb.registered_slots);
+  w.member("free", sb.free_slots);
+  w.close('}');
+  w.member("routes", sb.routes);
+  w.member("queued", sb.queued);
+  w.key("counters");
+  w.open('{');
+  w.member("runs_received", sb.traffic.runs_received);
+  w.member("runs_started", sb.runs_accepted);
+  w.member("results_forwarded", sb.results_forwarded);
+  w.member("results_dropped", sb.results_dropped);
+  w.member("messages_rejected", sb.messages_rejected);
+  w.close('}');
+  peers(w, "workers", sb.worker_peers, names, true);
+  peers(w, "clients", sb.client_peers, names, false);
+  w.key("cluster");
+  w.open('{');
+  w.member("link_count", sb.cluster_links);
+  w.member("free_slots", sb.cluster_free_slots);
+  w.member("runs_sent", sb.cluster_runs_sent);
+  w.member("runs_received", sb.cluster_runs_received);
+  peers(w, "links", sb.cluster_link_loads, names, true);
+  w.close('}');
+  w.close('}');
+  out += '\n';
+  return out;
+}
+
+} // namespace rcbroker::admin

@@ -1,0 +1,234 @@
+#include "rcbroker/node/node.hpp"
+
+#include "rcbroker/actors/broker.hpp"
+#include "rcbroker/actors/switchboard.hpp"
+#include "rcbroker/admin/http_server.hpp"
+#include "rcbroker/admin/routes.hpp"
+#include "rcbroker/cluster/peering.hpp"
+#include "rcbroker/runtime/io_scheduler.hpp"
+#include "rcbroker/transport/listener.hpp"
+#include "rcbroker/transport/tls_context.hpp"
+
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <future>
+#include <unistd.h>
+
+#ifndef RCBROKER_VERSION
+#define RCBROKER_VERSION "unknown"
+#endif
+
+namespace rcbroker::node {
+
+namespace {
+
+transport::stream::limits limits_of(const settings& s) {
+  transport::stream::limits lim;
+  lim.max_frame_size = s.max_frame_size;
+  lim.max_write_queue = s.max_write_queue;
+  lim.idle_timeout = s.idle_timeout;
+  lim.first_packet_timeout = s.first_packet_timeout;
+  return lim;
+}
+
+// Reads the TLS files once at start, and only when some endpoint needs them.
+std::shared_ptr<boost::asio::ssl::context> tls_context_of(const settings& s) {
+  for (auto* urls : {&s.client_endpoints, &s.worker_endpoints}) {
+    for (auto& url : *urls) {
+      auto parsed = transport::parse_endpoint(url, 0);
+      if (parsed.value && parsed.value->type == transport::endpoint::kind::tls)
+        return transport::make_tls_server_context({s.tls_cert, s.tls_key, s.tls_client_ca});
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::shared_ptr<transport::listener>>
+bind_all(boost::asio::io_context& ioc, const std::vector<std::string>& urls,
+         std::uint16_t default_port, const settings& s,
+         const std::shared_ptr<boost::asio::ssl::context>& tls) {
+  transport::listener_options opts;
+  opts.unix_socket_mode = parse_socket_mode(s.unix_socket_mode).value_or(opts.unix_socket_mode);
+  opts.tls = tls;
+  std::vector<std::shared_ptr<transport::listener>> result;
+  for (auto& url : urls) {
+    auto parsed = transport::parse_endpoint(url, default_port);
+    if (!parsed.value)
+      throw std::runtime_error(parsed.error);
+    result.push_back(std::make_shared<transport::listener>(ioc, *parsed.value, limits_of(s), opts));
+  }
+  return result;
+}
+
+// The actors run on the io thread, whatever CAF's scheduler settings say; clustering needs CAF's
+// middleman. Both are modules, added to the config before the system exists.
+caf::actor_system_config& prepared(caf::actor_system_config& cfg, const settings& s,
+                                   boost::asio::io_context& ioc) {
+  runtime::io_scheduler::install(cfg, ioc);
+  if (s.cluster_port != 0 || !s.cluster_peers.empty())
+    cluster::enable_clustering(cfg);
+  return cfg;
+}
+
+// Binds the admin endpoint before any actor exists, so that a busy port fails the start cleanly.
+std::shared_ptr<admin::http_server> bind_admin(boost::asio::io_context& ioc, const settings& s) {
+  if (s.admin.empty())
+    return nullptr;
+  auto parsed = admin::parse_address(s.admin);
+  if (!parsed.value)
+    throw std::runtime_error("admin: " + parsed.error);
+  return std::make_shared<admin::http_server>(ioc, *parsed.value);
+}
+
+admin::node_info info_of(const settings& s, const admin::http_server& server) {
+  admin::node_info info;
+  info.name = s.node_name;
+  if (info.name.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0)
+      info.name = host;
+  }
+  info.version = RCBROKER_VERSION;
+  info.admin_url = server.url();
+  return info;
+}
+
+std::vector<std::string> urls_of(const std::vector<std::shared_ptr<transport::listener>>& ls) {
+  std::vector<std::string> result;
+  for (auto& l : ls)
+    result.push_back(l->bound_url());
+  return result;
+}
+
+} // namespace
+
+node::node(const settings& s, caf::actor_system_config& cfg)
+    : work_(boost::asio::make_work_guard(io_context_)), tls_context_(tls_context_of(s)),
+      client_listeners_(bind_all(io_context_, s.client_endpoints, transport::default_client_port, s,
+                                 tls_context_)),
+      worker_listeners_(bind_all(io_context_, s.worker_endpoints, transport::default_worker_port, s,
+                                 tls_context_)),
+      admin_(bind_admin(io_context_, s)) {
+  io_thread_ = std::thread{[this] { io_context_.run(); }};
+  try {
+    system_ = std::make_unique<caf::actor_system>(prepared(cfg, s, io_context_));
+    start(s);
+  } catch (...) {
+    if (system_) {
+      shutdown();
+      system_.reset();
+    }
+    stop_io_thread();
+    throw;
+  }
+}
+
+void node::start(const settings& s) {
+  auto& sys = *system_;
+  actors::switchboard_config sb_cfg;
+  sb_cfg.cancel_grace = s.cancel_grace;
+  sb_cfg.queue_limit = s.queue_limit;
+  sb_cfg.cancel_orphans = s.cancel_orphans;
+  sb_cfg.max_runs_per_client = s.max_runs_per_client;
+  sb_cfg.max_runs_per_address = s.max_runs_per_address;
+  sb_cfg.max_worker_capacity = s.max_worker_capacity;
+  sb_cfg.max_task_duration = s.max_task_duration;
+  switchboard_ = actors::spawn_switchboard(sys, sb_cfg);
+  actors::broker_config b_cfg;
+  b_cfg.client_listeners = client_listeners_;
+  b_cfg.worker_listeners = worker_listeners_;
+  b_cfg.status_interval = s.status_interval;
+  b_cfg.max_client_connections = s.max_client_connections;
+  b_cfg.max_worker_connections = s.max_worker_connections;
+  b_cfg.worker_token = s.worker_token;
+  broker_ = actors::spawn_broker(sys, std::move(b_cfg), switchboard_);
+  if (admin_) {
+    admin_->start(admin::make_routes(sys, broker_, info_of(s, *admin_)));
+    spdlog::info("admin endpoint on {} (/metrics, /healthz, /status)", admin_->url());
+  }
+  if (s.cluster_port != 0) {
+    auto port = sys.middleman().publish(switchboard_, static_cast<std::uint16_t>(s.cluster_port),
+                                            s.cluster_bind.c_str(), true);
+    if (!port)
+      throw std::runtime_error("cannot publish the cluster port " + s.cluster_bind + ":"
+                               + std::to_string(s.cluster_port) + ": "
+                               + sys.render(port.error()));
+    cluster_port_ = *port;
+    spdlog::info("cluster: this node{} is reachable for peers on {}:{}",
+                 s.node_name.empty() ? "" : " (" + s.node_name + ")", s.cluster_bind, *port);
+  }
+  if (!s.cluster_peers.empty()) {
+    cluster::peering_config p_cfg;
+    for (auto& text : s.cluster_peers) {
+      cluster::peer_address address;
+      std::string error;
+      if (cluster::parse_peer_address(text, address, error))
+        p_cfg.peers.push_back(address);
+    }
+    peering_ = cluster::spawn_peering(sys, switchboard_, std::move(p_cfg));
+  }
+}
+
+node::~node() {
+  shutdown();
+  // ~actor_system clears the scheduler's queue and clock on the io thread, so that still runs.
+  system_.reset();
+  stop_io_thread();
+}
+
+void node::stop_io_thread() {
+  // Let queued socket work (final flushes, closes) finish, then stop the I/O thread.
+  work_.reset();
+  for (int i = 0; i < 200 && !io_context_.stopped(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  io_context_.stop(); // a socket still open after 2 s is not waited for
+  if (io_thread_.joinable())
+    io_thread_.join();
+}
+
+void node::shutdown() {
+  if (stopped_)
+    return;
+  stopped_ = true;
+  auto& sys = *system_;
+  if (broker_) {
+    caf::scoped_actor self{sys};
+    self->request(broker_, std::chrono::seconds{30}, actors::shutdown_atom::value)
+        .receive([](actors::done_atom) {},
+                 [](caf::error& err) {
+                   spdlog::warn("shutdown did not complete: {}", caf::to_string(err));
+                 });
+  }
+  if (peering_)
+    caf::anon_send_exit(peering_, caf::exit_reason::user_shutdown);
+  if (broker_)
+    caf::anon_send_exit(broker_, caf::exit_reason::user_shutdown);
+  if (switchboard_)
+    caf::anon_send_exit(switchboard_, caf::exit_reason::user_shutdown);
+  // /healthz said 503 throughout the shutdown above; now the endpoint goes too.
+  if (admin_)
+    admin_->stop();
+  sys.await_all_actors_done();
+  // What the actors left to the io thread (the listeners' unlinks, the last closes) runs before
+  // this returns.
+  auto barrier = std::make_shared<std::promise<void>>();
+  boost::asio::post(io_context_, [barrier] { barrier->set_value(); });
+  barrier->get_future().wait_for(std::chrono::seconds{5});
+  spdlog::info("broker node stopped");
+}
+
+std::string node::admin_url() const {
+  return admin_ ? admin_->url() : std::string{};
+}
+
+std::vector<std::string> node::client_urls() const {
+  return urls_of(client_listeners_);
+}
+
+std::vector<std::string> node::worker_urls() const {
+  return urls_of(worker_listeners_);
+}
+
+} // namespace rcbroker::node

@@ -1,0 +1,487 @@
+#include "rcbroker/node/options.hpp"
+
+#include "rcbroker/node/config_check.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/config_value.hpp>
+#include <caf/settings.hpp>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+namespace rcbroker::node {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// -- reading values from text (command line) and from CAF config values (file) -----------------
+
+bool parse_size(std::string_view text, std::size_t& out) {
+  std::size_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end == text.data())
+    return false;
+  std::string_view unit{end, static_cast<std::size_t>(text.data() + text.size() - end)};
+  std::size_t scale = 1;
+  if (unit == "KiB")
+    scale = 1024;
+  else if (unit == "MiB")
+    scale = 1024 * 1024;
+  else if (unit == "GiB")
+    scale = 1024ull * 1024 * 1024;
+  else if (!unit.empty())
+    return false;
+  out = value * scale;
+  return true;
+}
+
+bool parse_duration(std::string_view text, milliseconds& out) {
+  double value = 0;
+  std::string str{text};
+  std::istringstream in{str};
+  if (!(in >> value) || value < 0)
+    return false;
+  std::string unit;
+  in >> unit;
+  double scale_ms;
+  if (unit == "ms")
+    scale_ms = 1;
+  else if (unit == "s")
+    scale_ms = 1000;
+  else if (unit == "min")
+    scale_ms = 60000;
+  else if (unit == "h")
+    scale_ms = 3600000;
+  else if (unit == "us")
+    scale_ms = 0.001;
+  else
+    return false;
+  out = milliseconds{static_cast<long long>(value * scale_ms)};
+  return true;
+}
+
+bool parse_bool(std::string_view text, bool& out) {
+  if (text == "true" || text == "yes" || text == "1" || text.empty()) {
+    out = true;
+    return true;
+  }
+  if (text == "false" || text == "no" || text == "0") {
+    out = false;
+    return true;
+  }
+  return false;
+}
+
+// One `[broker]` setting: how to read it from a flag's text and from the config file.
+struct option_spec {
+  const char* key; // file key and long flag name
+  const char* arg; // placeholder in --help, empty for a switch
+  const char* help;
+  const char* expects; // what a valid value looks like, for error messages
+  std::function<bool(std::string_view, settings&)> from_text;
+  std::function<bool(const caf::config_value&, settings&)> from_value;
+};
+
+template <class Member>
+option_spec size_option(const char* key, const char* arg, const char* help, Member member) {
+  return {key,
+          arg,
+          help,
+          "a non-negative integer (bytes may take KiB, MiB or GiB)",
+          [member](std::string_view t, settings& s) { return parse_size(t, s.*member); },
+          [member](const caf::config_value& v, settings& s) {
+            if (auto i = caf::get_if<caf::config_value::integer>(&v); i && *i >= 0) {
+              s.*member = static_cast<std::size_t>(*i);
+              return true;
+            }
+            if (auto str = caf::get_if<std::string>(&v))
+              return parse_size(*str, s.*member);
+            return false;
+          }};
+}
+
+template <class Member>
+option_spec duration_option(const char* key, const char* help, Member member) {
+  return {key,
+          "DURATION",
+          help,
+          "a duration such as 500ms, 5s or 2min",
+          [member](std::string_view t, settings& s) { return parse_duration(t, s.*member); },
+          [member](const caf::config_value& v, settings& s) {
+            if (auto d = caf::get_if<caf::timespan>(&v); d && d->count() >= 0) {
+              s.*member = std::chrono::duration_cast<milliseconds>(*d);
+              return true;
+            }
+            if (auto str = caf::get_if<std::string>(&v))
+              return parse_duration(*str, s.*member);
+            return false;
+          }};
+}
+
+bool string_list_from_value(const caf::config_value& v, std::vector<std::string>& out) {
+  auto list = caf::get_if<caf::config_value::list>(&v);
+  if (!list)
+    return false;
+  std::vector<std::string> result;
+  for (auto& item : *list) {
+    auto str = caf::get_if<std::string>(&item);
+    if (!str)
+      return false;
+    result.push_back(*str);
+  }
+  out = std::move(result);
+  return true;
+}
+
+option_spec string_option(const char* key, const char* arg, const char* help, const char* expects,
+                          std::string settings::*member) {
+  return {key,
+          arg,
+          help,
+          expects,
+          [member](std::string_view t, settings& s) {
+            s.*member = std::string{t};
+            return true;
+          },
+          [member](const caf::config_value& v, settings& s) {
+            auto str = caf::get_if<std::string>(&v);
+            if (str)
+              s.*member = *str;
+            return str != nullptr;
+          }};
+}
+
+// "a=b,c=d" as {"a=b", "c=d"}; empty items are dropped.
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> items;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    if (!item.empty())
+      items.emplace_back(item);
+    text.remove_prefix(comma == std::string_view::npos ? text.size() : comma + 1);
+  }
+  return items;
+}
+
+const std::vector<option_spec>& option_specs() {
+  static const std::vector<option_spec> specs{
+      {"client-endpoints", "",
+       "client endpoint URLs (in the file; use --serve on the command line)",
+       "a list of URL strings, e.g. [\"tcp://127.0.0.1:51500\"]", nullptr,
+       [](const caf::config_value& v, settings& s) {
+         return string_list_from_value(v, s.client_endpoints);
+       }},
+      {"worker-endpoints", "",
+       "worker endpoint URLs (in the file; use --listen on the command line)",
+       "a list of URL strings, e.g. [\"tcp://127.0.0.1:51510\"]", nullptr,
+       [](const caf::config_value& v, settings& s) {
+         return string_list_from_value(v, s.worker_endpoints);
+       }},
+      size_option("max-frame-size", "BYTES",
+                  "largest packet accepted; a longer frame closes its connection (default 16MiB)",
+                  &settings::max_frame_size),
+      size_option("max-write-queue", "BYTES",
+                  "bytes queued for a peer that does not read before it is dropped (default 64MiB)",
+                  &settings::max_write_queue),
+      duration_option("cancel-grace",
+                      "time a worker has to answer a CANCEL before the broker answers the client "
+                      "with EXCEPTION 'Cancelled' (default 5s)",
+                      &settings::cancel_grace),
+      size_option("queue-limit", "N",
+                  "RUNs that may wait for a free slot, fair across clients (default 0: answer "
+                  "NO_CAPACITY at once, as the original broker)",
+                  &settings::queue_limit),
+      {"cancel-orphans", "",
+       "CANCEL at the worker the tasks of a client that went away (default off)", "true or false",
+       [](std::string_view t, settings& s) { return parse_bool(t, s.cancel_orphans); },
+       [](const caf::config_value& v, settings& s) {
+         auto b = caf::get_if<bool>(&v);
+         if (b)
+           s.cancel_orphans = *b;
+         return b != nullptr;
+       }},
+      {"log-level", "LEVEL", "trace, debug, info, warn, error or off (default info)",
+       "one of trace, debug, info, warn, error, off",
+       [](std::string_view t, settings& s) {
+         s.log_level = std::string{t};
+         return true;
+       },
+       [](const caf::config_value& v, settings& s) {
+         auto str = caf::get_if<std::string>(&v);
+         if (str)
+           s.log_level = *str;
+         return str != nullptr;
+       }},
+      duration_option("status-interval",
+                      "period of the status line in the log; 0s turns it off (default 30s)",
+                      &settings::status_interval),
+      size_option("io-threads", "N",
+                  "threads running sockets and actors; must be 1 (more cores: one node per core, "
+                  "as a cluster)",
+                  &settings::io_threads),
+      size_option("cluster-port", "PORT",
+                  "publish this node's Switchboard to other nodes on PORT (default 0: no cluster)",
+                  &settings::cluster_port),
+      {"cluster-bind", "ADDR", "address the cluster port binds to (default 127.0.0.1)",
+       "an IP address string",
+       [](std::string_view t, settings& s) {
+         s.cluster_bind = std::string{t};
+         return true;
+       },
+       [](const caf::config_value& v, settings& s) {
+         auto str = caf::get_if<std::string>(&v);
+         if (str)
+           s.cluster_bind = *str;
+         return str != nullptr;
+       }},
+      {"cluster-peers", "",
+       "other nodes' cluster ports (in the file; use --peer on the command line)",
+       "a list of \"HOST:PORT\" strings", nullptr,
+       [](const caf::config_value& v, settings& s) {
+         return string_list_from_value(v, s.cluster_peers);
+       }},
+      {"node-name", "NAME", "this node's name in logs and status (default: none)", "a string",
+       [](std::string_view t, settings& s) {
+         s.node_name = std::string{t};
+         return true;
+       },
+       [](const caf::config_value& v, settings& s) {
+         auto str = caf::get_if<std::string>(&v);
+         if (str)
+           s.node_name = *str;
+         return str != nullptr;
+       }},
+      string_option("admin", "HOST:PORT",
+                    "HTTP admin endpoint: GET /metrics, /healthz, /status; PORT alone is "
+                    "127.0.0.1:PORT (default empty: off)",
+                    "an address string such as \"127.0.0.1:51580\", or \"\" for off",
+                    &settings::admin),
+      string_option("log-format", "FORMAT",
+                    "log lines as text or json, one JSON object a line (default text)",
+                    "\"text\" or \"json\"", &settings::log_format),
+      string_option("log-file", "PATH", "append the log to PATH (default empty: stderr)",
+                    "a file path string", &settings::log_file),
+      {"log-levels", "LIST",
+       "levels per component over --log-level, e.g. switchboard=debug,connection=warn "
+       "(components: node, broker, switchboard, connection, admin)",
+       "a list of \"COMPONENT=LEVEL\" strings, e.g. [\"switchboard=debug\"]",
+       [](std::string_view t, settings& s) {
+         s.log_levels = split_list(t);
+         return true;
+       },
+       [](const caf::config_value& v, settings& s) {
+         if (auto str = caf::get_if<std::string>(&v)) {
+           s.log_levels = split_list(*str);
+           return true;
+         }
+         return string_list_from_value(v, s.log_levels);
+       }},
+      size_option("max-client-connections", "N",
+                  "client connections open at once; one more is closed as soon as it is accepted "
+                  "(default 10000; 0: no limit)",
+                  &settings::max_client_connections),
+      size_option("max-worker-connections", "N",
+                  "worker connections open at once; one more is closed as soon as it is accepted "
+                  "(default 1000; 0: no limit)",
+                  &settings::max_worker_connections),
+      size_option("max-runs-per-client", "N",
+                  "open tasks per client connection; a RUN over it gets NO_CAPACITY (default "
+                  "10000; 0: no limit)",
+                  &settings::max_runs_per_client),
+      size_option("max-runs-per-address", "N",
+                  "open tasks of all client connections from one host (Unix sockets: one host); "
+                  "a RUN over it gets NO_CAPACITY (default 10000; 0: no limit)",
+                  &settings::max_runs_per_address),
+      size_option("max-worker-capacity", "N",
+                  "slots one worker connection may register in all; a REGISTER over it gets "
+                  "BAD_PACKET (default 4096; 0: no limit)",
+                  &settings::max_worker_capacity),
+      duration_option("max-task-duration",
+                      "answer a task's client with EXCEPTION when its worker has not answered "
+                      "within this; a RUN's timeout field may ask for less (default 0s: none)",
+                      &settings::max_task_duration),
+      duration_option("idle-timeout",
+                      "close a connection from which no byte was read for this long (default 0s: "
+                      "never)",
+                      &settings::idle_timeout),
+      string_option("tls-cert", "FILE",
+                    "PEM certificate chain for tls:// endpoints, the node's own first (default "
+                    "empty)",
+                    "a file path string", &settings::tls_cert),
+      string_option("tls-key", "FILE", "PEM private key of --tls-cert, not encrypted",
+                    "a file path string", &settings::tls_key),
+      string_option("tls-client-ca", "FILE",
+                    "PEM CAs: a TLS peer must present a certificate they signed (default empty: "
+                    "none asked for)",
+                    "a file path string", &settings::tls_client_ca),
+      string_option("unix-socket-mode", "MODE",
+                    "permissions of the Unix socket files, in octal (default 0660)",
+                    "an octal mode string such as \"0660\"", &settings::unix_socket_mode),
+      string_option("worker-token", "TOKEN",
+                    "a worker must send TOKEN in REGISTER's token field to get slots (default "
+                    "empty: none needed; also from the environment variable "
+                    "RCBROKER_WORKER_TOKEN)",
+                    "a string", &settings::worker_token),
+      duration_option("first-packet-timeout",
+                      "close a connection that has not sent one whole packet within this long of "
+                      "connecting (default 10s; 0s: never)",
+                      &settings::first_packet_timeout),
+  };
+  return specs;
+}
+
+const option_spec* find_spec(std::string_view key) {
+  for (auto& spec : option_specs())
+    if (key == spec.key)
+      return &spec;
+  return nullptr;
+}
+
+} // namespace
+
+command_line parse_command_line(const std::vector<std::string>& args) {
+  command_line cl;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-h" || arg == "--help" || arg == "-?") {
+      cl.help = true;
+      continue;
+    }
+    if (arg == "--check-config") {
+      cl.check_config = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      cl.error = "unexpected argument '" + arg + "' (see --help)";
+      return cl;
+    }
+    auto eq = arg.find('=');
+    std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    if (name.find('.') != std::string::npos) { // CAF's own, e.g. --scheduler.policy=sharing
+      cl.caf_args.push_back(arg);
+      continue;
+    }
+    bool is_switch = name == "cancel-orphans";
+    bool known = name == "serve" || name == "listen" || name == "config" || name == "peer" ||
+                 (find_spec(name) && find_spec(name)->from_text);
+    if (!known) {
+      cl.error = "unknown option --" + name + " (see --help)";
+      return cl;
+    }
+    std::string value;
+    if (eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+    } else if (!is_switch) {
+      if (i + 1 >= args.size()) {
+        cl.error = "option --" + name + " needs a value (see --help)";
+        return cl;
+      }
+      value = args[++i];
+    }
+    if (name == "serve")
+      cl.serve.push_back(value);
+    else if (name == "listen")
+      cl.listen.push_back(value);
+    else if (name == "peer")
+      cl.peers.push_back(value);
+    else if (name == "config")
+      cl.config_file = value;
+    else
+      cl.overrides.emplace_back(name, value);
+  }
+  return cl;
+}
+
+std::string help_text(const std::string& program) {
+  std::ostringstream out;
+  out << "Usage: " << program << " [OPTIONS] [--CAF.OPTION=VALUE ...]\n\n"
+      << "A task broker speaking the ReasonChip broker wire protocol: clients send RUN requests,\n"
+      << "the broker hands each to a worker with free capacity and carries the RESULT back.\n\n"
+      << "Options (each also a key of the [broker] section of the config file):\n"
+      << "  --serve URL              add a client endpoint (repeatable; replaces the file's list)\n"
+      << "  --listen URL             add a worker endpoint (repeatable; replaces the file's list)\n"
+      << "  --peer HOST:PORT         link to another node's cluster port (repeatable; replaces "
+         "the\n"
+      << "                           file's cluster-peers)\n"
+      << "  --config FILE            config file to read (default ./" << default_config_file
+      << ")\n";
+  for (auto& spec : option_specs()) {
+    if (!spec.from_text)
+      continue;
+    std::string flag = std::string{"--"} + spec.key + (*spec.arg ? " " : "") + spec.arg;
+    out << "  " << flag << std::string(flag.size() < 25 ? 25 - flag.size() : 1, ' ') << spec.help
+        << "\n";
+  }
+  out << "  --check-config           check the config file and flags, print the effective\n"
+      << "                           settings (key = value), exit 0 (or 2 with the error)\n"
+      << "  -h, --help               show this text\n\n"
+      << "Endpoint URLs: tcp://HOST:PORT, tcp://[IPV6]:PORT (port defaults: clients 51500,\n"
+      << "workers 51510), tls://HOST:PORT (TCP with TLS: needs --tls-cert and --tls-key) and\n"
+      << "socket:///PATH (a Unix-domain socket; a stale file is removed).\n\n"
+      << "CAF's own settings (scheduler, middleman) go in the file or as --section.key=value.\n"
+      << "Example:\n  " << program
+      << " --serve tcp://127.0.0.1:51500 --serve socket:///tmp/c.sock \\\n      --listen "
+         "tcp://127.0.0.1:51510\n";
+  return out.str();
+}
+
+std::string load_config_file(const std::string& file, bool required, settings& s) {
+  if (!std::ifstream{file}) {
+    if (required)
+      return "cannot read config file " + file;
+    return {};
+  }
+  auto parsed = caf::actor_system_config::parse_config_file(file.c_str());
+  if (!parsed)
+    return "cannot parse config file " + file + ": " + caf::to_string(parsed.error());
+  if (auto err = check_config_file(file, *parsed, setting_keys()); !err.empty())
+    return err;
+  auto section = parsed->find("broker");
+  if (section == parsed->end())
+    return {};
+  auto dict = caf::get_if<caf::config_value::dictionary>(&section->second);
+  if (!dict)
+    return file + ": [broker] must be a section";
+  for (auto& [key, value] : *dict) {
+    auto spec = find_spec(key);
+    if (!spec)
+      return file + ": unknown setting broker." + key + " (see rcbroker --help for the keys)";
+    if (!spec->from_value(value, s))
+      return config_location(file, {"broker", key}) + ": bad value for broker." + key +
+             ": expected " + spec->expects;
+  }
+  return {};
+}
+
+std::vector<std::string> setting_keys() {
+  std::vector<std::string> keys;
+  for (auto& spec : option_specs())
+    keys.emplace_back(spec.key);
+  return keys;
+}
+
+void apply_environment(settings& s) {
+  if (const char* token = std::getenv(worker_token_variable); token != nullptr && *token != '\0')
+    s.worker_token = token;
+}
+
+std::string apply_command_line(const command_line& cl, settings& s) {
+  if (!cl.serve.empty())
+    s.client_endpoints = cl.serve;
+  if (!cl.listen.empty())
+    s.worker_endpoints = cl.listen;
+  if (!cl.peers.empty())
+    s.cluster_peers = cl.peers;
+  for (auto& [key, value] : cl.overrides) {
+    auto spec = find_spec(key);
+    if (!spec->from_text(value, s))
+      return "bad value '" + value + "' for --" + key + ": expected " + spec->expects;
+  }
+  return {};
+}
+
+} // namespace rcbroker::node

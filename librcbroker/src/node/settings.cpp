@@ -1,0 +1,130 @@
+#include "rcbroker/node/settings.hpp"
+
+#include "rcbroker/admin/address.hpp"
+#include "rcbroker/cluster/peering.hpp"
+#include "rcbroker/logging/component.hpp"
+#include "rcbroker/transport/endpoint.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+namespace rcbroker::node {
+
+namespace {
+
+/// Checks `admin`, `log-format` and `log-levels`.
+std::string check_operations(const settings& s) {
+  if (!s.admin.empty()) {
+    if (auto parsed = admin::parse_address(s.admin); !parsed.value)
+      return "admin: " + parsed.error;
+  }
+  if (s.log_format != "text" && s.log_format != "json")
+    return "log-format must be text or json (got '" + s.log_format + "')";
+  for (auto& entry : s.log_levels) {
+    auto eq = entry.find('=');
+    auto component = std::string_view{entry}.substr(0, eq);
+    auto level =
+        eq == std::string::npos ? std::string_view{} : std::string_view{entry}.substr(eq + 1);
+    if (!logging::parse_component(component))
+      return "log-levels: '" + entry +
+             "' must be COMPONENT=LEVEL, COMPONENT one of node, broker, switchboard, connection, "
+             "admin";
+    constexpr std::array<std::string_view, 6> levels{"trace", "debug", "info",
+                                                     "warn",  "error", "off"};
+    if (std::find(levels.begin(), levels.end(), level) == levels.end())
+      return "log-levels: '" + entry +
+             "' must be COMPONENT=LEVEL, LEVEL one of trace, debug, info, warn, error, off";
+  }
+  return {};
+}
+
+/// Checks the TLS files against the endpoints, and `unix-socket-mode`.
+std::string check_security(const settings& s) {
+  if (!parse_socket_mode(s.unix_socket_mode))
+    return "unix-socket-mode must be an octal mode such as \"0660\" (got '" + s.unix_socket_mode +
+           "')";
+  if (s.tls_cert.empty() != s.tls_key.empty())
+    return "tls-cert and tls-key go together: set both (--tls-cert FILE --tls-key FILE)";
+  if (!s.tls_client_ca.empty() && s.tls_cert.empty())
+    return "tls-client-ca needs tls-cert and tls-key";
+  if (!s.tls_cert.empty())
+    return {};
+  for (auto [key, urls] : {std::pair{"client-endpoints", &s.client_endpoints},
+                           std::pair{"worker-endpoints", &s.worker_endpoints}}) {
+    for (auto& url : *urls) {
+      auto parsed = transport::parse_endpoint(url, 0);
+      if (parsed.value && parsed.value->type == transport::endpoint::kind::tls)
+        return std::string{key} + ": " + url +
+               " is a TLS endpoint: set tls-cert and tls-key (--tls-cert FILE --tls-key FILE)";
+    }
+  }
+  return {};
+}
+
+std::string check_endpoints(const std::vector<std::string>& urls, const char* key,
+                            std::uint16_t default_port) {
+  if (urls.empty())
+    return std::string{key} + ": at least one endpoint is needed";
+  for (auto& url : urls) {
+    auto parsed = transport::parse_endpoint(url, default_port);
+    if (!parsed.value)
+      return std::string{key} + ": " + parsed.error;
+  }
+  return {};
+}
+
+} // namespace
+
+std::optional<unsigned> parse_socket_mode(std::string_view mode) {
+  if (mode.empty() || mode.size() > 4)
+    return std::nullopt;
+  unsigned bits = 0;
+  for (char c : mode) {
+    if (c < '0' || c > '7')
+      return std::nullopt;
+    bits = bits * 8 + static_cast<unsigned>(c - '0');
+  }
+  if (bits > 0777)
+    return std::nullopt;
+  return bits;
+}
+
+std::string validate(const settings& s) {
+  if (auto err =
+          check_endpoints(s.client_endpoints, "client-endpoints", transport::default_client_port);
+      !err.empty())
+    return err;
+  if (auto err =
+          check_endpoints(s.worker_endpoints, "worker-endpoints", transport::default_worker_port);
+      !err.empty())
+    return err;
+  if (s.max_frame_size < 64 || s.max_frame_size > 0xFFFFFFFFu)
+    return "max-frame-size must be between 64 bytes and 4GiB-1";
+  if (s.max_write_queue < s.max_frame_size)
+    return "max-write-queue must be at least max-frame-size";
+  if (s.cluster_port > 65535)
+    return "cluster-port must be between 0 and 65535";
+  for (auto& peer : s.cluster_peers) {
+    cluster::peer_address address;
+    std::string error;
+    if (!cluster::parse_peer_address(peer, address, error))
+      return "cluster-peers: " + error;
+  }
+  if (s.io_threads != 1)
+    return "io-threads must be 1: a node runs its sockets and actors on one thread; for more "
+           "cores, run one node per core joined as a cluster (docs/ARCHITECTURE.md)";
+  constexpr std::array<std::string_view, 6> levels{"trace", "debug", "info",
+                                                   "warn",  "error", "off"};
+  bool known = false;
+  for (auto level : levels)
+    known = known || level == s.log_level;
+  if (!known)
+    return "log-level must be one of trace, debug, info, warn, error, off (got '" + s.log_level +
+           "')";
+  if (auto err = check_security(s); !err.empty())
+    return err;
+  return check_operations(s);
+}
+
+} // namespace rcbroker::node

@@ -1,0 +1,60 @@
+#include "rcbroker/protocol/cookie.hpp"
+
+namespace rcbroker::protocol {
+
+namespace {
+
+constexpr std::size_t canonical_length = 36;
+
+constexpr bool is_hyphen_position(std::size_t i) noexcept {
+  return i == 8 || i == 13 || i == 18 || i == 23;
+}
+
+// The value of one hex digit, or -1.
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+} // namespace
+
+std::optional<cookie> cookie::parse(std::string_view text) noexcept {
+  if (text.size() != canonical_length)
+    return std::nullopt;
+  cookie result;
+  std::size_t nibble = 0;
+  for (std::size_t i = 0; i < canonical_length; ++i) {
+    if (is_hyphen_position(i)) {
+      if (text[i] != '-')
+        return std::nullopt;
+      continue;
+    }
+    int v = hex_value(text[i]);
+    if (v < 0)
+      return std::nullopt;
+    auto& byte = result.bytes[nibble / 2];
+    byte = static_cast<std::uint8_t>(nibble % 2 == 0 ? v << 4 : byte | v);
+    ++nibble;
+  }
+  return result;
+}
+
+std::string cookie::to_string() const {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(canonical_length);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      out += '-';
+    out += hex[bytes[i] >> 4];
+    out += hex[bytes[i] & 0x0F];
+  }
+  return out;
+}
+
+} // namespace rcbroker::protocol

@@ -1,0 +1,158 @@
+#include "rcbroker/protocol/packet_builder.hpp"
+
+#include "rcbroker/protocol/packet_writer.hpp"
+
+#include <utility>
+
+namespace rcbroker::protocol {
+
+namespace {
+
+// Room for the field names and nulls of a full packet.
+constexpr std::size_t skeleton_size = 192;
+
+// Builds one packet field by field; the fields must be appended in table order.
+class packet_text {
+public:
+  packet_text(packet_type type, std::size_t payload_hint) {
+    out_.reserve(skeleton_size + payload_hint + frame_padding);
+    out_ += R"({"packet_type":")";
+    out_ += to_string(type);
+    out_ += '"';
+  }
+
+  packet_text& null(std::string_view name) {
+    key(name);
+    out_ += "null";
+    return *this;
+  }
+
+  packet_text& string(std::string_view name, std::string_view value) {
+    key(name);
+    append_json_string(out_, value);
+    return *this;
+  }
+
+  packet_text& nullable_string(std::string_view name, const std::optional<std::string>& value) {
+    return value ? string(name, *value) : null(name);
+  }
+
+  packet_text& cookie_field(const cookie& c) {
+    key("cookie");
+    out_ += '"';
+    out_ += c.to_string();
+    out_ += '"';
+    return *this;
+  }
+
+  packet_text& integer(std::string_view name, std::int64_t value) {
+    key(name);
+    out_ += std::to_string(value);
+    return *this;
+  }
+
+  packet_text& boolean(std::string_view name, bool value) {
+    key(name);
+    out_ += value ? "true" : "false";
+    return *this;
+  }
+
+  packet_text& strings(std::string_view name,
+                       const std::optional<std::vector<std::string>>& values) {
+    if (!values)
+      return null(name);
+    key(name);
+    out_ += '[';
+    for (std::size_t i = 0; i < values->size(); ++i) {
+      if (i > 0)
+        out_ += ',';
+      append_json_string(out_, (*values)[i]);
+    }
+    out_ += ']';
+    return *this;
+  }
+
+  frame done() {
+    out_ += '}';
+    return frame::adopt(std::move(out_));
+  }
+
+private:
+  void key(std::string_view name) {
+    out_ += ",\"";
+    out_ += name;
+    out_ += "\":";
+  }
+
+  std::string out_;
+};
+
+} // namespace
+
+frame make_run(const cookie& c, std::string_view pipeline, std::string_view variables_json,
+               bool detach) {
+  return packet_text{packet_type::run, pipeline.size() + variables_json.size() * 2}
+      .cookie_field(c)
+      .null("capacity")
+      .string("pipeline", pipeline)
+      .string("variables", variables_json)
+      .boolean("detach", detach)
+      .null("rc")
+      .null("error")
+      .null("stacktrace")
+      .null("result")
+      .done();
+}
+
+frame make_cancel_request(const cookie& c) {
+  return packet_text{packet_type::cancel, 0}
+      .cookie_field(c)
+      .null("capacity")
+      .null("pipeline")
+      .null("variables")
+      .null("detach")
+      .null("rc")
+      .null("error")
+      .null("stacktrace")
+      .null("result")
+      .done();
+}
+
+frame make_register(std::int64_t capacity, const std::optional<std::string>& token) {
+  packet_text text{packet_type::register_worker, token ? token->size() : 0};
+  text.null("cookie")
+      .integer("capacity", capacity)
+      .null("pipeline")
+      .null("variables")
+      .null("detach")
+      .null("rc")
+      .null("error")
+      .null("stacktrace")
+      .null("result");
+  if (token)
+    text.string("token", *token);
+  return text.done();
+}
+
+frame make_task_result(const cookie& c, result_code rc, const std::optional<std::string>& result,
+                       const std::optional<std::string>& error,
+                       const std::optional<std::vector<std::string>>& stacktrace) {
+  std::size_t hint = (result ? result->size() * 2 : 0) + (error ? error->size() : 0);
+  if (stacktrace) {
+    for (auto& line : *stacktrace)
+      hint += line.size() + 4;
+  }
+  return packet_text{packet_type::result, hint}
+      .cookie_field(c)
+      .null("capacity")
+      .null("pipeline")
+      .null("variables")
+      .null("detach")
+      .string("rc", to_string(rc))
+      .nullable_string("error", error)
+      .strings("stacktrace", stacktrace)
+      .nullable_string("result", result)
+      .done();
+}
+
+} // namespace rcbroker::protocol
