@@ -270,7 +270,8 @@ void check_round_trips(const protocol::packet_fields& f, std::string_view payloa
 // The BAD_PACKET answer to a refused packet must itself be a packet an original peer reads.
 void check_error_answer(const protocol::read_result& r, std::string_view payload) {
   check(r.error.size() < 128, "an error text is long", payload);
-  auto answer = protocol::make_result(r.fields.cookie, protocol::result_code::bad_packet, r.error);
+  auto answer =
+      protocol::make_broker_result(r.fields.cookie, protocol::result_code::bad_packet, r.error);
   auto back = protocol::read_packet(answer);
   check(back.ok(), "the BAD_PACKET answer is not a valid packet", answer.payload());
   check(back.fields.type == protocol::packet_type::result, "the answer is not a RESULT", payload);
@@ -291,6 +292,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_round_trips(read.fields, payload);
   if (!read.ok())
     check_error_answer(read, payload);
+  // Reading every field (as the client and worker libraries do) checks alike; it may only also
+  // refuse a string it cannot unescape (an unpaired surrogate, which forwarding lets through).
+  auto whole = protocol::read_packet(protocol::frame{payload}, protocol::read_scope::whole);
+  check(whole.error == read.error || whole.error.find("is not a valid string") != std::string::npos,
+        "reading every field refuses what reading for routing does not", payload);
+  if (whole.ok())
+    check(same_fields(read.fields, whole.fields), "reading every field reads other fields",
+          payload);
 
   if (read.error == "JSON nested too deeply")
     return 0;

@@ -37,8 +37,8 @@
 namespace {
 
 using namespace rcbroker::actors;
+using rcbroker::protocol::make_broker_result;
 using rcbroker::protocol::make_cancel;
-using rcbroker::protocol::make_result;
 using rcbroker::protocol::result_code;
 
 constexpr std::size_t connection_count = 6;
@@ -360,11 +360,11 @@ private:
       return;
     }
     if (cfg_.max_worker_capacity > 0 && p.registered + capacity > cfg_.max_worker_capacity) {
-      expect(*id, make_result(std::nullopt, result_code::bad_packet,
-                              "Capacity over max-worker-capacity " +
-                                  std::to_string(cfg_.max_worker_capacity) +
-                                  ": this connection would have " +
-                                  std::to_string(p.registered + capacity) + " slots"));
+      expect(*id, make_broker_result(std::nullopt, result_code::bad_packet,
+                                     "Capacity over max-worker-capacity " +
+                                         std::to_string(cfg_.max_worker_capacity) +
+                                         ": this connection would have " +
+                                         std::to_string(p.registered + capacity) + " slots"));
       return;
     }
     p.registered += capacity;
@@ -579,7 +579,7 @@ private:
   }
 
   void answer(std::size_t client, const cookie& c, result_code rc, const char* text) {
-    expect(client, make_result(c, rc, text));
+    expect(client, make_broker_result(c, rc, text));
   }
 
   // -- checks -------------------------------------------------------------------------------------

@@ -1,24 +1,10 @@
 #include "bench_client.hpp"
 
-#include "rcbroker/protocol/packet.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
 
 #include <iostream>
 
 namespace rcbench {
-
-namespace {
-
-std::size_t rc_index(std::optional<std::string_view> raw) {
-  if (raw) {
-    if (auto text = string_contents(*raw)) {
-      if (auto rc = rcbroker::protocol::parse_result_code(*text))
-        return static_cast<std::size_t>(*rc);
-    }
-  }
-  return rc_slots - 1;
-}
-
-} // namespace
 
 bench_client::bench_client(socket_type socket, std::uint16_t index, unsigned depth,
                            const run_frame& run, const cookie_format& cookies, run_control& control,
@@ -58,15 +44,15 @@ void bench_client::on_read() {
   now_ = clock::now();
 }
 
-void bench_client::on_frame(std::string_view payload) {
-  field_reader packet{payload};
-  auto type = packet.get(R"("packet_type")");
-  auto cookie = packet.get(R"("cookie")");
-  auto text = cookie ? string_contents(*cookie) : std::nullopt;
-  auto origin = text ? cookies_.read(*text) : std::nullopt;
-  if (!origin || origin->client != index_ || origin->slot >= slots_.size() ||
+void bench_client::on_frame(std::string_view payload, std::size_t padded_size) {
+  using namespace rcbroker::protocol;
+  // Like the node, the client reads only what it routes by; the result stays in the frame.
+  auto packet = read_payload(payload, padded_size, read_scope::routing);
+  auto& fields = packet.fields;
+  auto origin = fields.cookie ? cookies_.read(*fields.cookie) : std::nullopt;
+  if (!packet.ok() || !origin || origin->client != index_ || origin->slot >= slots_.size() ||
       !slots_[origin->slot].busy || slots_[origin->slot].seq != origin->seq ||
-      type != std::string_view{R"("RESULT")"}) {
+      fields.type != packet_type::result) {
     // Not an answer to a RUN in flight: count it and go on.
     stats_.errors.add(1);
     return;
@@ -74,8 +60,8 @@ void bench_client::on_frame(std::string_view payload) {
   auto& s = slots_[origin->slot];
   s.busy = false;
   stats_.in_flight.add(-1);
-  auto rc = rc_index(packet.get(R"("rc")"));
-  bool ok = rc == static_cast<std::size_t>(rcbroker::protocol::result_code::ok);
+  auto rc = fields.rc ? static_cast<std::size_t>(*fields.rc) : rc_slots - 1;
+  bool ok = fields.rc == result_code::ok;
   if (ok)
     stats_.ok.add(1);
   if (control_.current.load(std::memory_order_relaxed) == phase::measure) {

@@ -34,7 +34,7 @@ private:
   bool may_send() noexcept;
   void send(std::uint16_t slot, clock::time_point now);
   void on_read() override;
-  void on_frame(std::string_view payload) override;
+  void on_frame(std::string_view payload, std::size_t padded_size) override;
   void on_closed(const std::string& reason) override;
 
   std::uint16_t index_;

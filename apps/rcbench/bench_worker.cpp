@@ -1,5 +1,7 @@
 #include "bench_worker.hpp"
 
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 #include "wire.hpp"
 
 #include <iostream>
@@ -13,34 +15,34 @@ bench_worker::bench_worker(socket_type socket, unsigned register_capacity,
 
 void bench_worker::start() {
   if (register_capacity_ > 0) {
-    output() += register_frame(register_capacity_);
+    append_frame(output(), rcbroker::protocol::make_register(register_capacity_));
     flush();
   }
   start_reading();
 }
 
-void bench_worker::on_frame(std::string_view payload) {
-  field_reader fields{payload};
-  auto type = fields.get(R"("packet_type")");
-  if (type == std::string_view{R"("SHUTDOWN")"}) {
+void bench_worker::on_frame(std::string_view payload, std::size_t padded_size) {
+  using namespace rcbroker::protocol;
+  auto packet = read_payload(payload, padded_size, read_scope::whole);
+  auto& fields = packet.fields;
+  if (packet.ok() && fields.type == packet_type::shutdown) {
     std::cerr << "rcbench: a worker got SHUTDOWN from the node\n";
     close();
     return;
   }
-  auto cookie = fields.get(R"("cookie")");
-  auto cookie_text = cookie ? string_contents(*cookie) : std::nullopt;
-  if (type != std::string_view{R"("RUN")"} || !cookie_text) {
+  if (!packet.ok() || fields.type != packet_type::run || !fields.cookie) {
     stats_.errors.add(1);
     return;
   }
   runs_.store(runs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  auto variables = fields.get(R"("variables")").value_or("null");
+  // The result echoes the variables, so a RESULT is as large as its RUN.
+  auto result = make_result(*fields.cookie, result_code::ok, fields.variables);
   if (delay_.count() == 0) {
-    append_result(output(), *cookie_text, variables);
+    append_frame(output(), result);
     return;
   }
   auto before = delayed_bytes_.size();
-  append_result(delayed_bytes_, *cookie_text, variables);
+  append_frame(delayed_bytes_, result);
   delayed_.push_back({std::chrono::steady_clock::now() + delay_, delayed_bytes_.size() - before});
   arm_timer();
 }

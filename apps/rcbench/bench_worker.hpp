@@ -33,7 +33,7 @@ private:
     std::size_t bytes; // of its RESULT frame at the front of delayed_bytes_
   };
 
-  void on_frame(std::string_view payload) override;
+  void on_frame(std::string_view payload, std::size_t padded_size) override;
   void on_closed(const std::string& reason) override;
   void arm_timer();
   void release_due();

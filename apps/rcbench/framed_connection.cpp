@@ -1,5 +1,7 @@
 #include "framed_connection.hpp"
 
+#include "rcbroker/protocol/frame.hpp"
+
 #include <boost/asio/write.hpp>
 #include <cstring>
 
@@ -10,6 +12,9 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t read_buffer_size = 64 * 1024;
+
+// Bytes kept readable behind the data read, so that frames are parsed in place.
+constexpr std::size_t padding = rcbroker::protocol::frame_padding;
 
 // A frame longer than this closes the connection (the node's default max-frame-size).
 constexpr std::size_t max_frame_size = 16u * 1024u * 1024u;
@@ -23,7 +28,7 @@ std::size_t read_length(const char* p) noexcept {
 } // namespace
 
 framed_connection::framed_connection(socket_type socket)
-    : socket_(std::move(socket)), in_(read_buffer_size) {}
+    : socket_(std::move(socket)), in_(read_buffer_size + padding) {}
 
 framed_connection::~framed_connection() {
   boost::system::error_code ignored;
@@ -35,7 +40,7 @@ void framed_connection::start_reading() {
 }
 
 void framed_connection::read_some() {
-  socket_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+  socket_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - padding - in_end_),
                           [this](boost::system::error_code ec, std::size_t n) {
                             if (closed_)
                               return;
@@ -54,7 +59,8 @@ void framed_connection::read_some() {
                               }
                               if (in_end_ - in_begin_ < 4 + length)
                                 break;
-                              on_frame(std::string_view{in_.data() + in_begin_ + 4, length});
+                              auto at = in_begin_ + 4;
+                              on_frame(std::string_view{in_.data() + at, length}, in_.size() - at);
                               in_begin_ += 4 + length;
                             }
                             if (closed_)
@@ -68,8 +74,8 @@ void framed_connection::read_some() {
                             in_end_ = rest;
                             if (rest >= 4) {
                               auto need = 4 + read_length(in_.data());
-                              if (need > in_.size())
-                                in_.resize(need);
+                              if (need + padding > in_.size())
+                                in_.resize(need + padding);
                             }
                             on_read_done();
                             if (!closed_)

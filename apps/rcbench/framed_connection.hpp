@@ -47,8 +47,9 @@ protected:
   /// Runs once per completed read, before its frames.
   virtual void on_read() {}
 
-  /// Runs for each whole frame's payload; the view lives until the handler returns.
-  virtual void on_frame(std::string_view payload) = 0;
+  /// Runs for each whole frame's payload; the view lives until the handler returns, and
+  /// `padded_size` bytes from its start are readable (at least `frame_padding` past its end).
+  virtual void on_frame(std::string_view payload, std::size_t padded_size) = 0;
 
   /// Runs after the frames of one read (a good place to flush()).
   virtual void on_read_done() { flush(); }

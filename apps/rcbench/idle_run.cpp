@@ -2,6 +2,7 @@
 
 #include "net.hpp"
 #include "process_stats.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 #include "summary.hpp"
 #include "wire.hpp"
 
@@ -69,7 +70,8 @@ int run_idle(const options& o) {
   boost::asio::io_context ioc{1};
   std::vector<socket_type> sockets;
   sockets.reserve(o.idle_clients + o.idle_workers);
-  auto reg = register_frame(1);
+  std::string reg;
+  append_frame(reg, rcbroker::protocol::make_register(1));
   try {
     for (unsigned i = 0; i < o.idle_workers; ++i) {
       sockets.push_back(connect_to(ioc, worker_ep));

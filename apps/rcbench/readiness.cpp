@@ -1,6 +1,7 @@
 #include "readiness.hpp"
 
 #include "net.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
 
 #include <boost/asio/write.hpp>
 #include <poll.h>
@@ -10,6 +11,7 @@ namespace rcbench {
 
 namespace {
 
+using namespace rcbroker::protocol;
 using clock = std::chrono::steady_clock;
 
 // Cookies of the probe use a client index no load client has.
@@ -45,7 +47,7 @@ long read_results(socket_type& socket, std::size_t count, clock::time_point dead
       if (in.size() - at < 4 + length)
         break;
       std::string_view payload{in.data() + at + 4, length};
-      if (raw_field(payload, R"("rc")") == std::string_view{R"("OK")"})
+      if (read_payload(payload, payload.size(), read_scope::routing).fields.rc == result_code::ok)
         ++ok;
       ++frames;
       at += 4 + length;

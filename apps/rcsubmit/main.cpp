@@ -6,10 +6,10 @@
 // The result JSON goes to stdout; a failure's rc, error and stacktrace go to stderr, and the exit
 // status names the outcome (`rcsubmit --help` has the table).
 
-#include "rcbroker/admin/status_client.hpp"
 #include "rcbroker/client/client.hpp"
 #include "rcbroker/client/random_cookie.hpp"
 #include "rcbroker/transport/endpoint.hpp"
+#include "status_client.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -190,8 +190,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cl.status)
-    return rcbroker::admin::print_status(cl.admin, std::cout, std::cerr) == 0 ? 0
-                                                                            : exit_cannot_connect;
+    return rcsubmit::print_status(cl.admin, std::cout, std::cerr) == 0 ? 0 : exit_cannot_connect;
 
   std::optional<rcbroker::client::client> connection;
   try {

@@ -10,7 +10,7 @@
 
 #include "rcbroker/actors/messages.hpp"
 #include "rcbroker/actors/switchboard.hpp"
-#include "rcbroker/protocol/packet_builder.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 #include "rcbroker/runtime/io_scheduler.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -48,7 +48,7 @@ std::shared_ptr<workload> make_workload(std::size_t distinct) {
     w->cookies.push_back(c);
     w->runs.push_back(protocol::make_run(c, "echo", R"({"x": 1})", false));
     w->results.push_back(
-        protocol::make_task_result(c, protocol::result_code::ok, std::string{R"({"x": 1})"}));
+        protocol::make_result(c, protocol::result_code::ok, std::string{R"({"x": 1})"}));
     w->index_of_run.emplace(w->runs.back().payload().data(), i);
   }
   return w;

@@ -85,7 +85,7 @@ inline ::testing::AssertionResult is_result(const frame& f, const cookie& c, res
   auto rc_text = "\"rc\":\"" + std::string{protocol::to_string(rc)} + "\"";
   if (f.payload().find(rc_text) == std::string_view::npos)
     return ::testing::AssertionFailure() << "no " << rc_text << " in " << f.payload();
-  auto expected = protocol::make_result(c, rc, text);
+  auto expected = protocol::make_broker_result(c, rc, text);
   if (f.payload() != expected.payload())
     return ::testing::AssertionFailure() << f.payload() << " is not " << expected.payload();
   return ::testing::AssertionSuccess();

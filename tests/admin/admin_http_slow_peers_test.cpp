@@ -3,9 +3,9 @@
 // connection takes the place of the one that has waited longest, so that /healthz and /metrics
 // keep answering through a slow-loris attack.
 
-#include "rcbroker/admin/http_server.hpp"
-#include "rcbroker/admin/status_client.hpp"
 #include "http_helpers.hpp"
+#include "rcbroker/admin/http_server.hpp"
+#include "status_client.hpp"
 #include "test_node.hpp"
 
 #include <algorithm>
@@ -305,7 +305,7 @@ TEST(AdminHttpSlowPeers, HealthzAndMetricsAnswerWhileSlowPeersHoldEveryConnectio
   for (int i = 0; ms_since(probe_start) < 4000; ++i) {
     auto& figures = i % 2 == 0 ? healthz : metrics;
     auto asked = clock_type::now();
-    auto reply = admin::http_get(url, i % 2 == 0 ? "/healthz" : "/metrics", 1000ms);
+    auto reply = rcsubmit::http_get(url, i % 2 == 0 ? "/healthz" : "/metrics", 1000ms);
     auto took = ms_since(asked);
     ++figures.asked;
     if (reply.status == 200) {

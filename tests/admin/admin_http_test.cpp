@@ -1,10 +1,10 @@
 // The admin endpoint of an in-process node, over real HTTP: the figures of /metrics against what
 // the test made happen, /status, /healthz through an orderly shutdown, and bad requests.
 
-#include "rcbroker/admin/status_client.hpp"
 #include "exposition_checker.hpp"
 #include "http_helpers.hpp"
 #include "raw_peer.hpp"
+#include "status_client.hpp"
 #include "test_node.hpp"
 
 #include <chrono>
@@ -24,8 +24,8 @@ void with_admin(node::settings& s) {
 }
 
 /// GETs `path` and checks that a response came.
-admin::http_reply get(test_node& node, const std::string& path) {
-  auto reply = admin::http_get(node.get().admin_url(), path);
+rcsubmit::http_reply get(test_node& node, const std::string& path) {
+  auto reply = rcsubmit::http_get(node.get().admin_url(), path);
   EXPECT_NE(reply.status, 0u) << reply.error;
   return reply;
 }
@@ -192,7 +192,7 @@ TEST(AdminHttp, StatusListsWorkersWithCapacityAndTasksInFlight) {
 
   // What `rcsubmit --status` prints: the same figures as a table.
   std::ostringstream out, err;
-  EXPECT_EQ(admin::print_status(node.get().admin_url(), out, err), 0) << err.str();
+  EXPECT_EQ(rcsubmit::print_status(node.get().admin_url(), out, err), 0) << err.str();
   EXPECT_NE(out.str().find("3 free of 4 registered"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find(std::string{std::string_view{w["name"]}}), std::string::npos)
       << out.str();
@@ -213,27 +213,27 @@ TEST(AdminHttp, HealthzTurns503WhileShuttingDown) {
   raw_peer client{node.client_tcp};
   client.send(original_run(new_cookie(), "big", std::string(32u * 1024u * 1024u, 'x')));
   ASSERT_TRUE(node.wait_for([](auto& s) { return s.routes == 1; }));
-  auto before = admin::http_get(url, "/healthz");
+  auto before = rcsubmit::http_get(url, "/healthz");
   EXPECT_EQ(before.status, 200u);
   EXPECT_EQ(before.body, "ok\n");
 
   std::thread stopper{[&] { node.shutdown(); }};
   unsigned seen = 0;
   for (int i = 0; i < 500 && seen != 503; ++i) {
-    seen = admin::http_get(url, "/healthz").status;
+    seen = rcsubmit::http_get(url, "/healthz").status;
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
   EXPECT_EQ(seen, 503u);
-  auto during = admin::http_get(url, "/healthz");
+  auto during = rcsubmit::http_get(url, "/healthz");
   EXPECT_EQ(during.status, 503u);
   EXPECT_EQ(during.body, "shutting down\n");
-  auto e = check_exposition(admin::http_get(url, "/metrics").body);
+  auto e = check_exposition(rcsubmit::http_get(url, "/metrics").body);
   EXPECT_TRUE(e.ok()) << e.error;
   EXPECT_EQ(e.value("rcbroker_accepting"), 0.0);
 
   worker.close(); // its connection ends, and with it the shutdown
   stopper.join();
-  auto after = admin::http_get(url, "/healthz", std::chrono::milliseconds{1000});
+  auto after = rcsubmit::http_get(url, "/healthz", std::chrono::milliseconds{1000});
   EXPECT_EQ(after.status, 0u) << "the admin endpoint must be gone after the shutdown";
 }
 
@@ -267,7 +267,7 @@ TEST(AdminHttp, BadRequestsGetErrorsAndTheServerCarriesOn) {
   EXPECT_EQ(status_of(both), 200u);
   EXPECT_NE(both.find("HTTP/1.1 200", 10), std::string::npos) << both;
 
-  auto health = admin::http_get(node.get().admin_url(), "/healthz");
+  auto health = rcsubmit::http_get(node.get().admin_url(), "/healthz");
   EXPECT_EQ(health.status, 200u) << health.error;
 }
 

@@ -1,12 +1,12 @@
 // The rcbroker binary's operating options: --check-config, structured logs with per-component
 // levels, and the admin endpoint of a node process.
 
-#include "rcbroker/admin/status_client.hpp"
-#include "rcbroker/node/effective_settings.hpp"
-#include "rcbroker/node/options.hpp"
 #include "child_process.hpp"
 #include "exposition_checker.hpp"
 #include "raw_peer.hpp"
+#include "rcbroker/node/effective_settings.hpp"
+#include "rcbroker/node/options.hpp"
+#include "status_client.hpp"
 #include "test_node.hpp"
 
 #include <csignal>
@@ -144,24 +144,35 @@ TEST(NodeOperations, JsonLogsPerComponentLevelsAndAdminEndpoint) {
   std::smatch m;
   std::string log;
   std::regex admin_line{R"(admin endpoint on (http://127\.0\.0\.1:[0-9]+))"};
-  for (int i = 0; i < 500 && !std::regex_search(log, m, admin_line); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
-    log = read_file(log_file);
-  }
+  // Waits (up to 5 s) until the log file holds `text`.
+  auto wait_for_log = [&](const std::string& text) {
+    for (int i = 0; i < 500 && log.find(text) == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+      log = read_file(log_file);
+    }
+    return log.find(text) != std::string::npos;
+  };
+  // The ready line comes once every endpoint listens.
+  ASSERT_TRUE(wait_for_log("rcbroker ready")) << log << p.log();
   ASSERT_TRUE(std::regex_search(log, m, admin_line)) << log << p.log();
   std::string url = m[1];
   {
     raw_peer worker{"socket://" + dir.path + "/w.sock"};
     worker.send(original_register(3));
-    std::this_thread::sleep_for(std::chrono::milliseconds{200});
-    auto status = admin::http_get(url, "/status");
+    rcsubmit::http_reply status;
+    for (int i = 0; i < 500; ++i) {
+      status = rcsubmit::http_get(url, "/status");
+      if (status.body.find(R"("capacity":3)") != std::string::npos)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
     ASSERT_EQ(status.status, 200u) << status.error;
     EXPECT_NE(status.body.find(R"("capacity":3)"), std::string::npos) << status.body;
-    auto metrics = check_exposition(admin::http_get(url, "/metrics").body);
+    auto metrics = check_exposition(rcsubmit::http_get(url, "/metrics").body);
     EXPECT_TRUE(metrics.ok()) << metrics.error;
     EXPECT_EQ(metrics.value("rcbroker_slots_registered"), 3.0);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds{200}); // the worker's end is logged
+  ASSERT_TRUE(wait_for_log("disconnected")) << "the worker's end is logged\n" << log;
   p.signal(SIGTERM);
   ASSERT_EQ(p.wait(), 0) << p.log();
 

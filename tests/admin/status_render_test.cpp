@@ -1,7 +1,7 @@
 // The /status JSON and its terminal tables, as pure functions of a snapshot.
 
-#include "rcbroker/admin/status_client.hpp"
 #include "rcbroker/admin/status_json.hpp"
+#include "status_client.hpp"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -53,7 +53,7 @@ TEST(StatusRender, JsonNamesWorkersAndClients) {
 TEST(StatusRender, TableShowsEachWorkerWithCapacity) {
   auto json = admin::render_status_json(snapshot_with_peers(), {"n1", "0.1.0", ""});
   std::string table;
-  ASSERT_TRUE(admin::render_status_table(json, table)) << table;
+  ASSERT_TRUE(rcsubmit::render_status_table(json, table)) << table;
   EXPECT_NE(table.find("n1 (rcbroker 0.1.0), accepting, up 1h 2m 3s"), std::string::npos) << table;
   EXPECT_NE(table.find("3 free of 4 registered"), std::string::npos) << table;
   EXPECT_NE(table.find("WORKER"), std::string::npos) << table;
@@ -69,7 +69,7 @@ TEST(StatusRender, TableShowsEachWorkerWithCapacity) {
 
 TEST(StatusRender, TableRefusesWhatIsNotAStatus) {
   std::string table;
-  EXPECT_FALSE(admin::render_status_table("not json", table));
-  EXPECT_FALSE(admin::render_status_table(R"({"a":1})", table));
-  EXPECT_FALSE(admin::render_status_table("[]", table));
+  EXPECT_FALSE(rcsubmit::render_status_table("not json", table));
+  EXPECT_FALSE(rcsubmit::render_status_table(R"({"a":1})", table));
+  EXPECT_FALSE(rcsubmit::render_status_table("[]", table));
 }

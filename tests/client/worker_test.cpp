@@ -1,10 +1,10 @@
 // The worker library: capacity, SHUTDOWN, stop(), and what it writes and does when a broker
 // (played by the test) sends RUN, CANCEL, garbage, or goes away.
 
-#include "rcbroker/client/client.hpp"
-#include "rcbroker/client/worker.hpp"
 #include "fake_broker.hpp"
 #include "raw_peer.hpp"
+#include "rcbroker/client/client.hpp"
+#include "rcbroker/client/worker.hpp"
 #include "test_node.hpp"
 
 #include <algorithm>
@@ -16,12 +16,12 @@
 using namespace rcbroker::client;
 using rcbroker::protocol::result_code;
 using rcbroker::testing::fake_broker;
-using rcbroker::testing::fake_peer;
 using rcbroker::testing::field;
 using rcbroker::testing::new_cookie;
 using rcbroker::testing::original_register;
 using rcbroker::testing::original_result;
 using rcbroker::testing::original_run;
+using rcbroker::testing::raw_peer;
 using rcbroker::testing::test_node;
 using namespace std::chrono_literals;
 

@@ -18,17 +18,34 @@ std::unique_ptr<test_node> start_cluster_node(std::uint16_t port, std::vector<st
   });
 }
 
+/// Two nodes, A linked to B, and a worker on B that registered `capacity` slots: the set-up of
+/// every test here. A learns of B's slots asynchronously (see `a_sees`).
+struct two_nodes {
+  explicit two_nodes(int capacity)
+      : port_b(free_tcp_port()), b(start_cluster_node(port_b, {})),
+        a(start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)})), worker(b->worker_tcp) {
+    worker.send(original_register(capacity));
+  }
+
+  /// Whether A comes to see `remote` free slots on B and `local` of its own.
+  bool a_sees(std::uint64_t remote, std::uint64_t local = 0) {
+    return a->wait_for([&](auto& s) {
+      return s.cluster_links == 1 && s.cluster_free_slots == remote && s.free_slots == local;
+    });
+  }
+
+  std::uint16_t port_b;
+  std::unique_ptr<test_node> b;
+  std::unique_ptr<test_node> a;
+  raw_peer worker; ///< on B
+};
+
 } // namespace
 
 TEST(ClusterPeering, RemoteWorkerServesALocalClientByteForByte) {
-  auto port_b = free_tcp_port();
-  auto b = start_cluster_node(port_b, {});
-  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
-  raw_peer worker{b->worker_tcp};
-  worker.send(original_register(3));
-  ASSERT_TRUE(a->wait_for([](auto& s) {
-    return s.cluster_links == 1 && s.cluster_free_slots == 3;
-  })) << "A learns B's free slots";
+  two_nodes nodes{3};
+  auto& [port_b, b, a, worker] = nodes;
+  ASSERT_TRUE(nodes.a_sees(3)) << "A learns B's free slots";
   raw_peer client{a->client_unix};
   auto cookie = new_cookie();
   auto run = original_run(cookie, "echo", R"({"x": 1})", false);
@@ -45,14 +62,11 @@ TEST(ClusterPeering, RemoteWorkerServesALocalClientByteForByte) {
 }
 
 TEST(ClusterPeering, LocalSlotsArePreferred) {
-  auto port_b = free_tcp_port();
-  auto b = start_cluster_node(port_b, {});
-  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
-  raw_peer remote_worker{b->worker_tcp};
-  remote_worker.send(original_register(5));
+  two_nodes nodes{5};
+  auto& [port_b, b, a, remote_worker] = nodes;
   raw_peer local_worker{a->worker_tcp};
   local_worker.send(original_register(2));
-  ASSERT_TRUE(a->wait_for([](auto& s) { return s.cluster_free_slots == 5 && s.free_slots == 2; }));
+  ASSERT_TRUE(nodes.a_sees(5, 2));
   raw_peer client{a->client_tcp};
   for (int i = 0; i < 2; ++i)
     client.send(original_run(new_cookie(), "echo", "{}"));
@@ -64,12 +78,9 @@ TEST(ClusterPeering, LocalSlotsArePreferred) {
 }
 
 TEST(ClusterPeering, DetachedRunAcrossNodesFreesTheRemoteSlot) {
-  auto port_b = free_tcp_port();
-  auto b = start_cluster_node(port_b, {});
-  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
-  raw_peer worker{b->worker_tcp};
-  worker.send(original_register(1));
-  ASSERT_TRUE(a->wait_for([](auto& s) { return s.cluster_free_slots == 1; }));
+  two_nodes nodes{1};
+  auto& [port_b, b, a, worker] = nodes;
+  ASSERT_TRUE(nodes.a_sees(1));
   raw_peer client{a->client_tcp};
   auto cookie = new_cookie();
   client.send(original_run(cookie, "echo", "{}", true));
@@ -80,14 +91,11 @@ TEST(ClusterPeering, DetachedRunAcrossNodesFreesTheRemoteSlot) {
 }
 
 TEST(ClusterPeering, PeerNodeGoingDownEndsOnlyTheTasksBehindIt) {
-  auto port_b = free_tcp_port();
-  auto b = start_cluster_node(port_b, {});
-  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
-  raw_peer remote_worker{b->worker_tcp};
-  remote_worker.send(original_register(2));
+  two_nodes nodes{2};
+  auto& [port_b, b, a, remote_worker] = nodes;
   raw_peer local_worker{a->worker_tcp};
   local_worker.send(original_register(1));
-  ASSERT_TRUE(a->wait_for([](auto& s) { return s.cluster_free_slots == 2 && s.free_slots == 1; }));
+  ASSERT_TRUE(nodes.a_sees(2, 1));
   raw_peer client{a->client_tcp};
   auto local_cookie = new_cookie();
   client.send(original_run(local_cookie, "echo", "{}"));
@@ -115,12 +123,9 @@ TEST(ClusterPeering, PeerNodeGoingDownEndsOnlyTheTasksBehindIt) {
 }
 
 TEST(ClusterPeering, ClientNodeGoingDownOrphansItsTasks) {
-  auto port_b = free_tcp_port();
-  auto b = start_cluster_node(port_b, {});
-  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
-  raw_peer worker{b->worker_tcp};
-  worker.send(original_register(1));
-  ASSERT_TRUE(a->wait_for([](auto& s) { return s.cluster_free_slots == 1; }));
+  two_nodes nodes{1};
+  auto& [port_b, b, a, worker] = nodes;
+  ASSERT_TRUE(nodes.a_sees(1));
   raw_peer client{a->client_tcp};
   auto cookie = new_cookie();
   client.send(original_run(cookie, "echo", "{}"));
@@ -133,11 +138,8 @@ TEST(ClusterPeering, ClientNodeGoingDownOrphansItsTasks) {
 }
 
 TEST(ClusterPeering, CancelCrossesToTheWorker) {
-  auto port_b = free_tcp_port();
-  auto b = start_cluster_node(port_b, {});
-  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
-  raw_peer worker{b->worker_tcp};
-  worker.send(original_register(1));
+  two_nodes nodes{1};
+  auto& [port_b, b, a, worker] = nodes;
   raw_peer client{a->client_tcp};
   auto cookie = run_until_accepted(client, worker);
   ASSERT_FALSE(cookie.empty());

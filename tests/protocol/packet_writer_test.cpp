@@ -1,3 +1,4 @@
+#include "rcbroker/protocol/json_string.hpp"
 #include "rcbroker/protocol/packet_reader.hpp"
 #include "rcbroker/protocol/packet_writer.hpp"
 
@@ -51,7 +52,7 @@ std::optional<std::string> error_of(const frame& f) {
 }
 
 TEST(PacketWriter, MakesAResultWithACookie) {
-  auto f = make_result(the_cookie(), result_code::no_capacity, "No capacity available");
+  auto f = make_broker_result(the_cookie(), result_code::no_capacity, "No capacity available");
   EXPECT_EQ(f.payload(),
             R"({"packet_type":"RESULT","cookie":"0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7",)"
             R"("rc":"NO_CAPACITY","error":"No capacity available"})");
@@ -61,14 +62,14 @@ TEST(PacketWriter, MakesAResultWithACookie) {
 TEST(PacketWriter, EmitsTheCookieInLowerCase) {
   auto c = cookie::parse("0123ABCD-4567-89EF-A0B1-C2D3E4F5A6B7");
   ASSERT_TRUE(c);
-  auto f = make_result(c, result_code::cookie_collision, "Already in use");
+  auto f = make_broker_result(c, result_code::cookie_collision, "Already in use");
   EXPECT_EQ(f.payload(),
             R"({"packet_type":"RESULT","cookie":"0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7",)"
             R"("rc":"COOKIE_COLLISION","error":"Already in use"})");
 }
 
 TEST(PacketWriter, MakesAResultWithANullCookie) {
-  auto f = make_result(std::nullopt, result_code::bad_packet, "Missing cookie");
+  auto f = make_broker_result(std::nullopt, result_code::bad_packet, "Missing cookie");
   EXPECT_EQ(f.payload(),
             R"({"packet_type":"RESULT","cookie":null,"rc":"BAD_PACKET","error":"Missing cookie"})");
 }
@@ -89,15 +90,15 @@ TEST(PacketWriter, SpellsEveryResultCode) {
   for (auto [code, name] : codes) {
     EXPECT_EQ(to_string(code), name);
     EXPECT_EQ(parse_result_code(name), code);
-    auto f = make_result(std::nullopt, code, "e");
+    auto f = make_broker_result(std::nullopt, code, "e");
     EXPECT_EQ(f.payload(), R"({"packet_type":"RESULT","cookie":null,"rc":")" + std::string{name} +
                                R"(","error":"e"})");
   }
 }
 
 TEST(PacketWriter, ResultsReadBackAsWellFormedPackets) {
-  auto f =
-      make_result(the_cookie(), result_code::worker_went_away, "The worker connection went away");
+  auto f = make_broker_result(the_cookie(), result_code::worker_went_away,
+                              "The worker connection went away");
   auto r = read_packet(f);
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.fields.type, packet_type::result);
@@ -160,7 +161,7 @@ TEST(PacketWriter, ErrorTextRoundTripsThroughSimdjson) {
   for (int c = 0; c < 0x20; ++c)
     text += static_cast<char>(c);
   text += "\x7F end";
-  auto f = make_result(the_cookie(), result_code::exception, text);
+  auto f = make_broker_result(the_cookie(), result_code::exception, text);
   EXPECT_EQ(error_of(f), text);
   auto r = read_packet(f);
   ASSERT_TRUE(r.ok()) << r.error;
@@ -189,7 +190,7 @@ TEST(PacketWriter, RandomBytesAlwaysGiveAValidPacket) {
     std::string text(rng() % 40, '\0');
     for (auto& c : text)
       c = static_cast<char>(rng() & 0xFF);
-    auto f = make_result(std::nullopt, result_code::bad_packet, text);
+    auto f = make_broker_result(std::nullopt, result_code::bad_packet, text);
     auto r = read_packet(f);
     ASSERT_TRUE(r.ok()) << r.error;
     ASSERT_TRUE(error_of(f).has_value());
@@ -214,8 +215,11 @@ TEST(PacketWriter, MakesShutdown) {
 
 TEST(PacketWriter, MakesCancel) {
   auto f = make_cancel(*cookie::parse("0123ABCD-4567-89EF-A0B1-C2D3E4F5A6B7"));
+  // The broker's CANCEL of an orphaned task is a client's CANCEL: the original form.
   EXPECT_EQ(f.payload(),
-            R"({"packet_type":"CANCEL","cookie":"0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7"})");
+            R"({"packet_type":"CANCEL","cookie":"0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7",)"
+            R"("capacity":null,"pipeline":null,"variables":null,"detach":null,)"
+            R"("rc":null,"error":null,"stacktrace":null,"result":null})");
   EXPECT_GE(f.padded_size(), f.payload().size() + frame_padding);
   auto r = read_packet(f);
   ASSERT_TRUE(r.ok()) << r.error;

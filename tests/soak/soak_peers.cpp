@@ -1,9 +1,9 @@
 #include "soak_peers.hpp"
 
+#include "raw_peer.hpp"
 #include "rcbroker/protocol/packet.hpp"
 #include "rcbroker/protocol/packet_reader.hpp"
 #include "rcbroker/protocol/packet_writer.hpp"
-#include "raw_peer.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -210,8 +210,8 @@ void soak_client::check_result(const std::string& cookie, run_state& run, const 
     auto sent = book_.answers.find(cookie);
     bool from_worker = sent != book_.answers.end() && sent->second == payload;
     bool from_broker =
-        payload == protocol::make_result(protocol::cookie::parse(cookie),
-                                         protocol::result_code::exception, "Cancelled")
+        payload == protocol::make_broker_result(protocol::cookie::parse(cookie),
+                                                protocol::result_code::exception, "Cancelled")
                        .payload();
     auto worker = book_.delivered_to.find(cookie);
     bool on_liar = worker != book_.delivered_to.end() && book_.liars.count(worker->second) > 0;

@@ -1,9 +1,9 @@
 // The hardening options of the rcbroker binary: --help, start-up errors, and the worker token
 // from the environment (which --check-config never prints).
 
-#include "rcbroker/protocol/packet_builder.hpp"
 #include "child_process.hpp"
 #include "raw_peer.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 #include "test_node.hpp"
 
 #include <cstdlib>

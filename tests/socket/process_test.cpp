@@ -33,10 +33,8 @@ TEST(NodeProcess, SigtermShutsDownInOrder) {
   raw_peer worker{"socket://" + dir.path + "/w.sock"};
   worker.send(original_register(2));
   raw_peer client{"socket://" + dir.path + "/c.sock"};
-  std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  auto cookie = new_cookie();
-  client.send(original_run(cookie, "slow", "{}"));
-  ASSERT_TRUE(worker.receive());
+  auto cookie = run_until_accepted(client, worker); // once the REGISTER has landed
+  ASSERT_FALSE(cookie.empty());
   node->signal(SIGTERM);
   auto shutdown = worker.receive();
   ASSERT_TRUE(shutdown);

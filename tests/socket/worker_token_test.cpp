@@ -1,9 +1,9 @@
 // worker-token over real sockets: a REGISTER without the right token gets BAD_PACKET and no
 // slots; the right one registers; without the setting, workers register as they always did.
 
-#include "rcbroker/protocol/packet_builder.hpp"
 #include "log_capture.hpp"
 #include "raw_peer.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 #include "test_node.hpp"
 
 #include <gtest/gtest.h>
@@ -38,7 +38,7 @@ TEST(SocketWorkerToken, OnlyTheRightTokenRegisters) {
     turned_away.push_back(std::move(w));
   }
   EXPECT_EQ(node.status().registered_slots, 0u);
-  EXPECT_TRUE(log.contains("REGISTER without the right worker token refused")) << log.text();
+  EXPECT_TRUE(log.contains("answered BAD_PACKET (Missing or wrong worker token)")) << log.text();
   EXPECT_EQ(log.text().find(token), std::string::npos) << "the token must never be logged";
 
   raw_peer worker{node.worker_tcp};

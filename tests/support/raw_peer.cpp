@@ -1,6 +1,7 @@
 #include "raw_peer.hpp"
 
 #include "rcbroker/protocol/frame.hpp"
+#include "rcbroker/protocol/json_string.hpp"
 #include "rcbroker/protocol/packet_writer.hpp"
 #include "rcbroker/transport/endpoint.hpp"
 
@@ -66,6 +67,12 @@ std::string json_string_or_null(const std::string& s) {
 } // namespace
 
 raw_peer::raw_peer(const std::string& url) : fd_(connect_to(url)) {}
+
+raw_peer raw_peer::adopt(int fd) {
+  raw_peer peer;
+  peer.fd_ = fd;
+  return peer;
+}
 
 raw_peer::~raw_peer() {
   close();

@@ -18,6 +18,9 @@ public:
   explicit raw_peer(const std::string& url);
   ~raw_peer();
 
+  /// Takes a connected socket, e.g. one a test accepted playing the broker's side.
+  static raw_peer adopt(int fd);
+
   raw_peer(raw_peer&& other) noexcept;
   raw_peer(const raw_peer&) = delete;
   raw_peer& operator=(const raw_peer&) = delete;
@@ -38,6 +41,7 @@ public:
   void close();
 
 private:
+  raw_peer() = default;
   bool fill(std::size_t need, int timeout_ms);
 
   int fd_ = -1;

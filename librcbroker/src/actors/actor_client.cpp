@@ -1,9 +1,8 @@
 #include "rcbroker/actors/actor_client.hpp"
 
 #include "rcbroker/client/random_cookie.hpp"
-#include "rcbroker/protocol/packet_builder.hpp"
-#include "rcbroker/protocol/result_reader.hpp"
-#include "rcbroker/protocol/run_reader.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -30,7 +29,9 @@ run_outcome failure(const cookie& c, result_code rc, std::string error) {
 }
 
 void client_delivered(client_pointer self, const frame& f) {
-  auto r = protocol::read_result_packet(f);
+  auto r = protocol::read_packet(f, protocol::read_scope::whole);
+  if (r.ok())
+    r.error = protocol::check_result_packet(r.fields);
   if (!r.fields.cookie)
     return;
   auto i = self->state.pending.find(*r.fields.cookie);
@@ -67,8 +68,7 @@ actor_client_actor::behavior_type actor_client(client_pointer self, switchboard_
         return rp;
       },
       [self](cancel_atom, const cookie& c) {
-        self->send(self->state.switchboard, cancel_atom::value, c,
-                   protocol::make_cancel_request(c));
+        self->send(self->state.switchboard, cancel_atom::value, c, protocol::make_cancel(c));
       },
       [self](deliver_atom, const frame& f) { client_delivered(self, f); },
       [self](deliver_atom, const std::vector<frame>& frames) {
@@ -89,7 +89,9 @@ using worker_pointer = peer_actor::stateful_pointer<worker_state>;
 /// Handles one frame; false once the worker has quit (after SHUTDOWN), so that no later frame
 /// of the same delivery is handled.
 bool worker_delivered(worker_pointer self, const frame& f) {
-  auto r = protocol::read_run_packet(f);
+  auto r = protocol::read_packet(f, protocol::read_scope::whole);
+  if (r.ok())
+    r.error = protocol::check_worker_packet(r.fields);
   if (!r.ok()) {
     spdlog::warn("actor worker: unreadable packet from the broker: {}", r.error);
     return true;
@@ -104,12 +106,10 @@ bool worker_delivered(worker_pointer self, const frame& f) {
     return true;
   frame answer;
   try {
-    answer = protocol::make_task_result(
-        *x.cookie, result_code::ok,
-        self->state.handler(*x.pipeline, x.variables.value_or("")));
+    answer = protocol::make_result(*x.cookie, result_code::ok,
+                                   self->state.handler(*x.pipeline, x.variables.value_or("")));
   } catch (const std::exception& e) {
-    answer =
-        protocol::make_task_result(*x.cookie, result_code::processor_exception, std::nullopt,
+    answer = protocol::make_result(*x.cookie, result_code::processor_exception, std::nullopt,
                                    std::string{e.what()}, std::vector<std::string>{e.what()});
   }
   self->send(self->state.switchboard, result_atom::value, *x.cookie, std::move(answer));

@@ -1,5 +1,6 @@
 #include "rcbroker/actors/connection.hpp"
 
+#include "rcbroker/actors/packet_check.hpp"
 #include "rcbroker/logging/component.hpp"
 #include "rcbroker/protocol/packet_reader.hpp"
 #include "rcbroker/protocol/packet_writer.hpp"
@@ -8,10 +9,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <cmath>
-#include <limits>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 namespace rcbroker::actors {
@@ -52,27 +49,7 @@ bool worth_logging(std::uint64_t count) {
 
 void reply(connection_pointer self, const std::optional<cookie>& c, result_code rc,
            std::string_view error) {
-  self->state.stream->send(protocol::make_result(c, rc, error));
-}
-
-void reject(connection_pointer self, const protocol::read_result& r) {
-  auto& st = self->state;
-  ++st.bad_packets;
-  // A worker's REGISTER has no cookie, and a worker takes a RESULT without one: it gets the
-  // BAD_PACKET that a missing capacity gets (docs/PROTOCOL.md), not a closed connection.
-  bool worker_register =
-      st.role == peer_role::worker && r.fields.type == packet_type::register_worker;
-  if (!r.fields.cookie && !worker_register) {
-    // An original client asserts every packet carries a cookie: closing is the clean answer.
-    connection_log().warn("{}: bad packet without a readable cookie ({}); closing the connection",
-                          st.peer_name, r.error);
-    st.stream->close("bad packet without a cookie: " + r.error);
-    return;
-  }
-  if (worth_logging(st.bad_packets))
-    connection_log().warn("{}: bad packet ({}), answered BAD_PACKET [{} so far]", st.peer_name,
-                          r.error, st.bad_packets);
-  reply(self, r.fields.cookie, result_code::bad_packet, r.error);
+  self->state.stream->send(protocol::make_broker_result(c, rc, error));
 }
 
 /// The host part of a stream's name ("tcp 127.0.0.1:40122" → "127.0.0.1", "tls [::1]:9" →
@@ -87,16 +64,6 @@ std::string peer_host(std::string_view name) {
   return std::string{name};
 }
 
-// Compares SHA-256 digests in constant time: timing tells nothing about the token, not even
-// its length.
-bool same_token(std::string_view given, std::string_view expected) noexcept {
-  unsigned char a[SHA256_DIGEST_LENGTH];
-  unsigned char b[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
-  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
-  return CRYPTO_memcmp(a, b, sizeof a) == 0;
-}
-
 /// Sends the routed packets gathered so far to the Switchboard, as one message.
 void pass_routed(connection_pointer self) {
   auto& st = self->state;
@@ -106,71 +73,33 @@ void pass_routed(connection_pointer self) {
   st.routed = {};
 }
 
-void on_client_packet(connection_pointer self, frame& f, const protocol::packet_fields& p) {
-  auto& st = self->state;
-  if (p.type == packet_type::run) {
-    if (!p.cookie)
-      return reply(self, p.cookie, result_code::bad_packet, "Missing cookie");
-    if (!p.pipeline || p.pipeline->empty())
-      return reply(self, p.cookie, result_code::bad_packet, "Missing pipeline");
-    std::uint32_t timeout_ms = 0;
-    if (p.timeout) {
-      // In milliseconds, rounded up, it must fit 32 bits (about 49 days).
-      constexpr double max_seconds = std::numeric_limits<std::uint32_t>::max() / 1000.0;
-      if (!(*p.timeout > 0 && *p.timeout <= max_seconds))
-        return reply(self, p.cookie, result_code::bad_packet,
-                     "Bad timeout: a number of seconds > 0 and at most 4294967");
-      timeout_ms = static_cast<std::uint32_t>(std::ceil(*p.timeout * 1000.0));
-    }
-    st.routed.push_back(
-        {packet_type::run, *p.cookie, p.detach, false, {}, std::move(f), timeout_ms});
-  } else if (p.type == packet_type::cancel) {
-    if (!p.cookie)
-      return reply(self, p.cookie, result_code::bad_packet, "Missing cookie");
-    st.routed.push_back({packet_type::cancel, *p.cookie, false, false, {}, std::move(f)});
-  } else {
-    reply(self, p.cookie, result_code::unsupported_packet_type,
-          "Packet type not supported on this client");
-  }
-}
-
-void on_worker_packet(connection_pointer self, frame& f, const protocol::packet_fields& p) {
-  auto& st = self->state;
-  if (p.type == packet_type::register_worker) {
-    if (!st.worker_token.empty() && !same_token(p.token.value_or(""), st.worker_token)) {
-      ++st.bad_packets;
-      if (worth_logging(st.bad_packets))
-        connection_log().warn("{}: REGISTER without the right worker token refused [{} bad "
-                              "packets so far]",
-                              st.peer_name, st.bad_packets);
-      return reply(self, p.cookie, result_code::bad_packet, "Missing or wrong worker token");
-    }
-    if (!p.capacity || *p.capacity < 1 || *p.capacity > std::numeric_limits<std::uint32_t>::max())
-      return reply(self, p.cookie, result_code::bad_packet,
-                   "Missing or invalid capacity: REGISTER needs an integer capacity >= 1");
-    pass_routed(self); // what came before the REGISTER reaches the Switchboard before it
-    self->send(st.switchboard, register_atom::value, static_cast<std::uint32_t>(*p.capacity));
-  } else if (p.type == packet_type::result) {
-    if (!p.cookie) {
-      connection_log().warn("{}: RESULT without a cookie dropped", st.peer_name);
-      return;
-    }
-    // The rc was read anyway: passing it spares the Switchboard a second read for its counters.
-    st.routed.push_back({packet_type::result, *p.cookie, false, p.rc.has_value(),
-                         p.rc.value_or(result_code::ok), std::move(f)});
-  } else {
-    reply(self, p.cookie, result_code::unsupported_packet_type,
-          "Packet type not supported on this worker");
-  }
-}
-
 void handle_packet(connection_pointer self, frame& f, const protocol::read_result& r) {
-  if (!r.ok())
-    reject(self, r);
-  else if (self->state.role == peer_role::client)
-    on_client_packet(self, f, r.fields);
-  else
-    on_worker_packet(self, f, r.fields);
+  auto& st = self->state;
+  auto v = check_packet(st.role, r, st.worker_token);
+  if (v.misbehaved && worth_logging(++st.bad_packets))
+    connection_log().warn("{}: {} ({}) [{} bad packets so far]", st.peer_name,
+                          v.what == packet_verdict::action::close ? "closing"
+                                                                  : "answered BAD_PACKET",
+                          v.error, st.bad_packets);
+  switch (v.what) {
+  case packet_verdict::action::route:
+    v.routed.bytes = std::move(f);
+    st.routed.push_back(std::move(v.routed));
+    break;
+  case packet_verdict::action::enroll:
+    pass_routed(self); // what came before the REGISTER reaches the Switchboard before it
+    self->send(st.switchboard, register_atom::value, v.capacity);
+    break;
+  case packet_verdict::action::answer:
+    reply(self, v.cookie, v.rc, v.error);
+    break;
+  case packet_verdict::action::close:
+    st.stream->close(v.error);
+    break;
+  case packet_verdict::action::drop:
+    connection_log().warn("{}: {} dropped", st.peer_name, v.error);
+    break;
+  }
 }
 
 /// Handles the frames of the current batch from `next` on. A large frame goes to the frame

@@ -1,5 +1,7 @@
 #include "rcbroker/actors/switchboard.hpp"
 
+#include "rcbroker/actors/fair_queue.hpp"
+#include "rcbroker/actors/slot_fifo.hpp"
 #include "rcbroker/logging/component.hpp"
 #include "rcbroker/protocol/packet.hpp"
 #include "rcbroker/protocol/packet_reader.hpp"
@@ -14,8 +16,6 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <chrono>
 #include <cstdint>
-#include <deque>
-#include <list>
 #include <map>
 #include <set>
 #include <spdlog/fmt/fmt.h>
@@ -36,10 +36,6 @@ spdlog::logger& switchboard_log() {
 
 using protocol::result_code;
 
-/// Names a joined peer for the life of the Switchboard; never reused, so a slot or route that
-/// names a peer which went away can never be mistaken for a newer peer.
-using peer_id = std::uint64_t;
-
 /// The socket clients of one host, for `max-runs-per-address`.
 struct host_entry {
   std::uint64_t clients = 0; ///< joined clients from the host
@@ -52,9 +48,6 @@ struct peer_entry {
   peer_actor handle;
   /// Client: its open routes (queued or running, answered or not). Worker: the routes it runs.
   std::set<cookie> routes;
-  /// Client only: its queued RUNs, oldest first. (A list: an empty std::deque allocates over
-  /// 500 bytes, and most peers never queue.)
-  std::list<cookie> queued;
   /// Worker only: the slots it registered.
   std::uint64_t registered = 0;
   /// Cluster client only: where this node's free slot count goes.
@@ -95,60 +88,6 @@ struct route {
   /// Its entry in the deadlines, while it has one (a deadline that has not passed yet).
   bool has_deadline = false;
   deadline_map::iterator deadline;
-};
-
-/// A run of consecutive free slots of one worker in the free-slot FIFO.
-struct free_slot_run {
-  peer_id worker;
-  std::uint64_t count;
-};
-
-/// Free slots, least recently freed first, as runs of one worker's slots (so a capacity of
-/// millions costs one entry).
-struct slot_fifo {
-  std::deque<free_slot_run> runs;
-  std::uint64_t count = 0;
-
-  void add(peer_id worker, std::uint64_t n) {
-    if (n == 0)
-      return;
-    // Adjacent slots of one worker are interchangeable, so merging keeps the FIFO order.
-    if (!runs.empty() && runs.back().worker == worker)
-      runs.back().count += n;
-    else
-      runs.push_back({worker, n});
-    count += n;
-  }
-
-  peer_id take() {
-    auto& front = runs.front();
-    auto worker = front.worker;
-    if (--front.count == 0)
-      runs.pop_front();
-    --count;
-    return worker;
-  }
-
-  void remove(peer_id worker) {
-    std::deque<free_slot_run> kept;
-    for (auto& run : runs) {
-      if (run.worker == worker) {
-        count -= run.count;
-        continue;
-      }
-      // The runs on either side of a removed one may be of one worker: merge them.
-      if (!kept.empty() && kept.back().worker == run.worker)
-        kept.back().count += run.count;
-      else
-        kept.push_back(run);
-    }
-    runs = std::move(kept);
-  }
-
-  void clear() {
-    runs.clear();
-    count = 0;
-  }
 };
 
 constexpr const char* cancelled_text = "Cancelled";
@@ -236,9 +175,8 @@ struct switchboard_state {
   bool flush_scheduled = false;
   std::uint64_t link_clients = 0;
 
-  /// Clients with queued RUNs, in the order they get their next turn.
-  std::deque<peer_id> queue_turns;
-  std::uint64_t queued_count = 0;
+  /// RUNs waiting for a free slot, clients taking turns.
+  fair_queue queue;
 
   bool shutting_down = false;
 
@@ -410,7 +348,7 @@ struct switchboard_state {
 
   void answer(const peer_entry& client, const cookie& c, result_code rc, const char* text) {
     ++traffic.broker_results[static_cast<std::size_t>(rc)];
-    deliver(client, protocol::make_result(c, rc, text));
+    deliver(client, protocol::make_broker_result(c, rc, text));
   }
 
   /// Delivers a peer's frame unchanged to another peer, counting it.
@@ -435,12 +373,13 @@ struct switchboard_state {
   /// Whether a RUN from a client of `role` finds a slot: other nodes' RUNs only use local slots,
   /// so a task never crosses more than one link.
   bool has_free_slot(peer_role client_role) const {
-    return local_slots.count > 0 || (client_role == peer_role::client && remote_slots.count > 0);
+    return local_slots.count() > 0 ||
+           (client_role == peer_role::client && remote_slots.count() > 0);
   }
 
   /// Tells link clients the free local slot count soon, once for many changes.
   void note_capacity_change() {
-    if (link_clients == 0 || flush_scheduled || local_slots.count == reported_free)
+    if (link_clients == 0 || flush_scheduled || local_slots.count() == reported_free)
       return;
     flush_scheduled = true;
     self->delayed_send(self, std::chrono::milliseconds{5}, flush_atom::value);
@@ -448,7 +387,7 @@ struct switchboard_state {
 
   void on_flush() {
     flush_scheduled = false;
-    reported_free = local_slots.count;
+    reported_free = local_slots.count();
     // Per link: one that joined while a flush was pending already has a newer count.
     for (auto& [id, peer] : peers) {
       if (peer.role == peer_role::link_client && peer.reported_free != reported_free) {
@@ -477,7 +416,7 @@ struct switchboard_state {
 
   /// Takes the next free slot for the route and forwards its RUN frame there.
   void start_running(const cookie& c, route& r, const frame& run_frame) {
-    auto remote = local_slots.count == 0;
+    auto remote = local_slots.count() == 0;
     auto worker_id = remote ? remote_slots.take() : local_slots.take();
     auto& worker = peers.at(worker_id);
     if (remote)
@@ -493,18 +432,11 @@ struct switchboard_state {
 
   /// Hands free slots to queued RUNs, one client at a time in turn.
   void dispatch_queued() {
-    while (has_free_slot(peer_role::client) && !queue_turns.empty()) {
-      auto client_id = queue_turns.front();
-      queue_turns.pop_front();
-      auto& client = peers.at(client_id);
-      auto c = client.queued.front();
-      client.queued.pop_front();
-      --queued_count;
-      if (!client.queued.empty())
-        queue_turns.push_back(client_id);
-      auto& r = routes.at(c);
+    while (has_free_slot(peer_role::client) && !queue.empty()) {
+      auto next = queue.pop();
+      auto& r = routes.at(next->cookie);
       auto run_frame = std::move(r.run_frame);
-      start_running(c, r, run_frame);
+      start_running(next->cookie, r, run_frame);
     }
   }
 
@@ -520,23 +452,8 @@ struct switchboard_state {
     auto& stored = add_route(c, std::move(r));
     track_client(client, c);
     set_deadline(c, stored, timeout_ms);
-    if (client.queued.empty())
-      queue_turns.push_back(client_id);
-    client.queued.push_back(c);
-    ++queued_count;
-    switchboard_log().debug("switchboard: {} queued ({} waiting)", cookie_text{c}, queued_count);
-  }
-
-  /// Removes a queued RUN of `client` from the queue (not from `routes`).
-  void unqueue(peer_id client_id, peer_entry& client, const cookie& c) {
-    auto it = std::find(client.queued.begin(), client.queued.end(), c);
-    if (it == client.queued.end())
-      return;
-    client.queued.erase(it);
-    --queued_count;
-    if (client.queued.empty())
-      queue_turns.erase(std::remove(queue_turns.begin(), queue_turns.end(), client_id),
-                        queue_turns.end());
+    queue.push(client_id, c);
+    switchboard_log().debug("switchboard: {} queued ({} waiting)", cookie_text{c}, queue.size());
   }
 
   // -- handlers ---------------------------------------------------------------------------------
@@ -564,13 +481,13 @@ struct switchboard_state {
     }
     if (role == peer_role::link_client) {
       peer.link = caf::actor_cast<cluster_link_actor>(sender);
-      peer.reported_free = local_slots.count;
+      peer.reported_free = local_slots.count();
       // Changes while no link listened scheduled no flush: start counting from what it is told.
       if (link_clients++ == 0)
-        reported_free = local_slots.count;
-      self->send(peer.link, capacity_atom::value, local_slots.count);
+        reported_free = local_slots.count();
+      self->send(peer.link, capacity_atom::value, local_slots.count());
       switchboard_log().info("switchboard: another node linked here ({} slot(s) free)",
-                             local_slots.count);
+                             local_slots.count());
     }
     switchboard_log().debug("switchboard: {} joined", peer_text{role, id});
   }
@@ -608,7 +525,7 @@ struct switchboard_state {
     if (client->role == peer_role::link_client)
       ++cluster_runs_received;
     if (!has_free_slot(client->role)) {
-      if (client->role == peer_role::client && queued_count < cfg.queue_limit) {
+      if (client->role == peer_role::client && queue.size() < cfg.queue_limit) {
         enqueue(client_id, *client, c, detach, timeout_ms, std::move(run_frame));
         return;
       }
@@ -640,7 +557,7 @@ struct switchboard_state {
     auto& r = it->second;
     if (r.worker == 0) {
       switchboard_log().debug("switchboard: queued {} cancelled", cookie_text{c});
-      unqueue(client_id, *client, c);
+      queue.remove(client_id, c);
       untrack_client(*client, c);
       auto detach = r.detach;
       drop_route(it);
@@ -684,18 +601,18 @@ struct switchboard_state {
                                capacity, peer_text{peer_role::worker, worker_id},
                                worker->registered + capacity, cfg.max_worker_capacity, n);
       ++traffic.broker_results[static_cast<std::size_t>(result_code::bad_packet)];
-      deliver(*worker, protocol::make_result(std::nullopt, result_code::bad_packet,
-                                             fmt::format("Capacity over max-worker-capacity {}: "
-                                                         "this connection would have {} slots",
-                                                         cfg.max_worker_capacity,
-                                                         worker->registered + capacity)));
+      deliver(*worker, protocol::make_broker_result(
+                           std::nullopt, result_code::bad_packet,
+                           fmt::format("Capacity over max-worker-capacity {}: "
+                                       "this connection would have {} slots",
+                                       cfg.max_worker_capacity, worker->registered + capacity)));
       return;
     }
     worker->registered += capacity;
     local_slots.add(worker_id, capacity);
     switchboard_log().info("switchboard: {} registered {} slot(s), {} in all; {} of {} slots free",
                            peer_text{peer_role::worker, worker_id}, capacity, worker->registered,
-                           local_slots.count, registered_total());
+                           local_slots.count(), registered_total());
     dispatch_queued();
   }
 
@@ -819,7 +736,7 @@ struct switchboard_state {
       switchboard_log().debug("switchboard: queued {} timed out", cookie_text{c});
       auto detach = r.detach;
       if (client != nullptr) {
-        unqueue(r.client, *client, c);
+        queue.remove(r.client, c);
         untrack_client(*client, c);
       }
       drop_route(it);
@@ -887,7 +804,7 @@ struct switchboard_state {
         "switchboard: {} went away with {} slot(s) and {} running task(s) ({} client(s) "
         "told); {} of {} slots free",
         peer_text{worker.role, id}, worker.registered, worker.routes.size(), notified,
-        local_slots.count, registered_total());
+        local_slots.count(), registered_total());
   }
 
   void client_gone(peer_id id, peer_entry& client) {
@@ -898,13 +815,10 @@ struct switchboard_state {
       if (--client.host_load->clients == 0)
         hosts.erase(client.host);
     }
-    auto dropped = client.queued.size();
-    for (auto& c : client.queued)
+    auto dropped = queue.remove_client(id);
+    for (auto& c : dropped)
       if (auto it = routes.find(c); it != routes.end())
         drop_route(it);
-    queued_count -= dropped;
-    if (dropped > 0)
-      queue_turns.erase(std::remove(queue_turns.begin(), queue_turns.end(), id), queue_turns.end());
     std::uint64_t orphans = 0;
     std::uint64_t cancelled = 0;
     for (auto& c : client.routes) {
@@ -924,7 +838,7 @@ struct switchboard_state {
     switchboard_log().info(
         "switchboard: {} went away; {} queued RUN(s) dropped, {} running task(s) "
         "orphaned, {} cancelled",
-        peer_text{client.role, id}, dropped, orphans, cancelled);
+        peer_text{client.role, id}, dropped.size(), orphans, cancelled);
   }
 
   switchboard_status status() const {
@@ -938,12 +852,12 @@ struct switchboard_state {
         ++s.cluster_links;
     }
     s.registered_slots = registered_total();
-    s.free_slots = local_slots.count;
-    s.cluster_free_slots = remote_slots.count;
+    s.free_slots = local_slots.count();
+    s.cluster_free_slots = remote_slots.count();
     s.cluster_runs_sent = cluster_runs_sent;
     s.cluster_runs_received = cluster_runs_received;
     s.routes = routes.size();
-    s.queued = queued_count;
+    s.queued = queue.size();
     s.runs_accepted = runs_accepted;
     s.results_forwarded = results_forwarded;
     s.results_dropped = results_dropped;
@@ -977,10 +891,7 @@ struct switchboard_state {
       if (peer.role == peer_role::worker) {
         s.worker_peers.push_back(load);
       } else if (peer.role == peer_role::link_worker) {
-        load.capacity = 0;
-        for (auto& run : remote_slots.runs)
-          if (run.worker == id)
-            load.capacity += run.count;
+        load.capacity = remote_slots.count_of(id);
         s.cluster_link_loads.push_back(load);
       } else {
         s.client_peers.push_back(load);
@@ -1012,7 +923,6 @@ struct switchboard_state {
             answer(peer, c, result_code::broker_went_away, broker_went_away_text);
           }
         }
-        peer.queued.clear();
         if (peer.host_load != nullptr)
           peer.host_load->routes = 0;
       }
@@ -1027,8 +937,7 @@ struct switchboard_state {
     deadlines.clear();
     local_slots.clear();
     remote_slots.clear();
-    queue_turns.clear();
-    queued_count = 0;
+    queue.clear();
   }
 };
 

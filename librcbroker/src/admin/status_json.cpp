@@ -1,6 +1,6 @@
 #include "rcbroker/admin/status_json.hpp"
 
-#include "rcbroker/protocol/packet_writer.hpp"
+#include "rcbroker/protocol/json_string.hpp"
 
 #include <cstdint>
 #include <spdlog/fmt/fmt.h>

@@ -2,8 +2,8 @@
 
 #include "rcbroker/client/connect_attempt.hpp"
 #include "rcbroker/client/random_cookie.hpp"
-#include "rcbroker/protocol/packet_builder.hpp"
-#include "rcbroker/protocol/result_reader.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 #include "rcbroker/transport/endpoint.hpp"
 
 #include <atomic>
@@ -68,7 +68,7 @@ public:
 
   void cancel(const protocol::cookie& c) {
     if (connected_)
-      stream_->write(protocol::make_cancel_request(c));
+      stream_->write(protocol::make_cancel(c));
   }
 
   /// Closes the connection and ends every open run with BROKER_WENT_AWAY. With `flush`, the
@@ -103,7 +103,9 @@ private:
     for (auto& f : frames) {
       if (!connected_)
         return;
-      auto reading = protocol::read_result_packet(f);
+      auto reading = protocol::read_packet(f, protocol::read_scope::whole);
+      if (reading.ok())
+        reading.error = protocol::check_result_packet(reading.fields);
       if (!reading.ok()) {
         // A broker never sends this; nothing it says on this connection can be trusted now.
         shut("bad packet from the broker: " + reading.error, false);

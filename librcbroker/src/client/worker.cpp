@@ -3,9 +3,8 @@
 #include "rcbroker/client/backoff.hpp"
 #include "rcbroker/client/connect_attempt.hpp"
 #include "rcbroker/client/task_failure.hpp"
-#include "rcbroker/protocol/packet_builder.hpp"
-#include "rcbroker/protocol/result_reader.hpp"
-#include "rcbroker/protocol/run_reader.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 #include "rcbroker/transport/endpoint.hpp"
 
 #include <atomic>
@@ -135,7 +134,9 @@ private:
     for (auto& f : frames) {
       if (connection != connection_ || !stream_)
         return;
-      auto reading = protocol::read_run_packet(f);
+      auto reading = protocol::read_packet(f, protocol::read_scope::whole);
+      if (reading.ok())
+        reading.error = protocol::check_worker_packet(reading.fields);
       if (!reading.ok()) {
         lose_connection("bad packet from the broker: " + reading.error);
         return;
@@ -168,13 +169,13 @@ private:
     lose_connection(std::move(reason));
   }
 
-  void start_task(protocol::run_fields& fields) {
+  void start_task(protocol::packet_fields& fields) {
     const auto& c = *fields.cookie;
     if (running_.size() >= static_cast<std::size_t>(options_.capacity)) {
       // The broker hands out no more than the registered slots; answer rather than queue.
       spdlog::warn("worker: RUN {} beyond capacity {}", c.to_string(), options_.capacity);
-      stream_->write(protocol::make_task_result(c, result_code::no_capacity, std::nullopt,
-                                                std::string{"Worker at capacity"}));
+      stream_->write(protocol::make_result(c, result_code::no_capacity, std::nullopt,
+                                           std::string{"Worker at capacity"}));
       return;
     }
     auto task = std::make_shared<running_task>(
@@ -218,21 +219,20 @@ private:
     running_.erase(it);
     if (outcome.cancelled || task.context.cancelled()) {
       spdlog::debug("worker: task {} stopped: Cancelled", c.to_string());
-      stream_->write(protocol::make_task_result(c, result_code::exception, std::nullopt,
-                                                std::string{"Cancelled"}));
+      stream_->write(
+          protocol::make_result(c, result_code::exception, std::nullopt, std::string{"Cancelled"}));
     } else if (outcome.failure) {
       spdlog::debug("worker: task {} failed: {}", c.to_string(), outcome.failure->error);
-      stream_->write(protocol::make_task_result(c, result_code::processor_exception, std::nullopt,
-                                                outcome.failure->error,
-                                                outcome.failure->stacktrace));
+      stream_->write(protocol::make_result(c, result_code::processor_exception, std::nullopt,
+                                           outcome.failure->error, outcome.failure->stacktrace));
     } else {
       spdlog::debug("worker: task {} done", c.to_string());
-      stream_->write(protocol::make_task_result(c, result_code::ok, outcome.result));
+      stream_->write(protocol::make_result(c, result_code::ok, outcome.result));
     }
   }
 
   void report_broker_answer(const protocol::frame& f) {
-    auto answer = protocol::read_result_packet(f);
+    auto answer = protocol::read_packet(f, protocol::read_scope::whole);
     spdlog::warn("worker: the broker answered {}: {}",
                  answer.fields.rc ? protocol::to_string(*answer.fields.rc) : "?",
                  answer.fields.error.value_or(answer.error));

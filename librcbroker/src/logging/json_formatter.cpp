@@ -1,6 +1,6 @@
 #include "rcbroker/logging/json_formatter.hpp"
 
-#include "rcbroker/protocol/packet_writer.hpp"
+#include "rcbroker/protocol/json_string.hpp"
 
 #include <chrono>
 #include <ctime>

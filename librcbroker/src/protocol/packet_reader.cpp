@@ -362,7 +362,8 @@ outcome check_value(ondemand::value v, int depth, const char* end) noexcept {
 /// Reads one packet; the parser is owned by the caller.
 class reader {
 public:
-  reader(read_result& result, const char* end) : result_(result), end_(end) {}
+  reader(read_result& result, const char* end, read_scope scope)
+      : result_(result), end_(end), whole_(scope == read_scope::whole) {}
 
   /// Reads the fields of the root object; returns false when the JSON is broken.
   bool read_object(ondemand::object& obj) {
@@ -444,7 +445,8 @@ private:
     auto& fields = result_.fields;
     std::optional<std::string_view> text;
     outcome r = outcome::ok;
-    switch (identify(name)) {
+    const field_id id = identify(name);
+    switch (id) {
     case field_id::packet_type:
       r = read_string(v, text);
       if (r == outcome::ok) {
@@ -478,18 +480,6 @@ private:
       if (r == outcome::wrong_type)
         note("field 'timeout' must be a number of seconds");
       return r;
-    case field_id::pipeline:
-    case field_id::token: {
-      auto& target = name == "pipeline" ? fields.pipeline : fields.token;
-      r = read_string(v, text);
-      if (r == outcome::ok) {
-        if (text)
-          target.emplace(*text);
-        else
-          target.reset();
-      }
-      break;
-    }
     case field_id::rc:
       r = read_string(v, text);
       if (r == outcome::ok) {
@@ -501,15 +491,30 @@ private:
     case field_id::variables:
     case field_id::error:
     case field_id::result:
-      r = check_opaque_string(v);
+      if (!whole_) {
+        r = check_opaque_string(v);
+        break;
+      }
+      [[fallthrough]];
+    case field_id::pipeline:
+    case field_id::token: {
+      auto& target = string_field(id);
+      r = read_string(v, text);
+      if (r == outcome::ok) {
+        if (text)
+          target.emplace(*text);
+        else
+          target.reset();
+      }
       break;
+    }
     case field_id::detach:
       r = read_bool(v, fields.detach);
       if (r == outcome::wrong_type)
         note("field 'detach' must be a boolean");
       return r;
     case field_id::stacktrace:
-      r = check_string_array(v);
+      r = read_string_array(v, whole_ ? &fields.stacktrace : nullptr);
       if (r == outcome::wrong_type)
         note("field 'stacktrace' must be an array of strings");
       return r;
@@ -522,6 +527,23 @@ private:
     if (r == outcome::bad_string)
       note("field '" + std::string{name} + "' is not a valid string");
     return r;
+  }
+
+  // The string field `id` names.
+  std::optional<std::string>& string_field(field_id id) noexcept {
+    auto& f = result_.fields;
+    switch (id) {
+    case field_id::pipeline:
+      return f.pipeline;
+    case field_id::token:
+      return f.token;
+    case field_id::variables:
+      return f.variables;
+    case field_id::error:
+      return f.error;
+    default:
+      return f.result;
+    }
   }
 
   // Quotes a value for an error text, cut short (at a character boundary) when long.
@@ -634,7 +656,11 @@ private:
     return outcome::ok;
   }
 
-  outcome check_string_array(ondemand::value& v) const noexcept {
+  /// Checks an array of strings (or null); copies its strings into `out` unless `out` is null.
+  outcome read_string_array(ondemand::value& v,
+                            std::optional<std::vector<std::string>>* out) const {
+    if (out)
+      out->reset();
     auto type = type_of(v);
     if (!type)
       return outcome::bad_json;
@@ -645,6 +671,7 @@ private:
     ondemand::array arr;
     if (v.get_array().get(arr))
       return outcome::bad_json;
+    std::vector<std::string> lines;
     outcome result = outcome::ok;
     for (auto element_result : arr) {
       ondemand::value element;
@@ -653,17 +680,31 @@ private:
       auto element_type = type_of(element);
       if (!element_type)
         return outcome::bad_json;
+      if (out && *element_type == ondemand::json_type::string) {
+        std::optional<std::string_view> text;
+        auto r = read_string(element, text);
+        if (r == outcome::bad_json)
+          return r;
+        if (r != outcome::ok)
+          result = r;
+        else
+          lines.emplace_back(*text);
+        continue;
+      }
       auto r = check_value(element, 2, end_);
       if (r != outcome::ok)
         return r;
       if (*element_type != ondemand::json_type::string)
         result = outcome::wrong_type;
     }
+    if (out && result == outcome::ok)
+      *out = std::move(lines);
     return result;
   }
 
   read_result& result_;
   const char* end_;
+  bool whole_; // copy the payload fields too (read_scope::whole)
 };
 
 std::string_view parse_error_text(simdjson::error_code error) noexcept {
@@ -681,7 +722,8 @@ std::string_view parse_error_text(simdjson::error_code error) noexcept {
 
 // Reads one packet into `result` (fresh); `json` is read in place, and so is every string the
 // reader checks: string_end reads into the padding behind the payload.
-void read_padded(ondemand::parser& parser, simdjson::padded_string_view json, read_result& result) {
+void read_padded(ondemand::parser& parser, simdjson::padded_string_view json, read_scope scope,
+                 read_result& result) {
   ondemand::document doc;
   if (auto error = parser.iterate(json).get(doc)) {
     result.error = parse_error_text(error);
@@ -701,7 +743,7 @@ void read_padded(ondemand::parser& parser, simdjson::padded_string_view json, re
     result.error = invalid_json;
     return;
   }
-  reader r{result, json.data() + json.length()};
+  reader r{result, json.data() + json.length(), scope};
   if (!r.read_object(obj))
     return;
   // At the end of the document current_location() fails; anything left is a second value.
@@ -712,35 +754,54 @@ void read_padded(ondemand::parser& parser, simdjson::padded_string_view json, re
 
 } // namespace
 
-read_result read_packet(const frame& f) {
-  auto payload = f.payload();
+read_result read_payload(std::string_view payload, std::size_t padded_size, read_scope scope) {
+  read_result result;
   if (payload.empty()) {
-    read_result result;
     result.error = "empty frame";
     return result;
   }
   thread_local ondemand::parser parser;
-  read_result result;
-  if (f.padded_size() >= payload.size() + simdjson::SIMDJSON_PADDING) {
-    read_padded(parser,
-                simdjson::padded_string_view(payload.data(), payload.size(), f.padded_size()),
-                result);
+  if (padded_size >= payload.size() + simdjson::SIMDJSON_PADDING) {
+    read_padded(parser, simdjson::padded_string_view(payload.data(), payload.size(), padded_size),
+                scope, result);
     if (!result.ok()) {
       // In a broken frame, whether simdjson still finds the cookie can depend on the byte after
       // the payload (its padding: in a read block, whatever lies there). Read it again with
       // padding of our own, so that a bad packet gets the same answer whatever follows it.
       simdjson::padded_string copy(payload);
       result = read_result{};
-      read_padded(parser, copy, result);
+      read_padded(parser, copy, scope, result);
     }
   } else {
-    // Only a frame built without its padding gets here; copy rather than read past its end.
+    // Only a payload without its padding gets here; copy rather than read past its end.
     simdjson::padded_string copy(payload);
-    read_padded(parser, copy, result);
+    read_padded(parser, copy, scope, result);
   }
   if (payload.size() > parser_retain_limit)
     parser = ondemand::parser{};
   return result;
+}
+
+read_result read_packet(const frame& f, read_scope scope) {
+  return read_payload(f.payload(), f.padded_size(), scope);
+}
+
+std::string check_result_packet(const packet_fields& fields) {
+  if (fields.type != packet_type::result)
+    return "not a RESULT packet";
+  if (!fields.rc)
+    return "RESULT without rc";
+  return {};
+}
+
+std::string check_worker_packet(const packet_fields& fields) {
+  if (!fields.type)
+    return "missing packet_type";
+  if ((fields.type == packet_type::run || fields.type == packet_type::cancel) && !fields.cookie)
+    return "missing cookie";
+  if (fields.type == packet_type::run && (!fields.pipeline || fields.pipeline->empty()))
+    return "missing pipeline";
+  return {};
 }
 
 } // namespace rcbroker::protocol

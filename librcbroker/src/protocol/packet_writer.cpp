@@ -1,122 +1,160 @@
 #include "rcbroker/protocol/packet_writer.hpp"
 
-#include <string>
+#include "rcbroker/protocol/json_string.hpp"
+
+#include <initializer_list>
+#include <utility>
 
 namespace rcbroker::protocol {
 
 namespace {
 
-constexpr std::string_view replacement_character = "\xEF\xBF\xBD";
+// Room for the field names and nulls of a full packet.
+constexpr std::size_t skeleton_size = 192;
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not one.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  auto continuation = [&](std::size_t k) { return k < s.size() && (byte(k) & 0xC0) == 0x80; };
-  unsigned char b = byte(i);
-  if (b < 0x80)
-    return 1;
-  if (b >= 0xC2 && b <= 0xDF)
-    return continuation(i + 1) ? 2 : 0;
-  if (b >= 0xE0 && b <= 0xEF) {
-    if (!continuation(i + 1) || !continuation(i + 2))
-      return 0;
-    unsigned char b1 = byte(i + 1);
-    if ((b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 >= 0xA0)) // overlong or surrogate
-      return 0;
-    return 3;
+// Builds one packet field by field; the fields must be appended in table order.
+class packet_text {
+public:
+  packet_text(packet_type type, std::size_t payload_hint) {
+    out_.reserve(skeleton_size + payload_hint + frame_padding);
+    out_ += R"({"packet_type":")";
+    out_ += to_string(type);
+    out_ += '"';
   }
-  if (b >= 0xF0 && b <= 0xF4) {
-    if (!continuation(i + 1) || !continuation(i + 2) || !continuation(i + 3))
-      return 0;
-    unsigned char b1 = byte(i + 1);
-    if ((b == 0xF0 && b1 < 0x90) || (b == 0xF4 && b1 >= 0x90)) // overlong or > U+10FFFF
-      return 0;
-    return 4;
-  }
-  return 0;
-}
 
-void append_cookie(std::string& out, const std::optional<cookie>& c) {
-  if (c) {
-    out += '"';
-    out += c->to_string();
-    out += '"';
-  } else {
-    out += "null";
+  packet_text& null(std::string_view name) {
+    key(name);
+    out_ += "null";
+    return *this;
   }
-}
+
+  packet_text& nulls(std::initializer_list<std::string_view> names) {
+    for (auto name : names)
+      null(name);
+    return *this;
+  }
+
+  packet_text& string(std::string_view name, std::string_view value) {
+    key(name);
+    append_json_string(out_, value);
+    return *this;
+  }
+
+  packet_text& nullable_string(std::string_view name, const std::optional<std::string>& value) {
+    return value ? string(name, *value) : null(name);
+  }
+
+  packet_text& cookie_field(const std::optional<cookie>& c) {
+    if (!c)
+      return null("cookie");
+    key("cookie");
+    out_ += '"';
+    out_ += c->to_string();
+    out_ += '"';
+    return *this;
+  }
+
+  packet_text& integer(std::string_view name, std::int64_t value) {
+    key(name);
+    out_ += std::to_string(value);
+    return *this;
+  }
+
+  packet_text& boolean(std::string_view name, bool value) {
+    key(name);
+    out_ += value ? "true" : "false";
+    return *this;
+  }
+
+  packet_text& strings(std::string_view name,
+                       const std::optional<std::vector<std::string>>& values) {
+    if (!values)
+      return null(name);
+    key(name);
+    out_ += '[';
+    for (std::size_t i = 0; i < values->size(); ++i) {
+      if (i > 0)
+        out_ += ',';
+      append_json_string(out_, (*values)[i]);
+    }
+    out_ += ']';
+    return *this;
+  }
+
+  frame done() {
+    out_ += '}';
+    return frame::adopt(std::move(out_));
+  }
+
+private:
+  void key(std::string_view name) {
+    out_ += ",\"";
+    out_ += name;
+    out_ += "\":";
+  }
+
+  std::string out_;
+};
 
 } // namespace
 
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (std::size_t i = 0; i < text.size();) {
-    auto c = static_cast<unsigned char>(text[i]);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 0xF];
-        } else if (c >= 0x80) {
-          auto n = utf8_sequence_length(text, i);
-          if (n == 0) {
-            out += replacement_character;
-            ++i;
-          } else {
-            out.append(text.data() + i, n);
-            i += n;
-          }
-          continue;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-    ++i;
-  }
-  out += '"';
+frame make_run(const cookie& c, std::string_view pipeline, std::string_view variables_json,
+               bool detach) {
+  return packet_text{packet_type::run, pipeline.size() + variables_json.size() * 2}
+      .cookie_field(c)
+      .null("capacity")
+      .string("pipeline", pipeline)
+      .string("variables", variables_json)
+      .boolean("detach", detach)
+      .nulls({"rc", "error", "stacktrace", "result"})
+      .done();
 }
 
-frame make_result(const std::optional<cookie>& c, result_code rc, std::string_view error) {
-  std::string out;
-  out.reserve(96 + error.size() + frame_padding);
-  out += R"({"packet_type":"RESULT","cookie":)";
-  append_cookie(out, c);
-  out += R"(,"rc":")";
-  out += to_string(rc);
-  out += R"(","error":)";
-  append_json_string(out, error);
-  out += '}';
-  return frame::adopt(std::move(out));
+frame make_cancel(const cookie& c) {
+  return packet_text{packet_type::cancel, 0}
+      .cookie_field(c)
+      .nulls({"capacity", "pipeline", "variables", "detach", "rc", "error", "stacktrace", "result"})
+      .done();
+}
+
+frame make_register(std::int64_t capacity, const std::optional<std::string>& token) {
+  packet_text text{packet_type::register_worker, token ? token->size() : 0};
+  text.null("cookie")
+      .integer("capacity", capacity)
+      .nulls({"pipeline", "variables", "detach", "rc", "error", "stacktrace", "result"});
+  if (token)
+    text.string("token", *token);
+  return text.done();
+}
+
+frame make_result(const cookie& c, result_code rc, const std::optional<std::string>& result,
+                  const std::optional<std::string>& error,
+                  const std::optional<std::vector<std::string>>& stacktrace) {
+  std::size_t hint = (result ? result->size() * 2 : 0) + (error ? error->size() : 0);
+  if (stacktrace) {
+    for (auto& line : *stacktrace)
+      hint += line.size() + 4;
+  }
+  return packet_text{packet_type::result, hint}
+      .cookie_field(c)
+      .nulls({"capacity", "pipeline", "variables", "detach"})
+      .string("rc", to_string(rc))
+      .nullable_string("error", error)
+      .strings("stacktrace", stacktrace)
+      .nullable_string("result", result)
+      .done();
+}
+
+frame make_broker_result(const std::optional<cookie>& c, result_code rc, std::string_view error) {
+  return packet_text{packet_type::result, error.size()}
+      .cookie_field(c)
+      .string("rc", to_string(rc))
+      .string("error", error)
+      .done();
 }
 
 frame make_shutdown() {
   return frame{R"({"packet_type":"SHUTDOWN"})"};
-}
-
-frame make_cancel(const cookie& c) {
-  std::string out;
-  out.reserve(80 + frame_padding);
-  out += R"({"packet_type":"CANCEL","cookie":)";
-  append_cookie(out, c);
-  out += '}';
-  return frame::adopt(std::move(out));
 }
 
 } // namespace rcbroker::protocol

@@ -1,26 +1,44 @@
 #pragma once
 
+// The one writer of the wire protocol. A peer's packet (RUN, CANCEL, REGISTER, a worker's RESULT)
+// takes the form an original ReasonChip peer writes: every field of the protocol table, in table
+// order, nulls included, as compact JSON. The broker's own answers are short: a RESULT with
+// `packet_type`, `cookie`, `rc` and `error` only, and a SHUTDOWN with its type alone.
+
 #include "rcbroker/protocol/cookie.hpp"
 #include "rcbroker/protocol/frame.hpp"
 #include "rcbroker/protocol/packet.hpp"
 
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace rcbroker::protocol {
 
-/// A broker-made RESULT: `{"packet_type":"RESULT","cookie":C,"rc":RC,"error":TEXT}`, with the
+/// A client's RUN: `pipeline` names the work, `variables_json` is carried as an opaque string.
+frame make_run(const cookie& c, std::string_view pipeline, std::string_view variables_json,
+               bool detach);
+
+/// A CANCEL for the task named `c` (a client's, or the broker's for an orphaned task).
+frame make_cancel(const cookie& c);
+
+/// A worker's REGISTER of `capacity` slots; `token`, when given, is appended as the extension
+/// field `token` after the table's fields (an original broker ignores it).
+frame make_register(std::int64_t capacity, const std::optional<std::string>& token = {});
+
+/// A worker's RESULT for `c`. `result` is JSON text carried as a string; absent fields are null.
+frame make_result(const cookie& c, result_code rc, const std::optional<std::string>& result,
+                  const std::optional<std::string>& error = {},
+                  const std::optional<std::vector<std::string>>& stacktrace = {});
+
+/// The broker's own RESULT: `{"packet_type":"RESULT","cookie":C,"rc":RC,"error":TEXT}`, with the
 /// cookie in lower case (or null) and `error` escaped so the packet is valid JSON whatever the
-/// text holds (quotes, control characters, invalid UTF-8 replaced by U+FFFD).
-frame make_result(const std::optional<cookie>& c, result_code rc, std::string_view error);
+/// text holds.
+frame make_broker_result(const std::optional<cookie>& c, result_code rc, std::string_view error);
 
 /// The SHUTDOWN packet the broker sends to every worker when it stops.
 frame make_shutdown();
-
-/// A broker-made CANCEL for `c` (used for orphaned tasks when `cancel-orphans` is on).
-frame make_cancel(const cookie& c);
-
-/// Appends `text` to `out` as a JSON string literal, quotes included.
-void append_json_string(std::string& out, std::string_view text);
 
 } // namespace rcbroker::protocol

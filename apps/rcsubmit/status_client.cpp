@@ -1,4 +1,4 @@
-#include "rcbroker/admin/status_client.hpp"
+#include "status_client.hpp"
 
 #include "rcbroker/admin/address.hpp"
 
@@ -17,7 +17,10 @@
 #include <sstream>
 #include <vector>
 
-namespace rcbroker::admin {
+namespace rcsubmit {
+
+using rcbroker::admin::address;
+using rcbroker::admin::parse_address;
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -289,4 +292,4 @@ int print_status(std::string_view address, std::ostream& out, std::ostream& err)
   return 0;
 }
 
-} // namespace rcbroker::admin
+} // namespace rcsubmit

@@ -1,11 +1,14 @@
 #pragma once
 
+// rcsubmit's view of a node's admin endpoint: one HTTP GET, and the status as terminal tables.
+// The admin tests use it too.
+
 #include <chrono>
 #include <ostream>
 #include <string>
 #include <string_view>
 
-namespace rcbroker::admin {
+namespace rcsubmit {
 
 /// The answer to one HTTP request, or why there was none.
 struct http_reply {
@@ -29,4 +32,4 @@ bool render_status_table(std::string_view json, std::string& table);
 /// `out`, or an error to `err`. Returns a process exit code: 0, or 1 when it failed.
 int print_status(std::string_view address, std::ostream& out, std::ostream& err);
 
-} // namespace rcbroker::admin
+} // namespace rcsubmit

@@ -1,9 +1,9 @@
-// The packets the client library writes: byte for byte the form of the original client and
-// worker, and readable by the broker's own reader.
+// The packets a peer writes (the client and worker libraries, rcbench): byte for byte the form
+// of the original client and worker, and readable by the broker's own reader.
 
-#include "rcbroker/protocol/packet_builder.hpp"
-#include "rcbroker/protocol/packet_reader.hpp"
 #include "raw_peer.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@ cookie parse_cookie(const std::string& text) {
 
 } // namespace
 
-TEST(PacketBuilder, RunIsWrittenAsTheOriginalClientWritesIt) {
+TEST(PacketWriterPeer, RunIsWrittenAsTheOriginalClientWritesIt) {
   auto text = new_cookie();
   auto c = parse_cookie(text);
   EXPECT_EQ(make_run(c, "echo", R"({"x": 1})", false).payload(),
@@ -29,7 +29,7 @@ TEST(PacketBuilder, RunIsWrittenAsTheOriginalClientWritesIt) {
             rcbroker::testing::original_run(text, "slow", "{}", true));
 }
 
-TEST(PacketBuilder, RunMatchesTheProtocolExample) {
+TEST(PacketWriterPeer, RunMatchesTheProtocolExample) {
   auto c = parse_cookie("0f8fad5b-d9cb-469f-a165-70867728950e");
   EXPECT_EQ(make_run(c, "echo", R"({"x": 1})", false).payload(),
             R"({"packet_type":"RUN","cookie":"0f8fad5b-d9cb-469f-a165-70867728950e",)"
@@ -37,14 +37,13 @@ TEST(PacketBuilder, RunMatchesTheProtocolExample) {
             R"("rc":null,"error":null,"stacktrace":null,"result":null})");
 }
 
-TEST(PacketBuilder, CancelAndRegisterAreWrittenAsTheOriginal) {
+TEST(PacketWriterPeer, CancelAndRegisterAreWrittenAsTheOriginal) {
   auto text = new_cookie();
-  EXPECT_EQ(make_cancel_request(parse_cookie(text)).payload(),
-            rcbroker::testing::original_cancel(text));
+  EXPECT_EQ(make_cancel(parse_cookie(text)).payload(), rcbroker::testing::original_cancel(text));
   EXPECT_EQ(make_register(3).payload(), rcbroker::testing::original_register(3));
 }
 
-TEST(PacketBuilder, TokenIsAnExtensionFieldAfterTheTable) {
+TEST(PacketWriterPeer, TokenIsAnExtensionFieldAfterTheTable) {
   auto with_token = std::string{make_register(2, std::string{"s3cr\"t"}).payload()};
   auto original = rcbroker::testing::original_register(2);
   original.pop_back(); // the closing brace
@@ -55,18 +54,18 @@ TEST(PacketBuilder, TokenIsAnExtensionFieldAfterTheTable) {
   EXPECT_EQ(read.fields.capacity, 2);
 }
 
-TEST(PacketBuilder, OkResultIsWrittenAsTheOriginalWorker) {
+TEST(PacketWriterPeer, OkResultIsWrittenAsTheOriginalWorker) {
   auto text = new_cookie();
   EXPECT_EQ(
-      make_task_result(parse_cookie(text), result_code::ok, std::string{R"({"y": "é"})"}).payload(),
+      make_result(parse_cookie(text), result_code::ok, std::string{R"({"y": "é"})"}).payload(),
       rcbroker::testing::original_result(text, R"({"y": "é"})"));
 }
 
-TEST(PacketBuilder, FailedResultCarriesErrorAndStacktrace) {
+TEST(PacketWriterPeer, FailedResultCarriesErrorAndStacktrace) {
   auto c = parse_cookie("0f8fad5b-d9cb-469f-a165-70867728950e");
-  auto f = make_task_result(c, result_code::processor_exception, std::nullopt,
-                            std::string{"bad \"input\"\n"},
-                            std::vector<std::string>{"line 1", "tab\there"});
+  auto f =
+      make_result(c, result_code::processor_exception, std::nullopt, std::string{"bad \"input\"\n"},
+                  std::vector<std::string>{"line 1", "tab\there"});
   EXPECT_EQ(f.payload(),
             R"({"packet_type":"RESULT","cookie":"0f8fad5b-d9cb-469f-a165-70867728950e",)"
             R"("capacity":null,"pipeline":null,"variables":null,"detach":null,)"
@@ -77,14 +76,14 @@ TEST(PacketBuilder, FailedResultCarriesErrorAndStacktrace) {
   EXPECT_EQ(read.fields.type, packet_type::result);
 }
 
-TEST(PacketBuilder, EveryBuiltPacketPassesTheBrokersReader) {
+TEST(PacketWriterPeer, EveryBuiltPacketPassesTheBrokersReader) {
   auto c = parse_cookie(new_cookie());
   for (const auto& f :
-       {make_run(c, "p\x01\xff", "not json \\ at all", true), make_cancel_request(c),
+       {make_run(c, "p\x01\xff", "not json \\ at all", true), make_cancel(c),
         make_register(7, std::string{"\xc3\x28"}),
-        make_task_result(c, result_code::exception, std::nullopt, std::string{"Cancelled"}),
-        make_task_result(c, result_code::ok, std::string{"[1,2]"}, std::nullopt,
-                         std::vector<std::string>{})}) {
+        make_result(c, result_code::exception, std::nullopt, std::string{"Cancelled"}),
+        make_result(c, result_code::ok, std::string{"[1,2]"}, std::nullopt,
+                    std::vector<std::string>{})}) {
     auto read = read_packet(f);
     EXPECT_TRUE(read.ok()) << read.error << " in " << f.payload();
     EXPECT_GE(f.padded_size(), f.payload().size() + frame_padding);

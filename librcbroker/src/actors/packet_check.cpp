@@ -1,0 +1,126 @@
+#include "rcbroker/actors/packet_check.hpp"
+
+#include <cmath>
+#include <limits>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+namespace rcbroker::actors {
+
+namespace {
+
+using protocol::packet_type;
+using protocol::result_code;
+using action = packet_verdict::action;
+
+packet_verdict answer(const std::optional<cookie>& c, result_code rc, std::string error,
+                      bool misbehaved = false) {
+  packet_verdict v;
+  v.what = action::answer;
+  v.cookie = c;
+  v.rc = rc;
+  v.error = std::move(error);
+  v.misbehaved = misbehaved;
+  return v;
+}
+
+packet_verdict route(routed_packet routed) {
+  packet_verdict v;
+  v.what = action::route;
+  v.routed = std::move(routed);
+  return v;
+}
+
+// Compares SHA-256 digests in constant time: timing tells nothing about the token, not even
+// its length.
+bool same_token(std::string_view given, std::string_view expected) noexcept {
+  unsigned char a[SHA256_DIGEST_LENGTH];
+  unsigned char b[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
+  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
+  return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
+packet_verdict bad_packet(peer_role role, const protocol::read_result& r) {
+  // A worker's REGISTER has no cookie, and a worker takes a RESULT without one: it gets the
+  // BAD_PACKET that a missing capacity gets (docs/PROTOCOL.md), not a closed connection.
+  bool worker_register = role == peer_role::worker && r.fields.type == packet_type::register_worker;
+  if (!r.fields.cookie && !worker_register) {
+    // An original client asserts every packet carries a cookie: closing is the clean answer.
+    packet_verdict v;
+    v.what = action::close;
+    v.error = "bad packet without a cookie: " + r.error;
+    v.misbehaved = true;
+    return v;
+  }
+  return answer(r.fields.cookie, result_code::bad_packet, r.error, true);
+}
+
+packet_verdict client_packet(const protocol::packet_fields& p) {
+  if (p.type == packet_type::run) {
+    if (!p.cookie)
+      return answer(p.cookie, result_code::bad_packet, "Missing cookie");
+    if (!p.pipeline || p.pipeline->empty())
+      return answer(p.cookie, result_code::bad_packet, "Missing pipeline");
+    std::uint32_t timeout_ms = 0;
+    if (p.timeout) {
+      // In milliseconds, rounded up, it must fit 32 bits (about 49 days).
+      constexpr double max_seconds = std::numeric_limits<std::uint32_t>::max() / 1000.0;
+      if (!(*p.timeout > 0 && *p.timeout <= max_seconds))
+        return answer(p.cookie, result_code::bad_packet,
+                      "Bad timeout: a number of seconds > 0 and at most 4294967");
+      timeout_ms = static_cast<std::uint32_t>(std::ceil(*p.timeout * 1000.0));
+    }
+    return route({packet_type::run, *p.cookie, p.detach, false, {}, {}, timeout_ms});
+  }
+  if (p.type == packet_type::cancel) {
+    if (!p.cookie)
+      return answer(p.cookie, result_code::bad_packet, "Missing cookie");
+    return route({packet_type::cancel, *p.cookie, false, false, {}, {}});
+  }
+  return answer(p.cookie, result_code::unsupported_packet_type,
+                "Packet type not supported on this client");
+}
+
+packet_verdict worker_packet(const protocol::packet_fields& p, std::string_view worker_token) {
+  if (p.type == packet_type::register_worker) {
+    if (!worker_token.empty() && !same_token(p.token.value_or(""), worker_token))
+      return answer(p.cookie, result_code::bad_packet, "Missing or wrong worker token", true);
+    if (!p.capacity || *p.capacity < 1 || *p.capacity > std::numeric_limits<std::uint32_t>::max())
+      return answer(p.cookie, result_code::bad_packet,
+                    "Missing or invalid capacity: REGISTER needs an integer capacity >= 1");
+    packet_verdict v;
+    v.what = action::enroll;
+    v.capacity = static_cast<std::uint32_t>(*p.capacity);
+    return v;
+  }
+  if (p.type == packet_type::result) {
+    if (!p.cookie) {
+      packet_verdict v;
+      v.error = "RESULT without a cookie";
+      return v;
+    }
+    // The rc was read anyway: passing it spares the Switchboard a second read for its counters.
+    return route({packet_type::result,
+                  *p.cookie,
+                  false,
+                  p.rc.has_value(),
+                  p.rc.value_or(result_code::ok),
+                  {}});
+  }
+  return answer(p.cookie, result_code::unsupported_packet_type,
+                "Packet type not supported on this worker");
+}
+
+} // namespace
+
+packet_verdict check_packet(peer_role role, const protocol::read_result& r,
+                            std::string_view worker_token) {
+  if (!r.ok())
+    return bad_packet(role, r);
+  if (role == peer_role::client)
+    return client_packet(r.fields);
+  return worker_packet(r.fields, worker_token);
+}
+
+} // namespace rcbroker::actors
