@@ -1,10 +1,12 @@
 // libFuzzer target: protocol::read_packet on arbitrary payloads in a padded frame. It must never
 // crash; whether it accepts a payload is checked against a grammar check of its own, the fields
 // it reads against simdjson's DOM parser (which validates the whole document eagerly, unlike the
-// on-demand reader under test), and every error must make a readable BAD_PACKET answer.
+// on-demand reader under test), and every error must make a readable BAD_PACKET answer. The
+// connection's stateless rules (actors::check_packet) must give each side a verdict that fits.
 //
 // Input: the frame's payload, as is.
 
+#include "rcbroker/actors/packet_check.hpp"
 #include "rcbroker/protocol/cookie.hpp"
 #include "rcbroker/protocol/frame.hpp"
 #include "rcbroker/protocol/packet.hpp"
@@ -25,6 +27,7 @@
 namespace {
 
 namespace protocol = rcbroker::protocol;
+namespace actors = rcbroker::actors;
 namespace dom = simdjson::dom;
 
 void check(bool ok, const char* what, std::string_view payload) {
@@ -280,6 +283,48 @@ void check_error_answer(const protocol::read_result& r, std::string_view payload
   check(back.fields.cookie == r.fields.cookie, "the answer lost the cookie", payload);
 }
 
+// What a connection does with the packet fits what was read, for a client and for a worker
+// (whose REGISTER must carry the token "t").
+void check_verdicts(const protocol::read_result& r, std::string_view payload) {
+  using action = actors::packet_verdict::action;
+  const auto& f = r.fields;
+  for (auto role : {actors::peer_role::client, actors::peer_role::worker}) {
+    bool client = role == actors::peer_role::client;
+    auto v = actors::check_packet(role, r, "t");
+    switch (v.what) {
+    case action::route:
+      check(r.ok() && f.cookie && v.routed.id == *f.cookie, "routed without its cookie", payload);
+      check(v.routed.type == f.type, "routed as another type", payload);
+      check(client
+                ? (f.type == protocol::packet_type::run || f.type == protocol::packet_type::cancel)
+                : f.type == protocol::packet_type::result,
+            "routed a type this side may not send", payload);
+      check((v.routed.timeout_ms > 0) == (f.type == protocol::packet_type::run && f.timeout),
+            "a deadline that the RUN did not ask for", payload);
+      break;
+    case action::enroll:
+      check(!client && r.ok() && f.type == protocol::packet_type::register_worker &&
+                f.token == std::string{"t"} && f.capacity && v.capacity >= 1 &&
+                static_cast<std::int64_t>(v.capacity) == *f.capacity,
+            "enrolled slots that were not asked for right", payload);
+      break;
+    case action::answer:
+      check(v.cookie == f.cookie, "answered with another cookie", payload);
+      check(!v.error.empty() && v.error.size() < 128, "an answer without a short error", payload);
+      check(r.ok() || v.rc == protocol::result_code::bad_packet,
+            "a bad packet not answered BAD_PACKET", payload);
+      break;
+    case action::close:
+      check(!r.ok() && !f.cookie, "closed on a packet it could answer", payload);
+      break;
+    case action::drop:
+      check(!client && r.ok() && f.type == protocol::packet_type::result && !f.cookie,
+            "dropped a packet it should act on", payload);
+      break;
+    }
+  }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -292,6 +337,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_round_trips(read.fields, payload);
   if (!read.ok())
     check_error_answer(read, payload);
+  check_verdicts(read, payload);
   // Reading every field (as the client and worker libraries do) checks alike; it may only also
   // refuse a string it cannot unescape (an unpaired surrogate, which forwarding lets through).
   auto whole = protocol::read_packet(protocol::frame{payload}, protocol::read_scope::whole);

@@ -4,6 +4,7 @@
 #include "rcbroker/client/worker.hpp"
 #include "child_process.hpp"
 #include "test_node.hpp"
+#include "eventually.hpp"
 
 #include <csignal>
 #include <filesystem>
@@ -15,6 +16,8 @@ using namespace rcbroker::client;
 using rcbroker::protocol::result_code;
 using rcbroker::testing::child_process;
 using namespace std::chrono_literals;
+
+using rcbroker::testing::eventually;
 
 namespace {
 
@@ -30,17 +33,6 @@ std::unique_ptr<child_process> start_node(const temp_dir& dir, const std::string
       dir.path + "/" + log_name);
   EXPECT_TRUE(node->log_contains("rcbroker ready")) << node->log();
   return node;
-}
-
-template <class Predicate>
-bool eventually(Predicate pred, std::chrono::milliseconds limit = 5000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
 }
 
 worker_options fast_retry(const std::string& url, std::int64_t capacity) {

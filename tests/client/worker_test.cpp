@@ -6,6 +6,7 @@
 #include "rcbroker/client/client.hpp"
 #include "rcbroker/client/worker.hpp"
 #include "test_node.hpp"
+#include "eventually.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -24,6 +25,8 @@ using rcbroker::testing::original_run;
 using rcbroker::testing::raw_peer;
 using rcbroker::testing::test_node;
 using namespace std::chrono_literals;
+
+using rcbroker::testing::eventually;
 
 namespace {
 
@@ -48,17 +51,6 @@ std::optional<stop_reason> stopped_within(worker& w, std::chrono::milliseconds l
   if (stopped.wait_for(limit) != std::future_status::ready)
     return std::nullopt;
   return stopped.get();
-}
-
-template <class Predicate>
-bool eventually(Predicate pred, std::chrono::milliseconds limit = 5000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
 }
 
 } // namespace
