@@ -7,8 +7,8 @@
 namespace rcbench {
 
 bench_client::bench_client(socket_type socket, std::uint16_t index, unsigned depth,
-                           const run_frame& run, const cookie_format& cookies, run_control& control,
-                           thread_stats& stats)
+                           const frame_template& run, const cookie_format& cookies,
+                           run_control& control, thread_stats& stats)
     : framed_connection(std::move(socket)), index_(index), run_(run), cookies_(cookies),
       control_(control), stats_(stats), slots_(depth) {}
 
@@ -36,7 +36,7 @@ void bench_client::send(std::uint16_t slot, clock::time_point now) {
   s.seq = ++next_seq_;
   s.sent = now;
   s.busy = true;
-  run_.append(output(), cookies_, index_, slot, s.seq);
+  cookies_.write(run_.append(output()), index_, slot, s.seq);
   stats_.in_flight.add(1);
 }
 

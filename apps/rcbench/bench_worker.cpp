@@ -9,9 +9,10 @@
 namespace rcbench {
 
 bench_worker::bench_worker(socket_type socket, unsigned register_capacity,
-                           std::chrono::milliseconds delay, thread_stats& stats)
-    : framed_connection(std::move(socket)), register_capacity_(register_capacity), delay_(delay),
-      stats_(stats), timer_(executor()) {}
+                           const frame_template& result, std::chrono::milliseconds delay,
+                           thread_stats& stats)
+    : framed_connection(std::move(socket)), register_capacity_(register_capacity), result_(result),
+      delay_(delay), stats_(stats), timer_(executor()) {}
 
 void bench_worker::start() {
   if (register_capacity_ > 0) {
@@ -23,7 +24,8 @@ void bench_worker::start() {
 
 void bench_worker::on_frame(std::string_view payload, std::size_t padded_size) {
   using namespace rcbroker::protocol;
-  auto packet = read_payload(payload, padded_size, read_scope::whole);
+  // Like the node, the worker reads only what it routes by (the variables are not used).
+  auto packet = read_payload(payload, padded_size, read_scope::routing);
   auto& fields = packet.fields;
   if (packet.ok() && fields.type == packet_type::shutdown) {
     std::cerr << "rcbench: a worker got SHUTDOWN from the node\n";
@@ -35,14 +37,12 @@ void bench_worker::on_frame(std::string_view payload, std::size_t padded_size) {
     return;
   }
   runs_.store(runs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  // The result echoes the variables, so a RESULT is as large as its RUN.
-  auto result = make_result(*fields.cookie, result_code::ok, fields.variables);
   if (delay_.count() == 0) {
-    append_frame(output(), result);
+    fields.cookie->write(result_.append(output()));
     return;
   }
   auto before = delayed_bytes_.size();
-  append_frame(delayed_bytes_, result);
+  fields.cookie->write(result_.append(delayed_bytes_));
   delayed_.push_back({std::chrono::steady_clock::now() + delay_, delayed_bytes_.size() - before});
   arm_timer();
 }

@@ -2,6 +2,7 @@
 
 #include "framed_connection.hpp"
 #include "run_state.hpp"
+#include "wire.hpp"
 
 #include <atomic>
 #include <boost/asio/steady_timer.hpp>
@@ -12,14 +13,14 @@
 
 namespace rcbench {
 
-/// One worker connection: answers every RUN with a RESULT (rc OK) that echoes its variables, at
-/// once or after a fixed delay. Connected to a node it first REGISTERs its capacity; accepted from
-/// a client (direct mode) it answers straight away.
+/// One worker connection: answers every RUN with a copy of one RESULT (rc OK, as large as the
+/// RUN) carrying the RUN's cookie, at once or after a fixed delay. Connected to a node it first
+/// REGISTERs its capacity; accepted from a client (direct mode) it answers straight away.
 class bench_worker final : public framed_connection {
 public:
   /// `register_capacity` 0 sends no REGISTER (direct mode).
-  bench_worker(socket_type socket, unsigned register_capacity, std::chrono::milliseconds delay,
-               thread_stats& stats);
+  bench_worker(socket_type socket, unsigned register_capacity, const frame_template& result,
+               std::chrono::milliseconds delay, thread_stats& stats);
 
   /// Sends REGISTER if asked for and starts reading (on the io_context's thread).
   void start();
@@ -39,6 +40,7 @@ private:
   void release_due();
 
   unsigned register_capacity_;
+  const frame_template& result_;
   std::chrono::milliseconds delay_;
   thread_stats& stats_;
   std::atomic<std::uint64_t> runs_{0};

@@ -6,10 +6,11 @@
 namespace rcbench {
 
 direct_listener::direct_listener(boost::asio::io_context& ioc, rcbroker::transport::endpoint& where,
-                                 unsigned expected, std::chrono::milliseconds delay,
-                                 thread_stats& stats)
-    : acceptor_(listen_on(ioc, where)), tcp_(where.type == rcbroker::transport::endpoint::kind::tcp),
-      expected_(expected), delay_(delay), stats_(stats) {
+                                 unsigned expected, const frame_template& result,
+                                 std::chrono::milliseconds delay, thread_stats& stats)
+    : acceptor_(listen_on(ioc, where)),
+      tcp_(where.type == rcbroker::transport::endpoint::kind::tcp), expected_(expected),
+      result_(result), delay_(delay), stats_(stats) {
   sessions_.reserve(expected);
 }
 
@@ -30,7 +31,8 @@ void direct_listener::accept_next() {
     }
     if (tcp_)
       socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
-    sessions_.push_back(std::make_unique<bench_worker>(std::move(socket), 0, delay_, stats_));
+    sessions_.push_back(
+        std::make_unique<bench_worker>(std::move(socket), 0, result_, delay_, stats_));
     sessions_.back()->start();
     accept_next();
   });

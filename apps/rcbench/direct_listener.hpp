@@ -1,8 +1,8 @@
 #pragma once
 
 #include "bench_worker.hpp"
-#include "rcbroker/transport/endpoint.hpp"
 #include "net.hpp"
+#include "rcbroker/transport/endpoint.hpp"
 #include "run_state.hpp"
 
 #include <chrono>
@@ -19,7 +19,8 @@ public:
   /// Binds now; `where` gives the transport (and the path for a Unix socket) and receives the
   /// bound port. Throws std::runtime_error when it cannot bind.
   direct_listener(boost::asio::io_context& ioc, rcbroker::transport::endpoint& where,
-                  unsigned expected, std::chrono::milliseconds delay, thread_stats& stats);
+                  unsigned expected, const frame_template& result, std::chrono::milliseconds delay,
+                  thread_stats& stats);
 
   /// Starts accepting (call before the io_context runs, or on its thread).
   void start();
@@ -30,6 +31,7 @@ private:
   acceptor_type acceptor_;
   bool tcp_;
   unsigned expected_;
+  const frame_template& result_;
   std::chrono::milliseconds delay_;
   thread_stats& stats_;
   std::vector<std::unique_ptr<bench_worker>> sessions_;

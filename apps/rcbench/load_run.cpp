@@ -2,10 +2,10 @@
 
 #include "bench_client.hpp"
 #include "bench_worker.hpp"
-#include "rcbroker/protocol/packet.hpp"
 #include "direct_listener.hpp"
 #include "net.hpp"
 #include "process_stats.hpp"
+#include "rcbroker/protocol/packet.hpp"
 #include "readiness.hpp"
 #include "run_state.hpp"
 #include "summary.hpp"
@@ -123,7 +123,9 @@ int run_load(const options& o) {
     return 1;
   }
   auto delay = std::chrono::milliseconds{o.delay_ms};
-  run_frame run{make_variables(o.payload)};
+  auto variables = make_variables(o.payload);
+  auto run = run_template(variables);
+  auto result = result_template(variables);
   std::random_device seed;
   cookie_format cookies{(std::uint64_t{seed()} << 32) | seed()};
   run_control control;
@@ -152,15 +154,15 @@ int run_load(const options& o) {
         if (ep.type == endpoint::kind::unix_socket)
           ep.path = folder.path + "/w" + std::to_string(j) + ".sock";
         unsigned expected = o.clients / o.workers + (j < o.clients % o.workers ? 1 : 0);
-        listeners.push_back(
-            std::make_unique<direct_listener>(pool.context(j), ep, expected, delay, pool.stats(j)));
+        listeners.push_back(std::make_unique<direct_listener>(pool.context(j), ep, expected, result,
+                                                              delay, pool.stats(j)));
         listeners.back()->start();
         direct_eps.push_back(ep);
       }
     } else {
       for (unsigned j = 0; j < o.workers; ++j) {
         workers.push_back(std::make_unique<bench_worker>(connect_to(pool.context(j), worker_ep),
-                                                         o.capacity, delay, pool.stats(j)));
+                                                         o.capacity, result, delay, pool.stats(j)));
         workers.back()->start();
       }
     }

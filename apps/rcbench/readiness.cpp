@@ -61,7 +61,7 @@ long read_results(socket_type& socket, std::size_t count, clock::time_point dead
 
 bool wait_until_routable(const rcbroker::transport::endpoint& client_endpoint,
                          const std::vector<const bench_worker*>& workers, unsigned capacity,
-                         const cookie_format& cookies, const run_frame& run,
+                         const cookie_format& cookies, const frame_template& run,
                          std::chrono::milliseconds limit) {
   boost::asio::io_context ioc{1};
   auto socket = connect_to(ioc, client_endpoint);
@@ -76,8 +76,8 @@ bool wait_until_routable(const rcbroker::transport::endpoint& client_endpoint,
       before.push_back(w->runs_received());
     out.clear();
     for (std::size_t i = 0; i < round_size; ++i)
-      run.append(out, cookies, probe_client,
-                 static_cast<std::uint16_t>(i & cookie_format::max_slot), ++seq);
+      cookies.write(run.append(out), probe_client,
+                    static_cast<std::uint16_t>(i & cookie_format::max_slot), ++seq);
     boost::system::error_code ec;
     boost::asio::write(socket, boost::asio::buffer(out), ec);
     if (ec)

@@ -16,7 +16,7 @@ namespace rcbench {
 /// throws std::runtime_error when the probe cannot connect.
 bool wait_until_routable(const rcbroker::transport::endpoint& client_endpoint,
                          const std::vector<const bench_worker*>& workers, unsigned capacity,
-                         const cookie_format& cookies, const run_frame& run,
+                         const cookie_format& cookies, const frame_template& run,
                          std::chrono::milliseconds limit);
 
 } // namespace rcbench

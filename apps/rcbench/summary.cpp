@@ -11,7 +11,8 @@ namespace {
 std::string rc_name(std::size_t i) {
   if (i + 1 == rc_slots)
     return "OTHER";
-  return std::string{rcbroker::protocol::to_string(static_cast<rcbroker::protocol::result_code>(i))};
+  return std::string{
+      rcbroker::protocol::to_string(static_cast<rcbroker::protocol::result_code>(i))};
 }
 
 std::string format(const char* fmt, double v) {

@@ -74,19 +74,28 @@ std::string make_variables(std::size_t size) {
   return v;
 }
 
-run_frame::run_frame(std::string_view variables_json) {
-  rcbroker::protocol::cookie placeholder{};
-  append_frame(bytes_, rcbroker::protocol::make_run(placeholder, "bench", variables_json, false));
-  cookie_at_ = bytes_.find(placeholder.to_string());
+frame_template::frame_template(const rcbroker::protocol::frame& f) {
+  append_frame(bytes_, f);
+  cookie_at_ = bytes_.find(rcbroker::protocol::cookie{}.to_string());
   if (cookie_at_ == std::string::npos)
-    throw std::logic_error("rcbench: the RUN template has no cookie to stamp");
+    throw std::logic_error("rcbench: a frame template without a cookie to stamp");
 }
 
-void run_frame::append(std::string& out, const cookie_format& fmt, std::uint16_t client,
-                       std::uint16_t slot, std::uint64_t seq) const {
+char* frame_template::append(std::string& out) const {
   auto at = out.size();
   out.append(bytes_);
-  fmt.write(out.data() + at + cookie_at_, client, slot, seq);
+  return out.data() + at + cookie_at_;
+}
+
+frame_template run_template(std::string_view variables_json) {
+  return frame_template{
+      rcbroker::protocol::make_run(rcbroker::protocol::cookie{}, "bench", variables_json, false)};
+}
+
+frame_template result_template(std::string_view variables_json) {
+  return frame_template{rcbroker::protocol::make_result(rcbroker::protocol::cookie{},
+                                                        rcbroker::protocol::result_code::ok,
+                                                        std::string{variables_json})};
 }
 
 } // namespace rcbench

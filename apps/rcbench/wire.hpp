@@ -1,7 +1,7 @@
 #pragma once
 
 // What rcbench adds to the library's codec: cookies that say which client and slot a RUN came
-// from, and a RUN frame written once and stamped with a new cookie per RUN.
+// from, and frames written once by the library's writer and stamped with a cookie per copy.
 
 #include "rcbroker/protocol/cookie.hpp"
 #include "rcbroker/protocol/frame.hpp"
@@ -51,19 +51,27 @@ void append_frame(std::string& out, const rcbroker::protocol::frame& f);
 /// A variables JSON text of exactly `size` bytes (at least 8): `{"p":"aaa…"}`.
 std::string make_variables(std::size_t size);
 
-/// A whole RUN frame (prefix included) for pipeline "bench", written once by the library's
-/// writer; each RUN copies it and writes its cookie in place.
-class run_frame {
+/// A whole frame (prefix included) written once around the all-zero cookie; each copy gets a
+/// cookie of its own, written in place.
+class frame_template {
 public:
-  explicit run_frame(std::string_view variables_json);
+  /// Takes `f`, whose cookie must be the all-zero one (and the only such text in it).
+  explicit frame_template(const rcbroker::protocol::frame& f);
 
-  /// Appends one RUN with the given cookie fields to `out`.
-  void append(std::string& out, const cookie_format& fmt, std::uint16_t client, std::uint16_t slot,
-              std::uint64_t seq) const;
+  /// Appends a copy to `out` and returns where its cookie's 36 characters are, to be
+  /// overwritten before `out` changes again.
+  char* append(std::string& out) const;
 
 private:
   std::string bytes_;
   std::size_t cookie_at_ = 0;
 };
+
+/// The RUN every rcbench client sends: pipeline "bench", the given variables.
+frame_template run_template(std::string_view variables_json);
+
+/// The RESULT every rcbench worker answers: rc OK, the given variables as the result (so a RESULT
+/// is as large as its RUN).
+frame_template result_template(std::string_view variables_json);
 
 } // namespace rcbench

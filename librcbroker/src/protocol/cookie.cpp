@@ -4,8 +4,6 @@ namespace rcbroker::protocol {
 
 namespace {
 
-constexpr std::size_t canonical_length = 36;
-
 constexpr bool is_hyphen_position(std::size_t i) noexcept {
   return i == 8 || i == 13 || i == 18 || i == 23;
 }
@@ -24,11 +22,11 @@ constexpr int hex_value(char c) noexcept {
 } // namespace
 
 std::optional<cookie> cookie::parse(std::string_view text) noexcept {
-  if (text.size() != canonical_length)
+  if (text.size() != cookie::text_size)
     return std::nullopt;
   cookie result;
   std::size_t nibble = 0;
-  for (std::size_t i = 0; i < canonical_length; ++i) {
+  for (std::size_t i = 0; i < cookie::text_size; ++i) {
     if (is_hyphen_position(i)) {
       if (text[i] != '-')
         return std::nullopt;
@@ -45,16 +43,19 @@ std::optional<cookie> cookie::parse(std::string_view text) noexcept {
 }
 
 std::string cookie::to_string() const {
+  std::string out(text_size, '\0');
+  write(out.data());
+  return out;
+}
+
+void cookie::write(char* out) const noexcept {
   static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(canonical_length);
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10)
-      out += '-';
-    out += hex[bytes[i] >> 4];
-    out += hex[bytes[i] & 0x0F];
+      *out++ = '-';
+    *out++ = hex[bytes[i] >> 4];
+    *out++ = hex[bytes[i] & 0x0F];
   }
-  return out;
 }
 
 } // namespace rcbroker::protocol

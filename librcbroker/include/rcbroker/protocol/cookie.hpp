@@ -18,8 +18,14 @@ struct cookie {
   /// Parses the canonical 8-4-4-4-12 hex form; upper and lower case are accepted.
   static std::optional<cookie> parse(std::string_view text) noexcept;
 
+  /// Length of the canonical form.
+  static constexpr std::size_t text_size = 36;
+
   /// Returns the canonical lower-case 8-4-4-4-12 form.
   std::string to_string() const;
+
+  /// Writes the canonical lower-case form's `text_size` characters to `out`.
+  void write(char* out) const noexcept;
 
   friend bool operator==(const cookie& a, const cookie& b) noexcept { return a.bytes == b.bytes; }
   friend bool operator!=(const cookie& a, const cookie& b) noexcept { return !(a == b); }
