@@ -218,3 +218,26 @@ TEST(HarnessTest, ADisconnectedClientsTaskIsCancelledWithCancelOrphans) {
 }
 
 } // namespace
+
+namespace {
+
+// The sample of README.md ("Testing with the actor harness"), kept compiling and true.
+TEST(HarnessTest, TheReadmeSampleHolds) {
+  rcbroker::actors::switchboard_config config;
+  config.cancel_grace = std::chrono::seconds{5};
+  rt::harness h{config};
+  auto worker =
+      h.worker(1, rt::in_order({rt::worker_step::answer(R"("done")"), rt::worker_step::hang()}));
+  auto client = h.client();
+  auto first = client.run();
+  ASSERT_TRUE(client.result_for(first));
+  EXPECT_EQ(client.result_for(first)->result, R"("done")");
+  auto second = client.run();
+  client.cancel(second);
+  h.advance_time(std::chrono::seconds{5});
+  ASSERT_TRUE(client.result_for(second));
+  EXPECT_EQ(client.result_for(second)->rc, result_code::exception);
+  EXPECT_EQ(h.snapshot()->free_slots, 0u) << "the slot stays the worker's until it answers";
+}
+
+} // namespace

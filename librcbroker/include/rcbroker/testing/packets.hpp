@@ -29,8 +29,8 @@ struct worker_task {
 
 /// A packet the Switchboard delivered to a worker: RUN (with its task), CANCEL or SHUTDOWN.
 struct worker_packet {
-  packet_type type = packet_type::run;
-  worker_task task; ///< RUN: the task; CANCEL: `task.id` alone
+  packet_type type = packet_type::run; ///< RUN, CANCEL or SHUTDOWN
+  worker_task task;                    ///< RUN: the task; CANCEL: `task.id` alone
 };
 
 /// A RESULT as a client reads it.

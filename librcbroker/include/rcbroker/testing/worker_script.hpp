@@ -21,7 +21,7 @@ struct worker_step {
     die,    ///< the worker actor exits: the Switchboard tells clients WORKER_WENT_AWAY
   };
 
-  kind what = kind::answer;
+  kind what = kind::answer;            ///< what to do
   result_code rc = result_code::ok;    ///< answer: the RESULT's rc
   std::optional<std::string> result;   ///< answer: the result JSON text
   std::optional<std::string> error;    ///< answer: the error text
