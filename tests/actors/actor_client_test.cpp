@@ -3,6 +3,7 @@
 
 #include "rcbroker/actors/actor_client.hpp"
 #include "rcbroker/actors/switchboard.hpp"
+#include "rcbroker/testing/harness.hpp"
 
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
@@ -14,22 +15,14 @@ namespace {
 
 class ActorClientTest : public ::testing::Test {
 protected:
-  static caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    return cfg;
-  }
-
   ActorClientTest()
-      : sys_(testing_config(cfg_)),
-        sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())) {
-    sb_ = spawn_switchboard(sys_, {});
-    sched_.run();
-  }
+      : sys_(harness_.system().system()), sched_(harness_.system().scheduler()),
+        sb_(harness_.switchboard()) {}
 
   ~ActorClientTest() override {
+    // The harness stops the Switchboard at its end; the actors of each test go first.
     for (auto& a : to_stop_)
       caf::anon_send_exit(a, caf::exit_reason::kill);
-    caf::anon_send_exit(sb_, caf::exit_reason::kill);
     sched_.run();
   }
 
@@ -49,8 +42,8 @@ protected:
     return outcome;
   }
 
-  caf::actor_system_config cfg_;
-  caf::actor_system sys_;
+  rcbroker::testing::harness harness_; // the Switchboard on CAF's test coordinator
+  caf::actor_system& sys_;
   caf::scheduler::test_coordinator& sched_;
   switchboard_actor sb_;
   std::vector<caf::actor> to_stop_;

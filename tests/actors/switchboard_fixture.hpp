@@ -1,8 +1,8 @@
 #pragma once
 
-// What the Switchboard's deterministic tests share: fake peers that record every frame delivered
-// to them, frames as peers write them, and a fixture driving the Switchboard message by message
-// through CAF's test coordinator.
+// What the Switchboard's deterministic tests share: frames as original peers write them, and a
+// fixture driving the Switchboard message by message on the public actor test harness
+// (rcbroker/testing), with peers that record every frame delivered to them.
 
 #include "rcbroker/actors/messages.hpp"
 #include "rcbroker/actors/switchboard.hpp"
@@ -11,6 +11,7 @@
 #include "rcbroker/protocol/packet.hpp"
 #include "rcbroker/protocol/packet_reader.hpp"
 #include "rcbroker/protocol/packet_writer.hpp"
+#include "rcbroker/testing/harness.hpp"
 
 #include <caf/all.hpp>
 #include <cstdint>
@@ -27,19 +28,7 @@ using protocol::packet_type;
 using protocol::result_code;
 
 /// A stand-in for a connection actor: joins the Switchboard and records what it is sent.
-struct fake_peer {
-  peer_actor handle;
-  std::shared_ptr<std::vector<frame>> inbox;
-  /// Deliver messages received (one may carry several frames).
-  std::shared_ptr<std::size_t> deliveries = std::make_shared<std::size_t>(0);
-
-  /// Returns the frames delivered so far and forgets them.
-  std::vector<frame> take() {
-    auto frames = std::move(*inbox);
-    inbox->clear();
-    return frames;
-  }
-};
+using fake_peer = rcbroker::testing::recorded_peer;
 
 /// A cookie whose last byte is `n`, e.g. 00000000-0000-0000-0000-000000000007.
 inline cookie cookie_n(std::uint8_t n) {
@@ -96,59 +85,35 @@ inline cookie cookie_of(const frame& f) {
   return protocol::read_packet(f).fields.cookie.value_or(cookie{});
 }
 
+/// The Switchboard on the public harness (rcbroker/testing), with raw frames as original peers
+/// write them and sends from any peer in any role.
 class SwitchboardTest : public ::testing::Test {
 protected:
-  static caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    return cfg;
-  }
-
-  SwitchboardTest()
-      : sys_(testing_config(cfg_)),
-        sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())) {}
+  SwitchboardTest() : sys_(det_.system()), sched_(det_.scheduler()) {}
 
   ~SwitchboardTest() override {
-    // The actor system waits for every actor at its end: stop them all first.
+    // Peers spawned by the tests themselves (cluster links) are stopped here; the harness
+    // stops its own and the Switchboard when the deterministic system ends.
     for (auto& peer : peers_)
       caf::anon_send_exit(peer.handle, caf::exit_reason::kill);
-    if (sb_)
-      caf::anon_send_exit(sb_, caf::exit_reason::kill);
-    sched_.run();
+    det_.run();
   }
 
   /// Spawns the Switchboard under test.
   void start(switchboard_config config = {}) {
-    sb_ = spawn_switchboard(sys_, config);
-    sched_.run();
+    harness_.emplace(det_, config);
+    sb_ = harness_->switchboard();
   }
 
   fake_peer spawn_peer() {
-    auto inbox = std::make_shared<std::vector<frame>>();
-    auto deliveries = std::make_shared<std::size_t>(0);
-    // State goes in as a spawn argument, not a capture: CAF 0.17's spawn without arguments
-    // dereferences a null tuple pointer (UBSan reports it).
-    auto handle = sys_.spawn(
-        [](peer_actor::pointer, std::shared_ptr<std::vector<frame>> inbox,
-           std::shared_ptr<std::size_t> deliveries) -> peer_actor::behavior_type {
-          return {[inbox, deliveries](deliver_atom, const frame& f) {
-                    ++*deliveries;
-                    inbox->push_back(f);
-                  },
-                  [inbox, deliveries](deliver_atom, const std::vector<frame>& fs) {
-                    ++*deliveries;
-                    inbox->insert(inbox->end(), fs.begin(), fs.end());
-                  }};
-        },
-        inbox, deliveries);
-    fake_peer peer{handle, inbox, deliveries};
+    auto peer = rcbroker::testing::spawn_recorded_peer(det_);
     peers_.push_back(peer);
     return peer;
   }
 
   fake_peer join(peer_role role) {
-    auto peer = spawn_peer();
-    caf::send_as(peer.handle, sb_, join_atom::value, role);
-    sched_.run();
+    auto peer = harness_->join(role);
+    peers_.push_back(peer);
     return peer;
   }
 
@@ -206,60 +171,44 @@ protected:
     sched_.run();
   }
 
-  void advance(caf::timespan d) {
-    sched_.advance_time(d);
-    sched_.run();
-  }
+  void advance(caf::timespan d) { harness_->advance_time(d); }
 
-  /// What the Switchboard answers `Atom` with, or a failed test without an answer.
-  template <class Result, class Atom>
-  Result ask(Atom atom) {
-    auto out = std::make_shared<std::optional<Result>>();
-    sys_.spawn(
-        [](caf::event_based_actor* self, switchboard_actor sb,
-           std::shared_ptr<std::optional<Result>> out) {
-          self->request(sb, caf::infinite, Atom::value).then([out](const Result& r) { *out = r; });
-        },
-        sb_, out);
-    sched_.run();
-    if (!out->has_value()) {
-      ADD_FAILURE() << "the Switchboard did not answer " << caf::to_string(atom);
-      return {};
-    }
-    return **out;
-  }
-
-  switchboard_status status() { return ask<switchboard_status>(status_atom::value); }
+  switchboard_status status() { return answered(harness_->status(), "status"); }
 
   /// The Switchboard's detailed snapshot (traffic counters included).
-  switchboard_snapshot snapshot() { return ask<switchboard_snapshot>(metrics_atom::value); }
+  switchboard_snapshot snapshot() { return answered(harness_->snapshot(), "metrics"); }
 
   /// Asks for an orderly stop; returns how many frames the peers had received when the reply
   /// arrived (the reply is scheduled after every frame the Switchboard sent before it), or
   /// nullopt without a reply.
   std::optional<std::size_t> shutdown() {
-    auto frames_at_reply = std::make_shared<std::optional<std::size_t>>();
-    sys_.spawn(
-        [](caf::event_based_actor* self, switchboard_actor sb, std::vector<fake_peer> peers,
-           std::shared_ptr<std::optional<std::size_t>> frames_at_reply) {
-          self->request(sb, caf::infinite, shutdown_atom::value)
-              .then([peers, frames_at_reply](done_atom) {
-                std::size_t n = 0;
-                for (auto& p : peers)
-                  n += p.inbox->size();
-                *frames_at_reply = n;
-              });
-        },
-        sb_, peers_, frames_at_reply);
-    sched_.run();
-    return *frames_at_reply;
+    std::optional<std::size_t> frames_at_reply;
+    harness_->shutdown([&] {
+      std::size_t n = 0;
+      for (auto& p : peers_)
+        n += p.inbox->size();
+      frames_at_reply = n;
+    });
+    return frames_at_reply;
   }
 
-  caf::actor_system_config cfg_;
-  caf::actor_system sys_;
+  rcbroker::testing::deterministic_system det_;
+  caf::actor_system& sys_;
   caf::scheduler::test_coordinator& sched_;
+  std::optional<rcbroker::testing::harness> harness_;
   switchboard_actor sb_;
   std::vector<fake_peer> peers_;
+
+private:
+  /// The answer, or a failed test and an empty value without one.
+  template <class T>
+  static T answered(std::optional<T> x, const char* request) {
+    if (!x) {
+      ADD_FAILURE() << "the Switchboard did not answer " << request;
+      return {};
+    }
+    return std::move(*x);
+  }
 };
 
 } // namespace rcbroker::actors::sbtest
