@@ -1,8 +1,7 @@
 #include "rcbroker/testing/packets.hpp"
 
-#include "rcbroker/protocol/packet_builder.hpp"
-#include "rcbroker/protocol/result_reader.hpp"
-#include "rcbroker/protocol/run_reader.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "rcbroker/protocol/packet_writer.hpp"
 
 namespace rcbroker::testing {
 
@@ -12,7 +11,7 @@ frame client_run_packet(const cookie& c, std::string_view pipeline, std::string_
 }
 
 frame client_cancel_packet(const cookie& c) {
-  return protocol::make_cancel_request(c);
+  return protocol::make_cancel(c);
 }
 
 frame worker_result_packet(const cookie& c, result_code rc,
@@ -22,12 +21,12 @@ frame worker_result_packet(const cookie& c, result_code rc,
   std::optional<std::vector<std::string>> trace;
   if (!stacktrace.empty())
     trace = stacktrace;
-  return protocol::make_task_result(c, rc, result, error, trace);
+  return protocol::make_result(c, rc, result, error, trace);
 }
 
 std::optional<received_result> read_received_result(const frame& f) {
-  auto r = protocol::read_result_packet(f);
-  if (!r.ok() || !r.fields.cookie)
+  auto r = protocol::read_packet(f, protocol::read_scope::whole);
+  if (!r.ok() || !protocol::check_result_packet(r.fields).empty() || !r.fields.cookie)
     return std::nullopt;
   auto& x = r.fields;
   return received_result{
@@ -35,8 +34,8 @@ std::optional<received_result> read_received_result(const frame& f) {
 }
 
 std::optional<worker_packet> read_worker_packet(const frame& f) {
-  auto r = protocol::read_run_packet(f);
-  if (!r.ok())
+  auto r = protocol::read_packet(f, protocol::read_scope::whole);
+  if (!r.ok() || !protocol::check_worker_packet(r.fields).empty())
     return std::nullopt;
   auto& x = r.fields;
   worker_packet p;
