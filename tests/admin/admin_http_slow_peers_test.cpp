@@ -28,7 +28,7 @@
 #include <vector>
 
 using namespace rcbroker;
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 

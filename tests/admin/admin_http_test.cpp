@@ -15,7 +15,7 @@
 #include <thread>
 
 using namespace rcbroker;
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 
 namespace {
 

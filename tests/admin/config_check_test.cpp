@@ -38,7 +38,7 @@ TEST(ConfigLine, FindsKeysInTheirSectionsAndHeaders) {
 }
 
 TEST(ConfigNames, NestedSectionsAndValuesAreCheckedByTheirWholeName) {
-  rcbroker::testing::temp_dir dir;
+  rcbroker::test_support::temp_dir dir;
   auto check = [&](const std::string& text) {
     auto file = dir.path + "/t.conf";
     std::ofstream{file} << text;

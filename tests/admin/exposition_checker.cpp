@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <set>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 namespace {
 
@@ -317,4 +317,4 @@ exposition check_exposition(std::string_view text) {
   return reader{}.run(text);
 }
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 /// One sample line.
 struct exposition_sample {
@@ -36,4 +36,4 @@ struct exposition {
 /// Reads `text` strictly; `error` names the first problem and its line.
 exposition check_exposition(std::string_view text);
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

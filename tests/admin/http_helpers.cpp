@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 std::uint16_t port_of(const std::string& url) {
   auto colon = url.rfind(':');
@@ -67,4 +67,4 @@ unsigned status_of(const std::string& bytes) {
   return static_cast<unsigned>(std::stoi(bytes.substr(9, 3)));
 }
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 /// The port of "http://HOST:PORT".
 std::uint16_t port_of(const std::string& url);
@@ -21,4 +21,4 @@ std::string raw_http(std::uint16_t port, const std::string& request, int timeout
 /// The status code of the first response in `bytes` ("HTTP/1.1 404 ..." gives 404), or 0.
 unsigned status_of(const std::string& bytes);
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

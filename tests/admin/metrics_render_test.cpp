@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 using namespace rcbroker;
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 using protocol::result_code;
 
 namespace {

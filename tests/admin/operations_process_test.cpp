@@ -19,7 +19,7 @@
 #include <sstream>
 
 using namespace rcbroker;
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 
 namespace {
 

@@ -14,14 +14,14 @@
 
 using namespace rcbroker::client;
 using rcbroker::protocol::result_code;
-using rcbroker::testing::child_process;
+using rcbroker::test_support::child_process;
 using namespace std::chrono_literals;
 
-using rcbroker::testing::eventually;
+using rcbroker::test_support::eventually;
 
 namespace {
 
-using rcbroker::testing::temp_dir;
+using rcbroker::test_support::temp_dir;
 
 // Starts rcbroker with Unix endpoints in `dir` and waits until it is ready.
 std::unique_ptr<child_process> start_node(const temp_dir& dir, const std::string& log_name) {

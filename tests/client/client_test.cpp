@@ -15,7 +15,7 @@
 
 using namespace rcbroker::client;
 using rcbroker::protocol::result_code;
-using rcbroker::testing::test_node;
+using rcbroker::test_support::test_node;
 using namespace std::chrono_literals;
 
 namespace {
@@ -237,7 +237,7 @@ TEST(Client, ConnectErrorsSayWhy) {
   } catch (const connect_error& e) {
     EXPECT_NE(std::string{e.what()}.find("unsupported scheme"), std::string::npos) << e.what();
   }
-  auto dir = rcbroker::testing::make_temp_dir();
+  auto dir = rcbroker::test_support::make_temp_dir();
   try {
     client c{"socket://" + dir + "/nobody.sock"};
     ADD_FAILURE() << "nobody listens there";

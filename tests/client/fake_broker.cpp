@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 fake_broker::fake_broker() : dir_(make_temp_dir()), path_(dir_ + "/broker.sock") {
   listen();
@@ -51,4 +51,4 @@ std::optional<raw_peer> fake_broker::accept(int timeout_ms) {
   return raw_peer::adopt(fd);
 }
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

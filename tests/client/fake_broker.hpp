@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 /// A listening Unix socket in a fresh temporary folder.
 class fake_broker {
@@ -38,4 +38,4 @@ private:
   int fd_ = -1;
 };
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -12,12 +12,12 @@
 #include <sstream>
 #include <thread>
 
-using rcbroker::testing::child_process;
+using rcbroker::test_support::child_process;
 using namespace std::chrono_literals;
 
 namespace {
 
-using rcbroker::testing::temp_dir;
+using rcbroker::test_support::temp_dir;
 
 std::string shell_quote(const std::string& text) {
   std::string out = "'";

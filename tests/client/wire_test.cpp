@@ -10,10 +10,10 @@
 
 using namespace rcbroker::client;
 using rcbroker::protocol::result_code;
-using rcbroker::testing::fake_broker;
-using rcbroker::testing::original_cancel;
-using rcbroker::testing::original_result;
-using rcbroker::testing::original_run;
+using rcbroker::test_support::fake_broker;
+using rcbroker::test_support::original_cancel;
+using rcbroker::test_support::original_result;
+using rcbroker::test_support::original_run;
 using namespace std::chrono_literals;
 
 namespace {

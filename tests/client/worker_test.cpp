@@ -16,17 +16,17 @@
 
 using namespace rcbroker::client;
 using rcbroker::protocol::result_code;
-using rcbroker::testing::fake_broker;
-using rcbroker::testing::field;
-using rcbroker::testing::new_cookie;
-using rcbroker::testing::original_register;
-using rcbroker::testing::original_result;
-using rcbroker::testing::original_run;
-using rcbroker::testing::raw_peer;
-using rcbroker::testing::test_node;
+using rcbroker::test_support::fake_broker;
+using rcbroker::test_support::field;
+using rcbroker::test_support::new_cookie;
+using rcbroker::test_support::original_register;
+using rcbroker::test_support::original_result;
+using rcbroker::test_support::original_run;
+using rcbroker::test_support::raw_peer;
+using rcbroker::test_support::test_node;
 using namespace std::chrono_literals;
 
-using rcbroker::testing::eventually;
+using rcbroker::test_support::eventually;
 
 namespace {
 
@@ -165,7 +165,7 @@ TEST(Worker, CancelEndsTheTaskWithExceptionCancelled) {
   auto cookie = new_cookie();
   peer->send(original_run(cookie, "slow", "{}"));
   ASSERT_TRUE(eventually([&] { return w.tasks_running() == 1; }));
-  peer->send(rcbroker::testing::original_cancel(cookie));
+  peer->send(rcbroker::test_support::original_cancel(cookie));
   auto answer = peer->receive();
   ASSERT_TRUE(answer);
   EXPECT_EQ(*answer,
@@ -173,7 +173,7 @@ TEST(Worker, CancelEndsTheTaskWithExceptionCancelled) {
                 R"(","capacity":null,"pipeline":null,"variables":null,"detach":null,)"
                 R"("rc":"EXCEPTION","error":"Cancelled","stacktrace":null,"result":null})");
   // A CANCEL for a task that does not run here changes nothing.
-  peer->send(rcbroker::testing::original_cancel(new_cookie()));
+  peer->send(rcbroker::test_support::original_cancel(new_cookie()));
   EXPECT_FALSE(peer->receive(200));
 }
 

@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <set>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 using namespace rcbroker::actors;
 
 namespace {

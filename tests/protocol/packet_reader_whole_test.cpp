@@ -44,7 +44,7 @@ read_result read_as_worker(const frame& f) {
 } // namespace
 
 TEST(ReadWholeResult, ReadsAnOriginalWorkersResult) {
-  auto r = read_as_client(rcbroker::testing::original_result(cookie_text, R"({"y": "\u00e9"})"));
+  auto r = read_as_client(rcbroker::test_support::original_result(cookie_text, R"({"y": "\u00e9"})"));
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.fields.type, packet_type::result);
   EXPECT_EQ(r.fields.cookie, cookie::parse(cookie_text));
@@ -125,7 +125,7 @@ TEST(ReadWholeResult, KeepsTheCookieOfABadResult) {
 
 TEST(ReadWholeForWorker, ReadsAnOriginalClientsRun) {
   auto r = read_as_worker(
-      rcbroker::testing::original_run(cookie_text, "echo", R"({"x": "\"q\""})", true));
+      rcbroker::test_support::original_run(cookie_text, "echo", R"({"x": "\"q\""})", true));
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.fields.type, packet_type::run);
   EXPECT_EQ(r.fields.cookie, cookie::parse(cookie_text));
@@ -135,7 +135,7 @@ TEST(ReadWholeForWorker, ReadsAnOriginalClientsRun) {
 }
 
 TEST(ReadWholeForWorker, ReadsCancelAndShutdown) {
-  auto cancel = read_as_worker(rcbroker::testing::original_cancel(cookie_text));
+  auto cancel = read_as_worker(rcbroker::test_support::original_cancel(cookie_text));
   ASSERT_TRUE(cancel.ok()) << cancel.error;
   EXPECT_EQ(cancel.fields.type, packet_type::cancel);
   EXPECT_EQ(cancel.fields.cookie, cookie::parse(cookie_text));

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 using namespace rcbroker::protocol;
-using rcbroker::testing::new_cookie;
+using rcbroker::test_support::new_cookie;
 
 namespace {
 
@@ -24,9 +24,9 @@ TEST(PacketWriterPeer, RunIsWrittenAsTheOriginalClientWritesIt) {
   auto text = new_cookie();
   auto c = parse_cookie(text);
   EXPECT_EQ(make_run(c, "echo", R"({"x": 1})", false).payload(),
-            rcbroker::testing::original_run(text, "echo", R"({"x": 1})", false));
+            rcbroker::test_support::original_run(text, "echo", R"({"x": 1})", false));
   EXPECT_EQ(make_run(c, "slow", "{}", true).payload(),
-            rcbroker::testing::original_run(text, "slow", "{}", true));
+            rcbroker::test_support::original_run(text, "slow", "{}", true));
 }
 
 TEST(PacketWriterPeer, RunMatchesTheProtocolExample) {
@@ -39,13 +39,13 @@ TEST(PacketWriterPeer, RunMatchesTheProtocolExample) {
 
 TEST(PacketWriterPeer, CancelAndRegisterAreWrittenAsTheOriginal) {
   auto text = new_cookie();
-  EXPECT_EQ(make_cancel(parse_cookie(text)).payload(), rcbroker::testing::original_cancel(text));
-  EXPECT_EQ(make_register(3).payload(), rcbroker::testing::original_register(3));
+  EXPECT_EQ(make_cancel(parse_cookie(text)).payload(), rcbroker::test_support::original_cancel(text));
+  EXPECT_EQ(make_register(3).payload(), rcbroker::test_support::original_register(3));
 }
 
 TEST(PacketWriterPeer, TokenIsAnExtensionFieldAfterTheTable) {
   auto with_token = std::string{make_register(2, std::string{"s3cr\"t"}).payload()};
-  auto original = rcbroker::testing::original_register(2);
+  auto original = rcbroker::test_support::original_register(2);
   original.pop_back(); // the closing brace
   EXPECT_EQ(with_token, original + R"(,"token":"s3cr\"t"})");
   auto read = read_packet(make_register(2, std::string{"abc"}));
@@ -58,7 +58,7 @@ TEST(PacketWriterPeer, OkResultIsWrittenAsTheOriginalWorker) {
   auto text = new_cookie();
   EXPECT_EQ(
       make_result(parse_cookie(text), result_code::ok, std::string{R"({"y": "é"})"}).payload(),
-      rcbroker::testing::original_result(text, R"({"y": "é"})"));
+      rcbroker::test_support::original_result(text, R"({"y": "é"})"));
 }
 
 TEST(PacketWriterPeer, FailedResultCarriesErrorAndStacktrace) {

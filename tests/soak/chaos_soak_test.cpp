@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-namespace rcbroker::testing::soak {
+namespace rcbroker::test_support::soak {
 namespace {
 
 using namespace std::chrono_literals;
@@ -358,4 +358,4 @@ TEST(ChaosSoak, EveryRunIsAnsweredOnceAndTheNodeSettles) {
 }
 
 } // namespace
-} // namespace rcbroker::testing::soak
+} // namespace rcbroker::test_support::soak

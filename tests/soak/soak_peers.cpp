@@ -14,7 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-namespace rcbroker::testing::soak {
+namespace rcbroker::test_support::soak {
 
 namespace {
 
@@ -353,4 +353,4 @@ void soak_worker::kill() {
   socket.close();
 }
 
-} // namespace rcbroker::testing::soak
+} // namespace rcbroker::test_support::soak

@@ -18,7 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace rcbroker::testing::soak {
+namespace rcbroker::test_support::soak {
 
 using clock = std::chrono::steady_clock;
 
@@ -177,4 +177,4 @@ private:
   std::map<std::string, task> tasks_;
 };
 
-} // namespace rcbroker::testing::soak
+} // namespace rcbroker::test_support::soak

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 using namespace std::chrono_literals;
 
 namespace {

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 #include <sstream>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 
 namespace {
 

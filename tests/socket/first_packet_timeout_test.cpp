@@ -11,7 +11,7 @@
 #include <sstream>
 #include <thread>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 using namespace std::chrono_literals;
 
 namespace {

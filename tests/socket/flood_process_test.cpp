@@ -17,7 +17,7 @@
 #include <string>
 #include <thread>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 using namespace std::chrono_literals;
 
 namespace {

@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <thread>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 using namespace std::chrono_literals;
 
 namespace {

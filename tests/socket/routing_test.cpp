@@ -9,7 +9,7 @@
 #include <set>
 #include <thread>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 
 namespace {
 

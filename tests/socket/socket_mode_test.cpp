@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <gtest/gtest.h>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 
 namespace {
 

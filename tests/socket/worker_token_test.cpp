@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-using namespace rcbroker::testing;
+using namespace rcbroker::test_support;
 
 namespace {
 

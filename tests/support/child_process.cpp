@@ -11,7 +11,7 @@
 #include <thread>
 #include <unistd.h>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
                              const std::string& log_file,
@@ -90,4 +90,4 @@ bool child_process::log_contains(const std::string& text, int timeout_ms) const 
   return false;
 }
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 /// The file descriptor limit (RLIMIT_NOFILE) a child starts with.
 struct open_files_limit {
@@ -50,4 +50,4 @@ private:
   std::string log_file_;
 };
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <thread>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 /// Polls `pred` every 5 ms until it holds or `limit` has passed; returns its last value.
 template <class Predicate>
@@ -19,4 +19,4 @@ bool eventually(Predicate pred, std::chrono::milliseconds limit = std::chrono::s
   return pred();
 }
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <thread>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 log_capture::log_capture() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000)) {
   spdlog::default_logger()->sinks().push_back(sink_);
@@ -36,4 +36,4 @@ bool log_capture::contains(const std::string& text_part, int timeout_ms) const {
   }
 }
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -11,7 +11,7 @@ template <class Mutex>
 class ringbuffer_sink;
 } // namespace spdlog::sinks
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 /// Adds a sink to spdlog's default logger (which every component logs to when none is installed,
 /// as in tests) for its lifetime. Make it before the node and let it end after: the logger's
@@ -34,4 +34,4 @@ private:
   std::shared_ptr<spdlog::sinks::ringbuffer_sink<std::mutex>> sink_;
 };
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

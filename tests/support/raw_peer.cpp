@@ -21,7 +21,7 @@
 #include <thread>
 #include <unistd.h>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 namespace {
 
@@ -221,4 +221,4 @@ std::string field(const std::string& payload, const std::string& name) {
   return std::string{value};
 }
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 /// One socket to the node under test.
 class raw_peer {
@@ -78,4 +78,4 @@ std::string new_cookie();
 /// Reads a string field of a JSON object payload ("" when absent or not a string).
 std::string field(const std::string& payload, const std::string& name);
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 test_certificate make_self_signed(const std::string& dir, const std::string& name,
                                   const std::string& common_name) {
@@ -19,4 +19,4 @@ test_certificate make_self_signed(const std::string& dir, const std::string& nam
   return c;
 }
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 /// A certificate and its private key, as PEM files.
 struct test_certificate {
@@ -17,4 +17,4 @@ struct test_certificate {
 test_certificate make_self_signed(const std::string& dir, const std::string& name,
                                   const std::string& common_name = "localhost");
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <stdexcept>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 std::string make_temp_dir() {
   std::string templ = "/tmp/rcbroker-test-XXXXXX";
@@ -95,4 +95,4 @@ std::uint64_t rss_kib(int pid) {
   return 0;
 }
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 /// A node started for one test; stopped in order when destroyed.
 class test_node {
@@ -83,4 +83,4 @@ bool test_node::wait_for(Predicate pred) {
   return false;
 }
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -12,7 +12,7 @@
 #include <functional>
 #include <stdexcept>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
@@ -145,4 +145,4 @@ bool tls_peer::closed_by_peer(int timeout_ms) {
   return impl_->ended;
 }
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace rcbroker::testing {
+namespace rcbroker::test_support {
 
 /// What a TLS test peer trusts and presents (PEM files; empty: none).
 struct tls_peer_files {
@@ -42,4 +42,4 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-} // namespace rcbroker::testing
+} // namespace rcbroker::test_support
