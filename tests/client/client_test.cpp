@@ -232,7 +232,7 @@ TEST(Client, CookieInUseIsRefusedWithoutDisturbingTheFirstRun) {
 
 TEST(Client, ConnectErrorsSayWhy) {
   try {
-    client c{"http://localhost"};
+    client c{"ftp://localhost"};
     ADD_FAILURE() << "a bad URL must not connect";
   } catch (const connect_error& e) {
     EXPECT_NE(std::string{e.what()}.find("unsupported scheme"), std::string::npos) << e.what();

@@ -114,11 +114,21 @@ TEST(Endpoint, BrokenBrackets) {
 }
 
 TEST(Endpoint, HostWithUrlPartsIsRejected) {
-  for (auto url : {"tcp://h/", "tcp://h:80/", "tcp://h/path", "tcp://user@h:80", "tcp://h?x=1",
-                   "tcp://h#f", "tcp://h b:80", "tcp://h]:80", "tcp://a\\b"}) {
+  for (auto url : {"tcp://h//", "tcp://h:80//", "tcp://h/path", "tcp://user@h:80", "tcp://h?x=1",
+                   "tcp://h#f", "tcp://h b:80", "tcp://h]:80", "tcp://a\\b", "tcp:///"}) {
     auto error = parse_error(url);
     EXPECT_FALSE(error.empty());
   }
+}
+
+TEST(Endpoint, OneTrailingSlashIsTheOriginalsForm) {
+  auto v6 = parse_ok("tcp://[::1]/", default_worker_port);
+  EXPECT_EQ(v6.host, "::1");
+  EXPECT_EQ(v6.port, default_worker_port);
+  auto any = parse_ok("tcp://0.0.0.0/");
+  EXPECT_EQ(any.host, "0.0.0.0");
+  EXPECT_EQ(any.port, default_client_port);
+  EXPECT_EQ(parse_ok("tls://h:7/").port, 7);
 }
 
 TEST(Endpoint, UnixSocketPath) {
@@ -155,11 +165,14 @@ TEST(Endpoint, SchemeIsCaseInsensitive) {
 }
 
 TEST(Endpoint, UnsupportedOrMissingScheme) {
-  auto error = parse_error("http://x");
-  EXPECT_EQ(error, "unsupported scheme in 'http://x': use tcp://HOST:PORT, tls://HOST:PORT or "
+  auto error = parse_error("ftp://x");
+  EXPECT_EQ(error, "unsupported scheme in 'ftp://x': use tcp://HOST:PORT, tls://HOST:PORT or "
                    "socket:///PATH");
-  for (auto url : {"grpc://h:1", "unix:///tmp/x", "tcp:/h:1", "tcp:h:1", "localhost:51500", "",
-                   "://h", " tcp://h:1", "tcpx://h"}) {
+  EXPECT_EQ(parse_error("http://h:51502"),
+            "the original's http:// and grpc:// transports are not served by this node in "
+            "'http://h:51502': use tcp://HOST:PORT, tls://HOST:PORT or socket:///PATH");
+  for (auto url : {"grpc://h:1", "http://x", "unix:///tmp/x", "tcp:/h:1", "tcp:h:1",
+                   "localhost:51500", "", "://h", " tcp://h:1", "tcpx://h"}) {
     auto e = parse_error(url);
     EXPECT_TRUE(contains(e, "tcp://HOST:PORT")) << e;
     EXPECT_TRUE(contains(e, "socket:///PATH")) << e;

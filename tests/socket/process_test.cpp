@@ -91,7 +91,8 @@ TEST(NodeProcess, BadOptionsAndConfigAreRefusedByName) {
   std::ofstream{bad_type} << "[broker]\ncancel-grace=\"soon\"\n";
   std::vector<bad_case> cases{
       {{"--no-such-flag"}, "unknown option --no-such-flag"},
-      {{"--serve", "http://x"}, "unsupported scheme"},
+      {{"--serve", "ftp://x"}, "unsupported scheme"},
+      {{"--serve", "http://x"}, "http:// and grpc:// transports are not served"},
       {{"--max-frame-size", "lots"}, "--max-frame-size"},
       {{"--config", bad_conf}, "broker.queue-limt"},
       {{"--config", bad_type}, "broker.cancel-grace"},

@@ -56,6 +56,9 @@ endpoint_result parse_tcp(std::string_view url, std::string_view rest, std::uint
                           bool tls) {
   const std::string_view tcp_hint = tls ? "use tls://HOST:PORT or tls://[V6ADDR]:PORT"
                                         : "use tcp://HOST:PORT or tcp://[V6ADDR]:PORT";
+  // One trailing slash is the original's own form (`tcp://[::1]/`, `tcp://0.0.0.0/`).
+  if (!rest.empty() && rest.back() == '/')
+    rest.remove_suffix(1);
   std::string_view host;
   std::string_view port_part; // what follows the host: empty or ":PORT"
   if (!rest.empty() && rest.front() == '[') {
@@ -160,6 +163,9 @@ endpoint_result parse_endpoint(std::string_view url, std::uint16_t default_port)
     return parse_tcp(url, rest, default_port, true);
   if (iequals(scheme, "socket"))
     return parse_socket(url, rest);
+  if (iequals(scheme, "http") || iequals(scheme, "grpc"))
+    return fail("the original's http:// and grpc:// transports are not served by this node", url,
+                valid_forms);
   return fail("unsupported scheme", url, valid_forms);
 }
 

@@ -36,7 +36,8 @@ struct endpoint_result {
 };
 
 /// Parses `tcp://HOST[:PORT]`, `tcp://[V6ADDR][:PORT]`, the same with `tls://` (TCP with TLS),
-/// or `socket:///PATH`; a missing port is `default_port`.
+/// or `socket:///PATH`; a missing port is `default_port`, and one trailing slash after the
+/// host or port is accepted (as the original takes `tcp://[::1]/`).
 endpoint_result parse_endpoint(std::string_view url, std::uint16_t default_port);
 
 } // namespace rcbroker::transport
