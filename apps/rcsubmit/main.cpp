@@ -162,6 +162,9 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
       rcbroker::transport::parse_endpoint(cl.endpoint, rcbroker::transport::default_client_port);
   if (!where.value)
     return "--endpoint: " + where.error;
+  if (!where.value->is_framed())
+    return "--endpoint: rcsubmit connects over tcp:// or socket://, not " +
+           std::string{where.value->scheme()} + "://";
   simdjson::dom::parser parser;
   if (auto error = parser.parse(simdjson::padded_string{cl.variables}).error())
     return "--variables is not valid JSON: " + std::string{simdjson::error_message(error)};

@@ -166,13 +166,10 @@ TEST(Endpoint, SchemeIsCaseInsensitive) {
 
 TEST(Endpoint, UnsupportedOrMissingScheme) {
   auto error = parse_error("ftp://x");
-  EXPECT_EQ(error, "unsupported scheme in 'ftp://x': use tcp://HOST:PORT, tls://HOST:PORT or "
-                   "socket:///PATH");
-  EXPECT_EQ(parse_error("http://h:51502"),
-            "the original's http:// and grpc:// transports are not served by this node in "
-            "'http://h:51502': use tcp://HOST:PORT, tls://HOST:PORT or socket:///PATH");
-  for (auto url : {"grpc://h:1", "http://x", "unix:///tmp/x", "tcp:/h:1", "tcp:h:1",
-                   "localhost:51500", "", "://h", " tcp://h:1", "tcpx://h"}) {
+  EXPECT_EQ(error, "unsupported scheme in 'ftp://x': use tcp://HOST:PORT, tls://HOST:PORT, "
+                   "socket:///PATH, http://HOST:PORT or grpc://HOST:PORT");
+  for (auto url : {"unix:///tmp/x", "tcp:/h:1", "tcp:h:1", "localhost:51500", "", "://h",
+                   " tcp://h:1", "tcpx://h", "httpx://h"}) {
     auto e = parse_error(url);
     EXPECT_TRUE(contains(e, "tcp://HOST:PORT")) << e;
     EXPECT_TRUE(contains(e, "socket:///PATH")) << e;
@@ -180,9 +177,36 @@ TEST(Endpoint, UnsupportedOrMissingScheme) {
   EXPECT_TRUE(contains(parse_error("localhost:51500"), "missing scheme"));
 }
 
+TEST(Endpoint, TheOriginalsOtherSchemesTakeTheirDefaultPorts) {
+  auto ports = [](std::string_view url, default_ports defaults) {
+    auto r = parse_endpoint(url, defaults);
+    EXPECT_TRUE(r.value) << r.error;
+    return r.value ? r.value->port : std::uint16_t{0};
+  };
+  EXPECT_EQ(ports("tcp://[::1]/", client_ports), 51500);
+  EXPECT_EQ(ports("grpc://[::1]", client_ports), 51501);
+  EXPECT_EQ(ports("http://[::1]/", client_ports), 51502);
+  EXPECT_EQ(ports("https://localhost", client_ports), 51502);
+  EXPECT_EQ(ports("tls://h", worker_ports), 51510);
+  EXPECT_EQ(ports("grpc://0.0.0.0/", worker_ports), 51511);
+  EXPECT_EQ(ports("GRPCS://h:9", worker_ports), 9);
+  auto http = parse_ok("HTTP://127.0.0.1:8080/");
+  EXPECT_EQ(http.type, endpoint::kind::http);
+  EXPECT_EQ(http.to_string(), "http://127.0.0.1:8080");
+  EXPECT_FALSE(http.is_framed());
+  EXPECT_FALSE(http.uses_tls());
+  EXPECT_TRUE(parse_ok("https://h:1").uses_tls());
+  EXPECT_TRUE(parse_ok("grpcs://h:1").uses_tls());
+  EXPECT_TRUE(parse_ok("tls://h:1").is_framed());
+  auto hint = parse_error("grpc://::1:5");
+  EXPECT_TRUE(contains(hint, "grpc://[V6ADDR]:PORT")) << hint;
+  EXPECT_TRUE(contains(parse_error("http://h/path"), "http://HOST:PORT"));
+}
+
 TEST(Endpoint, ToStringRoundTrips) {
   for (auto url : {"tcp://127.0.0.1:1", "tcp://[::1]:51500", "tcp://[fe80::1%eth0]:2",
-                   "tcp://name:65535", "socket:///var/run/broker.sock"}) {
+                   "tcp://name:65535", "socket:///var/run/broker.sock", "https://[::1]:3",
+                   "grpc://h:4", "grpcs://h:5", "tls://h:6", "http://h:7"}) {
     EXPECT_EQ(parse_ok(url).to_string(), url);
   }
   endpoint v6;

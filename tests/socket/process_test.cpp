@@ -92,7 +92,7 @@ TEST(NodeProcess, BadOptionsAndConfigAreRefusedByName) {
   std::vector<bad_case> cases{
       {{"--no-such-flag"}, "unknown option --no-such-flag"},
       {{"--serve", "ftp://x"}, "unsupported scheme"},
-      {{"--serve", "http://x"}, "http:// and grpc:// transports are not served"},
+      {{"--listen", "http://127.0.0.1:0"}, "http:// serves clients only"},
       {{"--max-frame-size", "lots"}, "--max-frame-size"},
       {{"--config", bad_conf}, "broker.queue-limt"},
       {{"--config", bad_type}, "broker.cancel-grace"},

@@ -79,7 +79,7 @@ broker_snapshot snapshot_of(const broker_state& st) {
 
 /// Closes a socket over the connection limit of its kind. The peer has sent nothing yet, so no
 /// packet can tell it why: the log and the counters do.
-void refuse(broker_pointer self, peer_role role, const transport::stream_ptr& stream,
+void refuse(broker_pointer self, peer_role role, const transport::channel_ptr& stream,
             std::size_t limit) {
   auto& st = self->state;
   ++(role == peer_role::client ? st.clients_refused : st.workers_refused);
@@ -118,7 +118,7 @@ void start_listeners(broker_pointer self) {
     auto handle = caf::actor_cast<broker_actor>(self);
     for (auto& l : listeners) {
       broker_log().info("listening for {}s on {}", role_name(role), l->bound_url());
-      l->start([handle, role](transport::stream_ptr s) {
+      l->start([handle, role](transport::channel_ptr s) {
         caf::anon_send(handle, accept_atom::value, role, std::move(s));
       });
     }
@@ -153,7 +153,7 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
   if (self->state.cfg.status_interval.count() > 0)
     self->delayed_send(self, self->state.cfg.status_interval, tick_atom::value);
   return {
-      [self](accept_atom, peer_role role, transport::stream_ptr& stream) {
+      [self](accept_atom, peer_role role, transport::channel_ptr& stream) {
         auto& st = self->state;
         if (st.shutting_down) {
           stream->close("the broker is shutting down");

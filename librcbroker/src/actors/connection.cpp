@@ -25,7 +25,7 @@ using protocol::result_code;
 
 struct connection_state {
   peer_role role = peer_role::client;
-  transport::stream_ptr stream;
+  transport::channel_ptr stream;
   switchboard_actor switchboard;
   std::string peer_name;    // for logs, e.g. "client#3 (tcp 127.0.0.1:40122)"
   std::string worker_token; // empty: REGISTER needs none
@@ -133,7 +133,7 @@ void handle_batch(connection_pointer self) {
 }
 
 connection_actor::behavior_type connection(connection_pointer self, peer_role role,
-                                           transport::stream_ptr stream, switchboard_actor sb,
+                                           transport::channel_ptr stream, switchboard_actor sb,
                                            std::string name, std::string worker_token,
                                            frame_reader_actor reader) {
   auto& st = self->state;
@@ -183,7 +183,7 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
 } // namespace
 
 connection_actor spawn_connection(caf::actor_system& sys, peer_role role,
-                                  transport::stream_ptr stream, switchboard_actor sb,
+                                  transport::channel_ptr stream, switchboard_actor sb,
                                   std::string name, std::string worker_token,
                                   frame_reader_actor reader) {
   return sys.spawn(connection, role, std::move(stream), std::move(sb), std::move(name),

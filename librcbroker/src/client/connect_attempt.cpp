@@ -32,6 +32,12 @@ void connect_attempt::begin(std::chrono::milliseconds timeout) {
     if (!ec)
       self->finish(nullptr, "timed out after " + std::to_string(timeout.count()) + " ms");
   });
+  if (!where_.is_framed()) {
+    finish(nullptr, std::string{where_.scheme()} +
+                        ":// is for other kinds of clients; this one connects over tcp:// or "
+                        "socket://");
+    return;
+  }
   if (where_.type == transport::endpoint::kind::tls) {
     // Connecting in the clear would send the tasks unencrypted where TLS was asked for.
     finish(nullptr, "tls:// endpoints are not supported by this client; use tcp:// or socket://");

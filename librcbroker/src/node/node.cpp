@@ -6,14 +6,14 @@
 #include "rcbroker/admin/routes.hpp"
 #include "rcbroker/cluster/peering.hpp"
 #include "rcbroker/runtime/io_scheduler.hpp"
-#include "rcbroker/transport/listener.hpp"
+#include "rcbroker/transport/socket_listener.hpp"
 #include "rcbroker/transport/tls_context.hpp"
 
+#include <boost/asio/post.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
-#include <spdlog/spdlog.h>
-#include <boost/asio/post.hpp>
 #include <future>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #ifndef RCBROKER_VERSION
@@ -38,7 +38,7 @@ std::shared_ptr<boost::asio::ssl::context> tls_context_of(const settings& s) {
   for (auto* urls : {&s.client_endpoints, &s.worker_endpoints}) {
     for (auto& url : *urls) {
       auto parsed = transport::parse_endpoint(url, 0);
-      if (parsed.value && parsed.value->type == transport::endpoint::kind::tls)
+      if (parsed.value && parsed.value->uses_tls())
         return transport::make_tls_server_context({s.tls_cert, s.tls_key, s.tls_client_ca});
     }
   }
@@ -47,17 +47,20 @@ std::shared_ptr<boost::asio::ssl::context> tls_context_of(const settings& s) {
 
 std::vector<std::shared_ptr<transport::listener>>
 bind_all(boost::asio::io_context& ioc, const std::vector<std::string>& urls,
-         std::uint16_t default_port, const settings& s,
+         transport::default_ports defaults, const settings& s,
          const std::shared_ptr<boost::asio::ssl::context>& tls) {
   transport::listener_options opts;
   opts.unix_socket_mode = parse_socket_mode(s.unix_socket_mode).value_or(opts.unix_socket_mode);
   opts.tls = tls;
   std::vector<std::shared_ptr<transport::listener>> result;
   for (auto& url : urls) {
-    auto parsed = transport::parse_endpoint(url, default_port);
+    auto parsed = transport::parse_endpoint(url, defaults);
     if (!parsed.value)
       throw std::runtime_error(parsed.error);
-    result.push_back(std::make_shared<transport::listener>(ioc, *parsed.value, limits_of(s), opts));
+    auto& ep = *parsed.value;
+    if (!ep.is_framed())
+      throw std::runtime_error(url + ": " + ep.scheme() + ":// endpoints are not served yet");
+    result.push_back(std::make_shared<transport::socket_listener>(ioc, ep, limits_of(s), opts));
   }
   return result;
 }
@@ -106,10 +109,10 @@ std::vector<std::string> urls_of(const std::vector<std::shared_ptr<transport::li
 
 node::node(const settings& s, caf::actor_system_config& cfg)
     : work_(boost::asio::make_work_guard(io_context_)), tls_context_(tls_context_of(s)),
-      client_listeners_(bind_all(io_context_, s.client_endpoints, transport::default_client_port, s,
-                                 tls_context_)),
-      worker_listeners_(bind_all(io_context_, s.worker_endpoints, transport::default_worker_port, s,
-                                 tls_context_)),
+      client_listeners_(
+          bind_all(io_context_, s.client_endpoints, transport::client_ports, s, tls_context_)),
+      worker_listeners_(
+          bind_all(io_context_, s.worker_endpoints, transport::worker_ports, s, tls_context_)),
       admin_(bind_admin(io_context_, s)) {
   io_thread_ = std::thread{[this] { io_context_.run(); }};
   try {
@@ -150,11 +153,10 @@ void node::start(const settings& s) {
   }
   if (s.cluster_port != 0) {
     auto port = sys.middleman().publish(switchboard_, static_cast<std::uint16_t>(s.cluster_port),
-                                            s.cluster_bind.c_str(), true);
+                                        s.cluster_bind.c_str(), true);
     if (!port)
-      throw std::runtime_error("cannot publish the cluster port " + s.cluster_bind + ":"
-                               + std::to_string(s.cluster_port) + ": "
-                               + sys.render(port.error()));
+      throw std::runtime_error("cannot publish the cluster port " + s.cluster_bind + ":" +
+                               std::to_string(s.cluster_port) + ": " + sys.render(port.error()));
     cluster_port_ = *port;
     spdlog::info("cluster: this node{} is reachable for peers on {}:{}",
                  s.node_name.empty() ? "" : " (" + s.node_name + ")", s.cluster_bind, *port);

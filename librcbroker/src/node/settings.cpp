@@ -54,7 +54,7 @@ std::string check_security(const settings& s) {
                            std::pair{"worker-endpoints", &s.worker_endpoints}}) {
     for (auto& url : *urls) {
       auto parsed = transport::parse_endpoint(url, 0);
-      if (parsed.value && parsed.value->type == transport::endpoint::kind::tls)
+      if (parsed.value && parsed.value->uses_tls())
         return std::string{key} + ": " + url +
                " is a TLS endpoint: set tls-cert and tls-key (--tls-cert FILE --tls-key FILE)";
     }
@@ -63,18 +63,51 @@ std::string check_security(const settings& s) {
 }
 
 std::string check_endpoints(const std::vector<std::string>& urls, const char* key,
-                            std::uint16_t default_port) {
+                            transport::default_ports defaults, bool workers) {
   if (urls.empty())
     return std::string{key} + ": at least one endpoint is needed";
   for (auto& url : urls) {
-    auto parsed = transport::parse_endpoint(url, default_port);
+    auto parsed = transport::parse_endpoint(url, defaults);
     if (!parsed.value)
       return std::string{key} + ": " + parsed.error;
+    auto type = parsed.value->type;
+    using kind = transport::endpoint::kind;
+    if (workers && (type == kind::http || type == kind::https))
+      return std::string{key} + ": " + url +
+             ": http:// serves clients only (as the original's); workers connect over tcp://, "
+             "tls://, socket:// or grpc://";
+    if (!served_by_this_build(type))
+      return std::string{key} + ": " + url + ": this build of the node does not serve " +
+             parsed.value->scheme() + ":// endpoints";
   }
   return {};
 }
 
 } // namespace
+
+bool served_by_this_build(transport::endpoint::kind type) noexcept {
+  using kind = transport::endpoint::kind;
+#ifdef RCBROKER_WITH_GRPC
+  constexpr bool grpc = true;
+#else
+  constexpr bool grpc = false;
+#endif
+  return grpc || (type != kind::grpc && type != kind::grpcs);
+}
+
+std::vector<std::string> default_client_endpoints() {
+  std::vector<std::string> urls{"socket:///tmp/reasonchip-broker-client.sock", "tcp://[::1]:51500"};
+  if (served_by_this_build(transport::endpoint::kind::grpc))
+    urls.emplace_back("grpc://[::1]:51501");
+  return urls;
+}
+
+std::vector<std::string> default_worker_endpoints() {
+  std::vector<std::string> urls{"socket:///tmp/reasonchip-broker-worker.sock", "tcp://[::1]:51510"};
+  if (served_by_this_build(transport::endpoint::kind::grpc))
+    urls.emplace_back("grpc://[::1]:51511");
+  return urls;
+}
 
 std::optional<unsigned> parse_socket_mode(std::string_view mode) {
   if (mode.empty() || mode.size() > 4)
@@ -92,11 +125,11 @@ std::optional<unsigned> parse_socket_mode(std::string_view mode) {
 
 std::string validate(const settings& s) {
   if (auto err =
-          check_endpoints(s.client_endpoints, "client-endpoints", transport::default_client_port);
+          check_endpoints(s.client_endpoints, "client-endpoints", transport::client_ports, false);
       !err.empty())
     return err;
   if (auto err =
-          check_endpoints(s.worker_endpoints, "worker-endpoints", transport::default_worker_port);
+          check_endpoints(s.worker_endpoints, "worker-endpoints", transport::worker_ports, true);
       !err.empty())
     return err;
   if (s.max_frame_size < 64 || s.max_frame_size > 0xFFFFFFFFu)

@@ -7,7 +7,8 @@ namespace rcbroker::transport {
 
 namespace {
 
-constexpr std::string_view valid_forms = "use tcp://HOST:PORT, tls://HOST:PORT or socket:///PATH";
+constexpr std::string_view valid_forms = "use tcp://HOST:PORT, tls://HOST:PORT, socket:///PATH, "
+                                         "http://HOST:PORT or grpc://HOST:PORT";
 
 // sun_path must also hold the terminating NUL.
 constexpr std::size_t max_socket_path = sizeof(sockaddr_un::sun_path) - 1;
@@ -51,11 +52,13 @@ bool bad_host_char(char c) noexcept {
          c == ']' || c == '\\';
 }
 
-// `tls` says the scheme was tls:// (same syntax as tcp://).
+// Every scheme but socket:// names a host and a port the same way.
 endpoint_result parse_tcp(std::string_view url, std::string_view rest, std::uint16_t default_port,
-                          bool tls) {
-  const std::string_view tcp_hint = tls ? "use tls://HOST:PORT or tls://[V6ADDR]:PORT"
-                                        : "use tcp://HOST:PORT or tcp://[V6ADDR]:PORT";
+                          endpoint::kind type) {
+  endpoint scheme_only;
+  scheme_only.type = type;
+  const std::string scheme = scheme_only.scheme();
+  const std::string tcp_hint = "use " + scheme + "://HOST:PORT or " + scheme + "://[V6ADDR]:PORT";
   // One trailing slash is the original's own form (`tcp://[::1]/`, `tcp://0.0.0.0/`).
   if (!rest.empty() && rest.back() == '/')
     rest.remove_suffix(1);
@@ -79,8 +82,7 @@ endpoint_result parse_tcp(std::string_view url, std::string_view rest, std::uint
     if (colon != std::string_view::npos) {
       port_part = rest.substr(colon);
       if (port_part.find(':', 1) != std::string_view::npos)
-        return fail("an IPv6 address needs brackets", url,
-                    tls ? "use tls://[V6ADDR]:PORT" : "use tcp://[V6ADDR]:PORT");
+        return fail("an IPv6 address needs brackets", url, "use " + scheme + "://[V6ADDR]:PORT");
     }
     if (host.empty())
       return fail("missing host", url, tcp_hint);
@@ -107,7 +109,7 @@ endpoint_result parse_tcp(std::string_view url, std::string_view rest, std::uint
   }
 
   endpoint ep;
-  ep.type = tls ? endpoint::kind::tls : endpoint::kind::tcp;
+  ep.type = type;
   ep.host = std::string{host};
   ep.port = port;
   return {std::move(ep), {}};
@@ -134,10 +136,30 @@ endpoint_result parse_socket(std::string_view url, std::string_view path) {
 
 } // namespace
 
+const char* endpoint::scheme() const noexcept {
+  switch (type) {
+  case kind::tcp:
+    return "tcp";
+  case kind::unix_socket:
+    return "socket";
+  case kind::tls:
+    return "tls";
+  case kind::http:
+    return "http";
+  case kind::https:
+    return "https";
+  case kind::grpc:
+    return "grpc";
+  default:
+    return "grpcs";
+  }
+}
+
 std::string endpoint::to_string() const {
   if (type == kind::unix_socket)
     return "socket://" + path;
-  std::string out = type == kind::tls ? "tls://" : "tcp://";
+  std::string out = scheme();
+  out += "://";
   if (host.find(':') != std::string::npos) {
     out += '[';
     out += host;
@@ -150,23 +172,37 @@ std::string endpoint::to_string() const {
   return out;
 }
 
-endpoint_result parse_endpoint(std::string_view url, std::uint16_t default_port) {
+endpoint_result parse_endpoint(std::string_view url, default_ports defaults) {
   auto sep = url.find("://");
   if (sep == std::string_view::npos)
     return fail("missing scheme", url, valid_forms);
   auto scheme = url.substr(0, sep);
   auto rest = url.substr(sep + 3);
-  // URL schemes are case-insensitive (RFC 3986); Python's urlparse, used by the original, agrees.
-  if (iequals(scheme, "tcp"))
-    return parse_tcp(url, rest, default_port, false);
-  if (iequals(scheme, "tls"))
-    return parse_tcp(url, rest, default_port, true);
   if (iequals(scheme, "socket"))
     return parse_socket(url, rest);
-  if (iequals(scheme, "http") || iequals(scheme, "grpc"))
-    return fail("the original's http:// and grpc:// transports are not served by this node", url,
-                valid_forms);
+  struct scheme_entry {
+    std::string_view name;
+    endpoint::kind type;
+    std::uint16_t port;
+  };
+  const scheme_entry schemes[] = {
+      {"tcp", endpoint::kind::tcp, defaults.framed},
+      {"tls", endpoint::kind::tls, defaults.framed},
+      {"http", endpoint::kind::http, defaults.http},
+      {"https", endpoint::kind::https, defaults.http},
+      {"grpc", endpoint::kind::grpc, defaults.grpc},
+      {"grpcs", endpoint::kind::grpcs, defaults.grpc},
+  };
+  // URL schemes are case-insensitive (RFC 3986); Python's urlparse, used by the original, agrees.
+  for (auto& entry : schemes) {
+    if (iequals(scheme, entry.name))
+      return parse_tcp(url, rest, entry.port, entry.type);
+  }
   return fail("unsupported scheme", url, valid_forms);
+}
+
+endpoint_result parse_endpoint(std::string_view url, std::uint16_t default_port) {
+  return parse_endpoint(url, default_ports{default_port, default_port, default_port});
 }
 
 } // namespace rcbroker::transport

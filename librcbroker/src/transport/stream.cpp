@@ -78,12 +78,12 @@ bool would_block(const boost::system::error_code& ec) {
 } // namespace
 
 stream::stream(socket_type socket, limits lim, std::string name)
-    : socket_(std::move(socket)), limits_(lim), name_(std::move(name)),
+    : channel(std::move(name)), socket_(std::move(socket)), limits_(lim),
       decoder_(lim.max_frame_size) {}
 
 stream::stream(std::unique_ptr<tls_socket> tls, limits lim, std::string name)
-    : socket_(tls->ssl.get_executor()), tls_(std::move(tls)), limits_(lim), name_(std::move(name)),
-      decoder_(lim.max_frame_size) {}
+    : channel(std::move(name)), socket_(tls->ssl.get_executor()), tls_(std::move(tls)),
+      limits_(lim), decoder_(lim.max_frame_size) {}
 
 stream::~stream() = default;
 

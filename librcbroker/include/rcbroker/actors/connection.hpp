@@ -1,7 +1,7 @@
 #pragma once
 
 #include "rcbroker/actors/messages.hpp"
-#include "rcbroker/transport/stream.hpp"
+#include "rcbroker/transport/channel.hpp"
 
 #include <caf/fwd.hpp>
 #include <string>
@@ -18,7 +18,7 @@ namespace rcbroker::actors {
 /// connection waits, in order; the others on the I/O thread. The actor must run on its stream's
 /// thread (runtime::io_scheduler): it writes the stream directly.
 connection_actor spawn_connection(caf::actor_system& sys, peer_role role,
-                                  transport::stream_ptr stream, switchboard_actor sb,
+                                  transport::channel_ptr stream, switchboard_actor sb,
                                   std::string name, std::string worker_token = {},
                                   frame_reader_actor reader = {});
 

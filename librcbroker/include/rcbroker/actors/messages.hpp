@@ -21,11 +21,11 @@
 #include <vector>
 
 namespace rcbroker::transport {
-class stream;
+class channel;
 } // namespace rcbroker::transport
 
-// Sockets never leave the process: a stream handle may travel in local messages only.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<rcbroker::transport::stream>)
+// Sockets never leave the process: a channel handle may travel in local messages only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<rcbroker::transport::channel>)
 // What reading a frame gave travels only between the node's own actors.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rcbroker::protocol::read_result)
 
@@ -230,7 +230,7 @@ using actor_client_actor =
 
 /// The Broker: supervises listeners and connections and runs the orderly shutdown.
 using broker_actor =
-    caf::typed_actor<caf::reacts_to<accept_atom, peer_role, std::shared_ptr<transport::stream>>,
+    caf::typed_actor<caf::reacts_to<accept_atom, peer_role, std::shared_ptr<transport::channel>>,
                      caf::reacts_to<tick_atom>,
                      caf::reacts_to<close_atom /* shutdown took too long */>,
                      caf::replies_to<status_atom>::with<switchboard_status>,

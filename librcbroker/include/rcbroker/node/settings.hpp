@@ -1,5 +1,7 @@
 #pragma once
 
+#include "rcbroker/transport/endpoint.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -9,14 +11,24 @@
 
 namespace rcbroker::node {
 
+/// Whether this build of the node serves endpoints of `type` (grpc:// and grpcs:// need a build
+/// with gRPC).
+bool served_by_this_build(transport::endpoint::kind type) noexcept;
+
+/// The original broker's client endpoints: its Unix socket, tcp, and the grpc and http
+/// endpoints this build serves.
+std::vector<std::string> default_client_endpoints();
+
+/// The original broker's worker endpoints: its Unix socket, tcp, and grpc when this build
+/// serves it.
+std::vector<std::string> default_worker_endpoints();
+
 /// The `[broker]` settings of a node, with their defaults.
 struct settings {
   /// Where clients connect (defaults of the original broker).
-  std::vector<std::string> client_endpoints{"socket:///tmp/reasonchip-broker-client.sock",
-                                            "tcp://[::1]:51500"};
+  std::vector<std::string> client_endpoints = default_client_endpoints();
   /// Where workers connect (defaults of the original broker).
-  std::vector<std::string> worker_endpoints{"socket:///tmp/reasonchip-broker-worker.sock",
-                                            "tcp://[::1]:51510"};
+  std::vector<std::string> worker_endpoints = default_worker_endpoints();
   /// Largest packet accepted, in bytes; a longer frame closes its connection.
   std::size_t max_frame_size = 16u * 1024u * 1024u;
   /// Bytes queued for one peer that does not read before it is disconnected.

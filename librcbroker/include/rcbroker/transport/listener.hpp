@@ -1,79 +1,28 @@
 #pragma once
 
-#include "rcbroker/transport/endpoint.hpp"
-#include "rcbroker/transport/stream.hpp"
+#include "rcbroker/transport/channel.hpp"
 
-#include <atomic>
-#include <boost/asio/basic_socket_acceptor.hpp>
-#include <boost/asio/generic/stream_protocol.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <chrono>
-#include <cstdint>
 #include <functional>
-#include <memory>
 #include <string>
-
-namespace boost::asio::ssl {
-class context;
-} // namespace boost::asio::ssl
 
 namespace rcbroker::transport {
 
-/// How a listener treats what it accepts, beyond the limits of each stream.
-struct listener_options {
-  /// Permissions of a Unix socket file, set after bind and before listen (a peer needs write
-  /// permission to connect).
-  unsigned unix_socket_mode = 0660;
-  /// The TLS server context of a tls:// endpoint (see tls_context.hpp); required there.
-  std::shared_ptr<boost::asio::ssl::context> tls;
-  /// Time a TLS peer has to complete its handshake before its socket is closed.
-  std::chrono::milliseconds tls_handshake_timeout{10000};
-};
-
-/// A bound, listening socket for one endpoint (TCP, TLS or Unix-domain) that hands each accepted
-/// connection to a callback as a stream. On a tls:// endpoint the TLS handshake comes first: a
-/// peer whose handshake fails (or does not finish in time) is logged at warn and closed, and
-/// never reaches the callback.
-class listener : public std::enable_shared_from_this<listener> {
+/// Where peers arrive: a bound endpoint that hands each new peer to a callback as a channel (a
+/// socket for tcp://, tls:// and socket://, one request for http://, one stream for grpc://).
+class listener {
 public:
-  using accept_handler = std::function<void(stream_ptr)>;
+  using accept_handler = std::function<void(channel_ptr)>;
 
-  /// Binds and listens now; throws std::runtime_error with a message for the operator when the
-  /// endpoint cannot be bound. A stale Unix socket file at the path (one nobody accepts on) is
-  /// removed first; a live one, another process listening there, stops the start.
-  listener(boost::asio::io_context& ioc, endpoint ep, stream::limits lim,
-           listener_options opts = {});
+  virtual ~listener() = default;
 
-  ~listener();
+  /// Starts accepting; every new peer goes to `on_accept` on the io thread.
+  virtual void start(accept_handler on_accept) = 0;
 
-  /// Starts accepting; every accepted connection goes to `on_accept` (on an Asio thread).
-  void start(accept_handler on_accept);
+  /// Stops accepting (thread-safe, idempotent); peers already accepted keep their channels.
+  virtual void stop() = 0;
 
-  /// Stops accepting and removes the Unix socket file (thread-safe, idempotent).
-  void stop();
-
-  /// The endpoint as configured.
-  const endpoint& where() const noexcept { return endpoint_; }
-
-  /// The endpoint actually bound (with the real port when the configured port was 0).
-  std::string bound_url() const;
-
-private:
-  void accept_next();
-  void handshake(stream::socket_type socket, std::string name);
-  void handshake_failed(const std::string& name, const std::string& reason);
-
-  boost::asio::io_context& ioc_;
-  endpoint endpoint_;
-  stream::limits limits_;
-  listener_options options_;
-  std::atomic<std::uint64_t> handshake_failures_{0}; // handshakes run on their sockets' strands
-  boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol> acceptor_;
-  boost::asio::steady_timer retry_timer_;
-  accept_handler on_accept_;
-  std::uint16_t bound_port_ = 0;
-  bool stopped_ = false;
+  /// The endpoint actually bound, as a URL (with the real port when the configured one was 0).
+  virtual std::string bound_url() const = 0;
 };
 
 } // namespace rcbroker::transport

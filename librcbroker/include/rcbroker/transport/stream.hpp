@@ -1,6 +1,7 @@
 #pragma once
 
 #include "rcbroker/protocol/frame.hpp"
+#include "rcbroker/transport/channel.hpp"
 
 #include <array>
 #include <boost/asio/any_io_executor.hpp>
@@ -28,18 +29,9 @@ struct tls_socket;
 /// Writing: frames queued with `send` go out at the thread's next flush (write_batch.hpp) in one
 /// gather write; what the socket does not take at once is copied into the stream's own buffer,
 /// so a queue of `max_write_queue` bytes is all a slow reader can make the stream hold.
-class stream : public std::enable_shared_from_this<stream> {
+class stream final : public channel, public std::enable_shared_from_this<stream> {
 public:
   using socket_type = boost::asio::generic::stream_protocol::socket;
-
-  /// What the stream tells its owner, on its executor; `on_closed` runs once.
-  struct handlers {
-    std::function<void(std::vector<protocol::frame>&&)> on_frames;
-    std::function<void(std::string reason)> on_closed;
-    /// When set, the owner calls `consumed()` once per `on_frames` batch it has processed, and
-    /// the stream reads nothing more while a batch is unprocessed (back-pressure).
-    bool acknowledge_batches = false;
-  };
 
   /// Limits of one stream.
   struct limits {
@@ -57,28 +49,25 @@ public:
   /// Takes a TLS session whose handshake is done (transport::listener makes them).
   stream(std::unique_ptr<tls_socket> tls, limits lim, std::string name);
 
-  ~stream();
+  ~stream() override;
 
   /// Starts reading; call once.
-  void start(handlers h);
+  void start(handlers h) override;
 
   /// Queues `f` for the thread's next flush. On the stream's executor only.
-  void send(protocol::frame f);
+  void send(protocol::frame f) override;
 
   /// Queues `f` (thread-safe: `send` on the stream's executor).
   void write(protocol::frame f);
 
   /// The owner processed one batch of frames (with `acknowledge_batches`). On the executor only.
-  void consumed();
+  void consumed() override;
 
   /// Writes what is queued, then closes (thread-safe).
-  void close_after_flush();
+  void close_after_flush() override;
 
   /// Closes now, dropping what is queued (thread-safe).
-  void close(std::string reason);
-
-  /// The peer's name for logs.
-  const std::string& name() const noexcept { return name_; }
+  void close(std::string reason) override;
 
   /// The executor every handler of this stream runs on.
   boost::asio::any_io_executor executor();
@@ -111,7 +100,6 @@ private:
   std::unique_ptr<boost::asio::steady_timer> first_packet_timer_;
   std::chrono::steady_clock::time_point last_read_;
   limits limits_;
-  std::string name_;
   handlers handlers_;
   protocol::frame_decoder decoder_;
   std::vector<protocol::frame> pending_; // sent, not yet handed to a write

@@ -1,4 +1,4 @@
-#include "rcbroker/transport/listener.hpp"
+#include "rcbroker/transport/socket_listener.hpp"
 
 #include "rcbroker/logging/component.hpp"
 #include "tls_socket.hpp"
@@ -99,7 +99,8 @@ void remove_stale_socket_file(const std::string& path) {
 
 } // namespace
 
-listener::listener(asio::io_context& ioc, endpoint ep, stream::limits lim, listener_options opts)
+socket_listener::socket_listener(asio::io_context& ioc, endpoint ep, stream::limits lim,
+                                 listener_options opts)
     : ioc_(ioc), endpoint_(std::move(ep)), limits_(lim), options_(std::move(opts)),
       acceptor_(asio::make_strand(ioc)), retry_timer_(acceptor_.get_executor()) {
   if (endpoint_.type == endpoint::kind::tls && !options_.tls)
@@ -150,12 +151,12 @@ listener::listener(asio::io_context& ioc, endpoint ep, stream::limits lim, liste
   }
 }
 
-listener::~listener() {
+socket_listener::~socket_listener() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
 }
 
-std::string listener::bound_url() const {
+std::string socket_listener::bound_url() const {
   if (endpoint_.type == endpoint::kind::unix_socket)
     return endpoint_.to_string();
   auto ep = endpoint_;
@@ -163,19 +164,18 @@ std::string listener::bound_url() const {
   return ep.to_string();
 }
 
-void listener::start(accept_handler on_accept) {
+void socket_listener::start(accept_handler on_accept) {
   asio::post(acceptor_.get_executor(), [self = shared_from_this(), h = std::move(on_accept)] {
     self->on_accept_ = std::move(h);
     self->accept_next();
   });
 }
 
-void listener::accept_next() {
+void socket_listener::accept_next() {
   if (stopped_)
     return;
-  acceptor_.async_accept(ioc_, [self = shared_from_this()](
-                                                      boost::system::error_code ec,
-                                                      generic_protocol::socket sock) {
+  acceptor_.async_accept(ioc_, [self = shared_from_this()](boost::system::error_code ec,
+                                                           generic_protocol::socket sock) {
     if (self->stopped_)
       return;
     if (!ec) {
@@ -203,7 +203,7 @@ void listener::accept_next() {
   });
 }
 
-void listener::handshake(stream::socket_type socket, std::string name) {
+void socket_listener::handshake(stream::socket_type socket, std::string name) {
   auto hs = std::make_shared<handshake_state>(std::move(socket), *options_.tls, std::move(name));
   hs->deadline.expires_after(options_.tls_handshake_timeout);
   hs->deadline.async_wait([hs](boost::system::error_code ec) {
@@ -236,7 +236,7 @@ void listener::handshake(stream::socket_type socket, std::string name) {
   });
 }
 
-void listener::handshake_failed(const std::string& name, const std::string& reason) {
+void socket_listener::handshake_failed(const std::string& name, const std::string& reason) {
   // A port scanner or a plain-TCP peer fails here at every attempt: a flood must not flood the log.
   auto n = ++handshake_failures_;
   if (n <= 10 || n % 1000 == 0)
@@ -245,7 +245,7 @@ void listener::handshake_failed(const std::string& name, const std::string& reas
               endpoint_.to_string());
 }
 
-void listener::stop() {
+void socket_listener::stop() {
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
     if (self->stopped_)
       return;

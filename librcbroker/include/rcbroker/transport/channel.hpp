@@ -1,0 +1,58 @@
+#pragma once
+
+#include "rcbroker/protocol/frame.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace rcbroker::transport {
+
+/// One peer's packets in both directions, whatever carries them: a length-prefixed socket
+/// (stream.hpp), an HTTP exchange (http_exchange.hpp) or a gRPC stream. A connection actor
+/// owns one and sees only this. `start`, `send`, `consumed` and the handlers run on the io
+/// thread; `close` and `close_after_flush` may be called from any thread.
+class channel {
+public:
+  /// What the channel tells its owner, on the io thread; `on_closed` runs once.
+  struct handlers {
+    std::function<void(std::vector<protocol::frame>&&)> on_frames;
+    std::function<void(std::string reason)> on_closed;
+    /// When set, the owner calls `consumed()` once per `on_frames` batch it has processed, and
+    /// the channel reads nothing more while a batch is unprocessed (back-pressure).
+    bool acknowledge_batches = false;
+  };
+
+  explicit channel(std::string name) : name_(std::move(name)) {}
+  virtual ~channel() = default;
+  channel(const channel&) = delete;
+  channel& operator=(const channel&) = delete;
+
+  /// Starts reading; call once.
+  virtual void start(handlers h) = 0;
+
+  /// Queues `f` for the peer (a whole packet, as on the length-prefixed wire).
+  virtual void send(protocol::frame f) = 0;
+
+  /// The owner processed one batch of frames (with `acknowledge_batches`).
+  virtual void consumed() = 0;
+
+  /// Writes what is queued, then closes.
+  virtual void close_after_flush() = 0;
+
+  /// Closes now, dropping what is queued.
+  virtual void close(std::string reason) = 0;
+
+  /// The peer's name for logs, e.g. "tcp 127.0.0.1:40122".
+  const std::string& name() const noexcept { return name_; }
+
+private:
+  std::string name_;
+};
+
+/// A shared channel, as carried in messages.
+using channel_ptr = std::shared_ptr<channel>;
+
+} // namespace rcbroker::transport
