@@ -127,6 +127,14 @@ protected:
     return peer;
   }
 
+  /// A client joining as an HTTP request does: its CANCEL comes on another connection.
+  fake_peer http_client(const std::string& host = "127.0.0.1") {
+    auto peer = spawn_peer();
+    caf::send_as(peer.handle, sb_, join_atom::value, peer_role::client, host, true);
+    sched_.run();
+    return peer;
+  }
+
   fake_peer worker(std::uint32_t capacity) {
     auto peer = join(peer_role::worker);
     register_slots(peer, capacity);

@@ -157,6 +157,73 @@ TEST_F(SwitchboardTest, CancelOfAnotherClientsRouteGetsCookieNotFound) {
   EXPECT_EQ(status().routes, 1u);
 }
 
+TEST_F(SwitchboardTest, HttpRequestsCancelEachOthersRunsByCookie) {
+  start();
+  auto w = worker(1);
+  auto owner = http_client();
+  auto canceller = http_client();
+  run(owner, cookie_n(1));
+  w.take();
+  auto sent = cancel(canceller, cookie_n(1));
+  auto ack = canceller.take();
+  ASSERT_EQ(ack.size(), 1u);
+  EXPECT_TRUE(is_result(ack[0], cookie_n(1), result_code::ok,
+                        "Cancel taken; the run's own request gets its RESULT"));
+  auto got = w.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload(), sent.payload());
+  EXPECT_TRUE(owner.take().empty());
+  // A second CANCEL is taken too, and dropped as for the owner's.
+  cancel(canceller, cookie_n(1));
+  EXPECT_EQ(canceller.take().size(), 1u);
+  EXPECT_TRUE(w.take().empty());
+  auto answer = result(w, cookie_n(1), "stopped");
+  got = owner.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload(), answer.payload());
+  EXPECT_TRUE(canceller.take().empty());
+  EXPECT_EQ(status().routes, 0u);
+}
+
+TEST_F(SwitchboardTest, CancelByCookieNeedsBothSidesToBeHttpRequests) {
+  start();
+  auto w = worker(2);
+  auto socket_client = client_from("10.0.0.1");
+  auto http = http_client();
+  run(socket_client, cookie_n(1));
+  run(http, cookie_n(2));
+  w.take();
+  cancel(http, cookie_n(1)); // a socket client's run
+  auto got = http.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(1), result_code::cookie_not_found, "No such cookie"));
+  cancel(socket_client, cookie_n(2)); // an HTTP request's run, from a socket client
+  got = socket_client.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(2), result_code::cookie_not_found, "No such cookie"));
+  EXPECT_TRUE(w.take().empty());
+  EXPECT_EQ(status().routes, 2u);
+}
+
+TEST_F(SwitchboardTest, HttpCancelOfAQueuedRunAnswersBoth) {
+  switchboard_config config;
+  config.queue_limit = 5;
+  start(config);
+  auto owner = http_client();
+  auto canceller = http_client();
+  run(owner, cookie_n(1));
+  cancel(canceller, cookie_n(1));
+  auto ack = canceller.take();
+  ASSERT_EQ(ack.size(), 1u);
+  EXPECT_TRUE(is_result(ack[0], cookie_n(1), result_code::ok,
+                        "Cancel taken; the run's own request gets its RESULT"));
+  auto got = owner.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(1), result_code::exception, "Cancelled"));
+  EXPECT_EQ(status().queued, 0u);
+  EXPECT_EQ(status().routes, 0u);
+}
+
 // -- REGISTER and RESULT from a worker ----------------------------------------------------------
 
 TEST_F(SwitchboardTest, RegisterAddsSlotsAndASecondRegisterAddsMore) {

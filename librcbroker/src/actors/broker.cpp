@@ -168,10 +168,12 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
         auto name = fmt::format("{}#{} ({})", role_name(role), st.next_id++, stream->name());
         (role == peer_role::client ? st.clients : st.workers) += 1;
         (role == peer_role::client ? st.clients_accepted : st.workers_accepted) += 1;
-        broker_log().info("{} connected ({} clients, {} workers)", name, st.clients, st.workers);
-        auto conn = spawn_connection(self->system(), role, stream, st.switchboard, name,
-                                     role == peer_role::worker ? st.cfg.worker_token : "",
-                                     st.reader);
+        // An HTTP request is a connection of its own: one a task must not take a line at info.
+        broker_log().log(stream->one_request() ? spdlog::level::debug : spdlog::level::info,
+                         "{} connected ({} clients, {} workers)", name, st.clients, st.workers);
+        auto conn =
+            spawn_connection(self->system(), role, stream, st.switchboard, name,
+                             role == peer_role::worker ? st.cfg.worker_token : "", st.reader);
         self->monitor(conn);
         st.connections.emplace(conn.address(), connection_entry{role, conn, std::move(name)});
       },

@@ -144,7 +144,7 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
   st.peer_name = std::move(name);
   st.worker_token = std::move(worker_token);
   if (role == peer_role::client)
-    self->send(sb, join_atom::value, role, peer_host(stream->name()));
+    self->send(sb, join_atom::value, role, peer_host(stream->name()), stream->one_request());
   else
     self->send(sb, join_atom::value, role);
   auto handle = caf::actor_cast<connection_actor>(self);
@@ -173,7 +173,9 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
         handle_batch(self);
       },
       [self](closed_atom, std::string& reason) {
-        connection_log().info("{} disconnected: {}", self->state.peer_name, reason);
+        connection_log().log(self->state.stream->one_request() ? spdlog::level::debug
+                                                               : spdlog::level::info,
+                             "{} disconnected: {}", self->state.peer_name, reason);
         self->quit();
       },
       [self](close_atom) { self->state.stream->close_after_flush(); },

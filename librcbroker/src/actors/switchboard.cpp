@@ -57,6 +57,10 @@ struct peer_entry {
   /// Socket client only: its host ("" otherwise) and that host's entry (stable: a map node).
   std::string host;
   host_entry* host_load = nullptr;
+  /// Client only: each of its requests arrives on a connection of its own (HTTP), so a CANCEL
+  /// comes from another connection than its RUN: such clients may cancel each other's runs by
+  /// cookie (docs/ROUTING.md).
+  bool cancels_by_cookie = false;
 };
 
 bool is_worker_side(peer_role role) {
@@ -91,6 +95,7 @@ struct route {
 };
 
 constexpr const char* cancelled_text = "Cancelled";
+constexpr const char* cancel_taken_text = "Cancel taken; the run's own request gets its RESULT";
 constexpr const char* worker_went_away_text = "The worker connection went away";
 constexpr const char* broker_went_away_text = "The broker is shutting down";
 
@@ -458,7 +463,7 @@ struct switchboard_state {
 
   // -- handlers ---------------------------------------------------------------------------------
 
-  void on_join(peer_role role, std::string host = {}) {
+  void on_join(peer_role role, std::string host = {}, bool cancels_by_cookie = false) {
     auto sender = self->current_sender();
     auto addr = caf::actor_cast<caf::actor_addr>(sender);
     if (!sender || peer_by_addr.count(addr) > 0) {
@@ -473,6 +478,7 @@ struct switchboard_state {
     peer.handle = caf::actor_cast<peer_actor>(sender);
     peer_by_addr.emplace(addr, id);
     self->monitor(peer.handle);
+    peer.cancels_by_cookie = role == peer_role::client && cancels_by_cookie;
     if (role == peer_role::client && !host.empty()) {
       auto& load = hosts[host];
       ++load.clients;
@@ -550,19 +556,27 @@ struct switchboard_state {
     if (client == nullptr)
       return;
     auto it = routes.find(c);
-    if (it == routes.end() || it->second.client != client_id || it->second.answered) {
+    if (it == routes.end() || it->second.answered ||
+        (it->second.client != client_id && !may_cancel_by_cookie(*client, it->second.client))) {
       answer(*client, c, result_code::cookie_not_found, "No such cookie");
       return;
     }
     auto& r = it->second;
+    auto owner_id = r.client;
+    auto* owner = find_peer(owner_id);
+    // The owner hears how its run ended; a canceller on another connection hears that its
+    // CANCEL was taken, as the one packet its request gets.
+    if (owner_id != client_id)
+      answer(*client, c, result_code::ok, cancel_taken_text);
     if (r.worker == 0) {
       switchboard_log().debug("switchboard: queued {} cancelled", cookie_text{c});
-      queue.remove(client_id, c);
-      untrack_client(*client, c);
+      queue.remove(owner_id, c);
+      if (owner != nullptr)
+        untrack_client(*owner, c);
       auto detach = r.detach;
       drop_route(it);
-      if (!detach)
-        answer(*client, c, result_code::exception, cancelled_text);
+      if (!detach && owner != nullptr)
+        answer(*owner, c, result_code::exception, cancelled_text);
       return;
     }
     if (r.cancel_sent) {
@@ -577,6 +591,13 @@ struct switchboard_state {
     forward(peers.at(r.worker), std::move(cancel_frame));
     r.cancel_sent = true;
     self->delayed_send(self, cfg.cancel_grace, grace_atom::value, c, r.generation);
+  }
+
+  /// Whether `sender` may cancel a run of the client `owner_id` it is not: both must be clients
+  /// whose requests each come on a connection of their own.
+  bool may_cancel_by_cookie(const peer_entry& sender, peer_id owner_id) {
+    auto* owner = find_peer(owner_id);
+    return sender.cancels_by_cookie && owner != nullptr && owner->cancels_by_cookie;
   }
 
   void on_register(std::uint32_t capacity) {
@@ -835,10 +856,13 @@ struct switchboard_state {
         deliver(peers.at(r.worker), protocol::make_cancel(c));
       }
     }
-    switchboard_log().info(
-        "switchboard: {} went away; {} queued RUN(s) dropped, {} running task(s) "
-        "orphaned, {} cancelled",
-        peer_text{client.role, id}, dropped.size(), orphans, cancelled);
+    // An HTTP request ends as its client goes away: only one that leaves work behind is news.
+    auto level = client.cancels_by_cookie && dropped.empty() && orphans == 0 ? spdlog::level::debug
+                                                                             : spdlog::level::info;
+    switchboard_log().log(level,
+                          "switchboard: {} went away; {} queued RUN(s) dropped, {} running task(s) "
+                          "orphaned, {} cancelled",
+                          peer_text{client.role, id}, dropped.size(), orphans, cancelled);
   }
 
   switchboard_status status() const {
@@ -957,6 +981,9 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
       [self](join_atom, peer_role role) { self->state.on_join(role); },
       [self](join_atom, peer_role role, std::string& host) {
         self->state.on_join(role, std::move(host));
+      },
+      [self](join_atom, peer_role role, std::string& host, bool cancels_by_cookie) {
+        self->state.on_join(role, std::move(host), cancels_by_cookie);
       },
       [self](run_atom, const cookie& c, bool detach, frame& run_frame) {
         self->state.on_run(c, detach, 0, run_frame);

@@ -58,7 +58,7 @@ bind_all(boost::asio::io_context& ioc, const std::vector<std::string>& urls,
     if (!parsed.value)
       throw std::runtime_error(parsed.error);
     auto& ep = *parsed.value;
-    if (!ep.is_framed())
+    if (ep.type == transport::endpoint::kind::grpc || ep.type == transport::endpoint::kind::grpcs)
       throw std::runtime_error(url + ": " + ep.scheme() + ":// endpoints are not served yet");
     result.push_back(std::make_shared<transport::socket_listener>(ioc, ep, limits_of(s), opts));
   }

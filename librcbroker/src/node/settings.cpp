@@ -99,6 +99,7 @@ std::vector<std::string> default_client_endpoints() {
   std::vector<std::string> urls{"socket:///tmp/reasonchip-broker-client.sock", "tcp://[::1]:51500"};
   if (served_by_this_build(transport::endpoint::kind::grpc))
     urls.emplace_back("grpc://[::1]:51501");
+  urls.emplace_back("http://[::1]:51502");
   return urls;
 }
 

@@ -1,5 +1,6 @@
 #include "rcbroker/transport/socket_listener.hpp"
 
+#include "http_session.hpp"
 #include "rcbroker/logging/component.hpp"
 #include "tls_socket.hpp"
 
@@ -103,7 +104,9 @@ socket_listener::socket_listener(asio::io_context& ioc, endpoint ep, stream::lim
                                  listener_options opts)
     : ioc_(ioc), endpoint_(std::move(ep)), limits_(lim), options_(std::move(opts)),
       acceptor_(asio::make_strand(ioc)), retry_timer_(acceptor_.get_executor()) {
-  if (endpoint_.type == endpoint::kind::tls && !options_.tls)
+  if (endpoint_.type == endpoint::kind::http || endpoint_.type == endpoint::kind::https)
+    http_sessions_ = std::make_shared<http_sessions>();
+  if (endpoint_.uses_tls() && !options_.tls)
     throw std::runtime_error(endpoint_.to_string() + " needs a TLS certificate and key (tls-cert, "
                                                      "tls-key)");
   boost::system::error_code ec;
@@ -185,10 +188,12 @@ void socket_listener::accept_next() {
         sock.set_option(asio::ip::tcp::no_delay(true), ignored);
         sock.set_option(asio::socket_base::keep_alive(true), ignored);
       }
-      auto scheme = !where.is_tcp() ? "" : where.type == endpoint::kind::tls ? "tls" : "tcp";
-      auto name = describe(sock.remote_endpoint(ignored), scheme);
-      if (where.type == endpoint::kind::tls)
+      auto name = describe(sock.remote_endpoint(ignored), where.is_tcp() ? where.scheme() : "");
+      if (where.uses_tls())
         self->handshake(std::move(sock), std::move(name));
+      else if (self->http_sessions_)
+        serve_http(std::move(sock), self->limits_, std::move(name), self->on_accept_,
+                   self->http_sessions_);
       else
         self->on_accept_(std::make_shared<stream>(std::move(sock), self->limits_, std::move(name)));
     } else if (ec == asio::error::operation_aborted) {
@@ -225,13 +230,18 @@ void socket_listener::handshake(stream::socket_type socket, std::string name) {
       hs->tls->ssl.next_layer().close(ignored);
       return;
     }
-    auto s = std::make_shared<stream>(std::move(hs->tls), self->limits_, std::move(hs->name));
     // on_accept_ and stopped_ belong to the acceptor's strand.
-    asio::post(self->acceptor_.get_executor(), [self, s] {
-      if (self->stopped_)
-        s->close("the listener stopped");
-      else
-        self->on_accept_(s);
+    asio::post(self->acceptor_.get_executor(), [self, hs] {
+      if (self->stopped_) {
+        boost::system::error_code ignored;
+        hs->tls->ssl.next_layer().close(ignored);
+      } else if (self->http_sessions_) {
+        serve_http(std::move(hs->tls), self->limits_, std::move(hs->name), self->on_accept_,
+                   self->http_sessions_);
+      } else {
+        self->on_accept_(
+            std::make_shared<stream>(std::move(hs->tls), self->limits_, std::move(hs->name)));
+      }
     });
   });
 }
@@ -253,6 +263,8 @@ void socket_listener::stop() {
     boost::system::error_code ignored;
     self->acceptor_.close(ignored);
     self->retry_timer_.cancel();
+    if (self->http_sessions_)
+      self->http_sessions_->stop_all();
     if (self->endpoint_.type == endpoint::kind::unix_socket)
       ::unlink(self->endpoint_.path.c_str());
   });

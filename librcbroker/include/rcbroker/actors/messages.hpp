@@ -58,10 +58,10 @@ using protocol::frame;
 
 /// What a connection is to the Switchboard (CAF serializes enums as they are).
 enum class peer_role : std::uint8_t {
-  client,         ///< submits RUN and CANCEL
-  worker,         ///< registers slots, answers with RESULT
-  link_client,    ///< a link from another node submitting its clients' work here (local slots)
-  link_worker,    ///< a link to another node, offering that node's free slots here
+  client,      ///< submits RUN and CANCEL
+  worker,      ///< registers slots, answers with RESULT
+  link_client, ///< a link from another node submitting its clients' work here (local slots)
+  link_worker, ///< a link to another node, offering that node's free slots here
 };
 
 /// A role as logs and errors name it: "client", "worker", "link client", "link worker".
@@ -192,6 +192,7 @@ using cluster_link_actor = peer_actor::extend<caf::reacts_to<capacity_atom, std:
 using switchboard_actor = caf::typed_actor<
     caf::reacts_to<join_atom, peer_role>,
     caf::reacts_to<join_atom, peer_role, std::string /* peer host */>,
+    caf::reacts_to<join_atom, peer_role, std::string /* peer host */, bool /* cancels by cookie */>,
     caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
     caf::reacts_to<cancel_atom, cookie, frame>,
     caf::reacts_to<register_atom, std::uint32_t /* capacity */>,

@@ -125,8 +125,8 @@ struct switchboard_snapshot {
   std::uint64_t cluster_runs_sent = 0;
   std::uint64_t cluster_runs_received = 0;
   traffic_counters traffic;
-  std::vector<peer_load> client_peers;  ///< in join order
-  std::vector<peer_load> worker_peers;  ///< in join order
+  std::vector<peer_load> client_peers;       ///< in join order
+  std::vector<peer_load> worker_peers;       ///< in join order
   std::vector<peer_load> cluster_link_loads; ///< links offering other nodes' slots here
 };
 

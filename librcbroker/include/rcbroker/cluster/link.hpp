@@ -3,7 +3,6 @@
 #include "rcbroker/actors/messages.hpp"
 
 #include <caf/fwd.hpp>
-
 #include <string>
 
 namespace rcbroker::cluster {

@@ -5,7 +5,6 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <string>

@@ -28,8 +28,9 @@ namespace rcbroker::node {
 
 /// A running broker node: one I/O thread that runs the sockets and, through
 /// runtime::io_scheduler, every actor of the node's actor system (the Switchboard, the Broker,
-/// a connection actor per socket), and the listeners. Construction binds every endpoint (throwing std::runtime_error with a message
-/// for the operator when one cannot be bound); `shutdown` stops it in order.
+/// a connection actor per socket), and the listeners. Construction binds every endpoint (throwing
+/// std::runtime_error with a message for the operator when one cannot be bound); `shutdown` stops
+/// it in order.
 class node {
 public:
   /// Starts a node; `cfg` holds CAF's settings and must outlive the node.

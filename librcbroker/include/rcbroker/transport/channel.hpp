@@ -45,6 +45,10 @@ public:
   /// Closes now, dropping what is queued.
   virtual void close(std::string reason) = 0;
 
+  /// Whether the channel carries one request of its peer (an HTTP exchange): the peer's next
+  /// packet, a CANCEL of its RUN say, comes on another channel.
+  virtual bool one_request() const noexcept { return false; }
+
   /// The peer's name for logs, e.g. "tcp 127.0.0.1:40122".
   const std::string& name() const noexcept { return name_; }
 

@@ -21,6 +21,8 @@ class context;
 
 namespace rcbroker::transport {
 
+class http_sessions;
+
 /// How a listener treats what it accepts, beyond the limits of each stream.
 struct listener_options {
   /// Permissions of a Unix socket file, set after bind and before listen (a peer needs write
@@ -33,9 +35,11 @@ struct listener_options {
 };
 
 /// A bound, listening socket for one endpoint (TCP, TLS or Unix-domain) that hands each accepted
-/// connection to a callback as a stream of length-prefixed frames. On a tls:// endpoint the TLS
-/// handshake comes first: a peer whose handshake fails (or does not finish in time) is logged at
-/// warn and closed, and never reaches the callback.
+/// connection to a callback as a stream of length-prefixed frames (tcp://, tls://, socket://),
+/// or serves HTTP on it and hands each request to the callback as a channel of its own (http://,
+/// https://; see http_session.hpp). On a TLS endpoint the TLS handshake comes first: a peer whose
+/// handshake fails (or does not finish in time) is logged at warn and closed, and never reaches
+/// the callback.
 class socket_listener final : public listener,
                               public std::enable_shared_from_this<socket_listener> {
 public:
@@ -72,6 +76,7 @@ private:
   boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol> acceptor_;
   boost::asio::steady_timer retry_timer_;
   accept_handler on_accept_;
+  std::shared_ptr<http_sessions> http_sessions_; // http:// and https:// only
   std::uint16_t bound_port_ = 0;
   bool stopped_ = false;
 };

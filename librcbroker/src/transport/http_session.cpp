@@ -1,0 +1,515 @@
+#include "http_session.hpp"
+
+#include "rcbroker/logging/component.hpp"
+#include "rcbroker/protocol/packet_reader.hpp"
+#include "tls_socket.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <cstdio>
+#include <optional>
+#include <spdlog/spdlog.h>
+
+namespace rcbroker::transport {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+/// The original's one route: a client posts a packet and reads the packets for it.
+constexpr std::string_view stream_path = "/v1/stream/stream";
+
+/// Request line and headers; the body is bounded by `max-frame-size`.
+constexpr std::uint32_t max_header_bytes = 8 * 1024;
+
+/// Bytes read ahead while a request runs, to notice that the client went away.
+constexpr std::size_t watch_bytes = 4 * 1024;
+
+spdlog::logger& http_log() {
+  return logging::logger(logging::component::connection);
+}
+
+// A flood of bad requests must not flood the log.
+bool worth_logging() {
+  static std::atomic<std::uint64_t> count{0};
+  auto n = ++count;
+  return n <= 10 || n % 1000 == 0;
+}
+
+const char* reason_phrase(unsigned status) {
+  switch (status) {
+  case 200:
+    return "OK";
+  case 400:
+    return "Bad Request";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 413:
+    return "Payload Too Large";
+  case 431:
+    return "Request Header Fields Too Large";
+  default:
+    return "Service Unavailable";
+  }
+}
+
+// The async stream a session reads and writes, and the socket under it.
+stream::socket_type& io_of(stream::socket_type& s) {
+  return s;
+}
+asio::ssl::stream<stream::socket_type>& io_of(std::unique_ptr<tls_socket>& t) {
+  return t->ssl;
+}
+stream::socket_type& socket_of(stream::socket_type& s) {
+  return s;
+}
+stream::socket_type& socket_of(std::unique_ptr<tls_socket>& t) {
+  return t->ssl.next_layer();
+}
+
+} // namespace
+
+/// What an exchange needs of the connection it runs on, whatever the socket type.
+class http_session_base : public std::enable_shared_from_this<http_session_base> {
+public:
+  virtual ~http_session_base() = default;
+
+  /// Writes `f` as a line of the current response; the RESULT for its cookie ends it.
+  virtual void exchange_send(protocol::frame f) = 0;
+
+  /// Ends the current response: after what is queued (`flush`), or at once with the connection.
+  virtual void exchange_close(bool flush, std::string reason) = 0;
+
+  /// Ends the current response as answered (a `200`, empty when nothing was written).
+  virtual void exchange_finish(std::string reason) = 0;
+
+  /// Closes the connection now.
+  virtual void close_now() = 0;
+
+  /// The executor every handler of the connection runs on.
+  virtual asio::any_io_executor executor() = 0;
+};
+
+namespace {
+
+/// One request of an HTTP client: the channel of its connection actor.
+class http_exchange final : public channel, public std::enable_shared_from_this<http_exchange> {
+public:
+  http_exchange(std::shared_ptr<http_session_base> session, protocol::frame request,
+                std::string name, bool ends_when_taken)
+      : channel(std::move(name)), session_(std::move(session)), request_(std::move(request)),
+        ends_when_taken_(ends_when_taken) {}
+
+  void start(handlers h) override {
+    asio::post(session_->executor(), [self = shared_from_this(), h = std::move(h)]() mutable {
+      self->handlers_ = std::move(h);
+      self->started_ = true;
+      if (self->ended_) {
+        self->handlers_.on_closed(self->end_reason_);
+        return;
+      }
+      std::vector<protocol::frame> frames;
+      frames.push_back(std::move(self->request_));
+      self->handlers_.on_frames(std::move(frames));
+    });
+  }
+
+  void send(protocol::frame f) override {
+    if (!ended_)
+      session_->exchange_send(std::move(f));
+  }
+
+  void consumed() override {
+    // A detached RUN gets no RESULT: its request ends once the node has taken it (an answer the
+    // connection gave at once, such as BAD_PACKET, is written before this).
+    if (ends_when_taken_ && !ended_)
+      session_->exchange_finish("the detached run was taken");
+  }
+
+  void close_after_flush() override {
+    asio::post(session_->executor(), [self = shared_from_this()] {
+      if (!self->ended_)
+        self->session_->exchange_close(true, "closed by the broker");
+    });
+  }
+
+  void close(std::string reason) override {
+    asio::post(session_->executor(), [self = shared_from_this(), reason = std::move(reason)] {
+      if (!self->ended_)
+        self->session_->exchange_close(false, reason);
+    });
+  }
+
+  bool one_request() const noexcept override { return true; }
+
+  /// The request is over (answered, or its connection ended): tells the connection actor once.
+  void ended(std::string reason) {
+    if (ended_)
+      return;
+    ended_ = true;
+    if (started_)
+      handlers_.on_closed(std::move(reason));
+    else
+      end_reason_ = std::move(reason);
+  }
+
+private:
+  std::shared_ptr<http_session_base> session_;
+  protocol::frame request_;
+  handlers handlers_;
+  std::string end_reason_;
+  bool ends_when_taken_;
+  bool started_ = false;
+  bool ended_ = false;
+};
+
+/// One HTTP connection, plain (`Socket` = stream::socket_type) or TLS.
+template <class Socket>
+class http_session final : public http_session_base {
+public:
+  http_session(Socket socket, stream::limits lim, std::string name,
+               listener::accept_handler on_accept, std::shared_ptr<http_sessions> sessions)
+      : socket_(std::move(socket)), timer_(socket_of(socket_).get_executor()),
+        buffer_(max_header_bytes + lim.max_frame_size + watch_bytes), limits_(lim),
+        name_(std::move(name)), on_accept_(std::move(on_accept)), sessions_(std::move(sessions)) {}
+
+  void start() { read_request(); }
+
+  void exchange_send(protocol::frame f) override {
+    if (!exchange_ || closed_)
+      return;
+    auto r = protocol::read_packet(f);
+    bool last = r.fields.type == protocol::packet_type::result && r.fields.cookie == cookie_;
+    start_response();
+    append_line(f.payload());
+    if (out_.size() > limits_.max_write_queue) {
+      if (worth_logging())
+        http_log().warn("{}: closing: {} bytes queued for a client that does not read "
+                        "(max-write-queue)",
+                        name_, out_.size());
+      return close_now();
+    }
+    if (last)
+      finish_exchange("answered");
+    flush();
+  }
+
+  void exchange_close(bool flush_first, std::string reason) override {
+    if (!exchange_ || closed_)
+      return;
+    keep_alive_ = false;
+    if (!headers_sent_) {
+      // Refused (connection limit) or the node is stopping: no packet was written yet.
+      auto ex = std::move(exchange_);
+      ex->ended(reason);
+      return reply(503, reason + "\n");
+    }
+    if (!flush_first)
+      return close_now();
+    finish_exchange(std::move(reason));
+    flush();
+  }
+
+  void exchange_finish(std::string reason) override {
+    if (!exchange_ || closed_)
+      return;
+    start_response();
+    finish_exchange(std::move(reason));
+    flush();
+  }
+
+  void close_now() override {
+    if (closed_)
+      return;
+    closed_ = true;
+    timer_.cancel();
+    if (auto ex = std::move(exchange_))
+      ex->ended("the HTTP connection closed");
+    boost::system::error_code ignored;
+    socket_of(socket_).close(ignored);
+  }
+
+  asio::any_io_executor executor() override { return socket_of(socket_).get_executor(); }
+
+private:
+  std::shared_ptr<http_session> self() {
+    return std::static_pointer_cast<http_session>(shared_from_this());
+  }
+
+  // One deadline for the whole next request (bytes arriving one by one do not extend it).
+  void arm_request_deadline() {
+    auto wait = limits_.first_packet_timeout.count() > 0 ? limits_.first_packet_timeout
+                                                         : limits_.idle_timeout;
+    if (wait.count() <= 0)
+      return;
+    timer_.expires_after(wait);
+    timer_.async_wait([self = self()](boost::system::error_code ec) {
+      if (!ec && !self->exchange_)
+        self->close_now();
+    });
+  }
+
+  void read_request() {
+    if (closed_)
+      return;
+    if (sessions_->stopped())
+      return close_now();
+    parser_.emplace();
+    parser_->header_limit(max_header_bytes);
+    parser_->body_limit(limits_.max_frame_size);
+    arm_request_deadline();
+    http::async_read(io_of(socket_), buffer_, *parser_,
+                     [self = self()](beast::error_code ec, std::size_t) { self->on_request(ec); });
+  }
+
+  void on_request(const beast::error_code& ec) {
+    timer_.cancel();
+    if (closed_)
+      return;
+    if (ec)
+      return on_read_error(ec);
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    chunked_ = req.version() >= 11;
+    if (req.method() != http::verb::post)
+      return reply(405, "use POST /v1/stream/stream with one JSON packet as the body\n");
+    auto target = std::string_view{req.target().data(), req.target().size()};
+    if (target.substr(0, target.find('?')) != stream_path)
+      return reply(404, "the broker serves POST /v1/stream/stream only\n");
+    protocol::frame request{std::string_view{req.body()}};
+    auto r = protocol::read_packet(request);
+    if (!r.fields.cookie) {
+      if (worth_logging())
+        http_log().warn("{}: answered 400: a body without a cookie ({})", name_,
+                        r.ok() ? "no cookie field" : r.error);
+      keep_alive_ = false;
+      return reply(400, "the body must be one JSON packet with a cookie (a RUN or a CANCEL): " +
+                            (r.ok() ? std::string{"no cookie"} : r.error) + "\n");
+    }
+    cookie_ = *r.fields.cookie;
+    bool detached_run = r.ok() && r.fields.type == protocol::packet_type::run && r.fields.detach;
+    exchange_ = std::make_shared<http_exchange>(shared_from_this(), std::move(request), name_,
+                                                detached_run);
+    headers_sent_ = false;
+    watch();
+    on_accept_(exchange_);
+  }
+
+  void on_read_error(const beast::error_code& ec) {
+    unsigned status = 0;
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+      status = 431;
+    else if (ec == http::error::body_limit)
+      status = 413;
+    else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+             ec != http::error::end_of_stream && ec != http::error::partial_message)
+      status = 400;
+    if (status == 0)
+      return close_now(); // the client closed, timed out, or the socket failed
+    if (worth_logging())
+      http_log().warn("{}: answered {}: {}", name_, status, ec.message());
+    keep_alive_ = false;
+    reply(status, status == 413 ? "the body is larger than max-frame-size (" +
+                                      std::to_string(limits_.max_frame_size) + " bytes)\n"
+                                : "malformed HTTP request: " + ec.message() + "\n");
+  }
+
+  // While a request runs, a read notices the client going away; bytes it gets (a pipelined next
+  // request) wait in the buffer until the response is over.
+  void watch() {
+    if (watching_ || closed_)
+      return;
+    watching_ = true;
+    io_of(socket_).async_read_some(buffer_.prepare(watch_bytes),
+                                   [self = self()](boost::system::error_code ec, std::size_t n) {
+                                     self->watching_ = false;
+                                     if (self->closed_)
+                                       return;
+                                     if (ec) {
+                                       if (auto ex = std::move(self->exchange_))
+                                         ex->ended("the HTTP client disconnected");
+                                       return self->close_now();
+                                     }
+                                     self->buffer_.commit(n);
+                                     if (self->next_request_waits_) {
+                                       self->next_request_waits_ = false;
+                                       self->read_request();
+                                     }
+                                   });
+  }
+
+  void start_response() {
+    if (headers_sent_)
+      return;
+    headers_sent_ = true;
+    out_ += "HTTP/1.1 200 OK\r\nServer: rcbroker\r\nContent-Type: application/octet-stream\r\n"
+            "Cache-Control: no-store\r\n";
+    if (chunked_)
+      out_ += "Transfer-Encoding: chunked\r\n";
+    else
+      keep_alive_ = false; // an HTTP/1.0 body ends when the connection does
+    if (!keep_alive_)
+      out_ += "Connection: close\r\n";
+    out_ += "\r\n";
+  }
+
+  void append_line(std::string_view packet) {
+    if (chunked_) {
+      char size[24];
+      std::snprintf(size, sizeof size, "%zx\r\n", packet.size() + 1);
+      out_ += size;
+    }
+    out_ += packet;
+    out_ += '\n';
+    if (chunked_)
+      out_ += "\r\n";
+  }
+
+  void finish_exchange(std::string reason) {
+    if (chunked_)
+      out_ += "0\r\n\r\n";
+    response_done_ = true;
+    if (auto ex = std::move(exchange_))
+      ex->ended(std::move(reason));
+  }
+
+  void reply(unsigned status, std::string body) {
+    out_ += "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) +
+            "\r\nServer: rcbroker\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Cache-Control: no-store\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n";
+    if (status == 405)
+      out_ += "Allow: POST\r\n";
+    if (!keep_alive_)
+      out_ += "Connection: close\r\n";
+    out_ += "\r\n";
+    out_ += body;
+    response_done_ = true;
+    flush();
+  }
+
+  void flush() {
+    if (writing_ || out_.empty() || closed_)
+      return;
+    writing_ = true;
+    in_flight_.swap(out_);
+    out_.clear();
+    asio::async_write(
+        io_of(socket_), asio::buffer(in_flight_),
+        [self = self()](boost::system::error_code ec, std::size_t) { self->on_written(ec); });
+  }
+
+  void on_written(const boost::system::error_code& ec) {
+    writing_ = false;
+    in_flight_.clear();
+    if (closed_)
+      return;
+    if (ec) {
+      if (auto ex = std::move(exchange_))
+        ex->ended("the HTTP client stopped reading: " + ec.message());
+      return close_now();
+    }
+    if (!out_.empty())
+      return flush();
+    if (!response_done_)
+      return;
+    response_done_ = false;
+    if (!keep_alive_)
+      return close_now();
+    if (watching_) {
+      // The watch's read is still under way: the next request starts when it returns.
+      next_request_waits_ = true;
+      arm_request_deadline();
+      return;
+    }
+    read_request();
+  }
+
+  Socket socket_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  stream::limits limits_;
+  std::string name_;
+  listener::accept_handler on_accept_;
+  std::shared_ptr<http_sessions> sessions_;
+  std::shared_ptr<http_exchange> exchange_; // the request under way, if any
+  protocol::cookie cookie_;                 // its cookie
+  std::string out_;                         // bytes for the next write
+  std::string in_flight_;                   // bytes of the write under way
+  bool writing_ = false;
+  bool headers_sent_ = false; // of the current response
+  bool response_done_ = false;
+  bool chunked_ = true;
+  bool keep_alive_ = true;
+  bool watching_ = false;
+  bool next_request_waits_ = false;
+  bool closed_ = false;
+};
+
+template <class Socket>
+void start_session(Socket socket, stream::limits lim, std::string name,
+                   listener::accept_handler on_accept, std::shared_ptr<http_sessions> sessions) {
+  auto s = std::make_shared<http_session<Socket>>(std::move(socket), lim, std::move(name),
+                                                  std::move(on_accept), sessions);
+  sessions->add(s);
+  s->start();
+}
+
+} // namespace
+
+void http_sessions::add(const std::shared_ptr<http_session_base>& s) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (stopped_) {
+    asio::post(s->executor(), [s] { s->close_now(); });
+    return;
+  }
+  // Forget the ended ones now and then, so the list stays as long as the open connections.
+  if (sessions_.size() >= 64 && (sessions_.size() & (sessions_.size() - 1)) == 0)
+    sessions_.erase(
+        std::remove_if(sessions_.begin(), sessions_.end(), [](auto& w) { return w.expired(); }),
+        sessions_.end());
+  sessions_.push_back(s);
+}
+
+void http_sessions::stop_all() {
+  std::vector<std::weak_ptr<http_session_base>> open;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    stopped_ = true;
+    open.swap(sessions_);
+  }
+  for (auto& w : open) {
+    if (auto s = w.lock())
+      asio::post(s->executor(), [s] { s->close_now(); });
+  }
+}
+
+bool http_sessions::stopped() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return stopped_;
+}
+
+void serve_http(stream::socket_type socket, stream::limits lim, std::string name,
+                listener::accept_handler on_accept, std::shared_ptr<http_sessions> sessions) {
+  start_session(std::move(socket), lim, std::move(name), std::move(on_accept), std::move(sessions));
+}
+
+void serve_http(std::unique_ptr<tls_socket> tls, stream::limits lim, std::string name,
+                listener::accept_handler on_accept, std::shared_ptr<http_sessions> sessions) {
+  start_session(std::move(tls), lim, std::move(name), std::move(on_accept), std::move(sessions));
+}
+
+} // namespace rcbroker::transport
