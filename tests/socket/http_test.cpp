@@ -223,6 +223,22 @@ TEST(SocketHttp, OverTheClientConnectionLimitARequestGets503) {
   EXPECT_TRUE(contains(r.body, "max-client-connections")) << r.body;
 }
 
+TEST(SocketHttp, IdleHttpConnectionsAreBoundedByTheClientConnectionLimit) {
+  test_node node{with_http([](auto& s) { s.max_client_connections = 2; })};
+  auto worker = registered_worker(node);
+  http_peer first{http_url(node)};
+  http_peer second{http_url(node)};
+  http_peer third{http_url(node)};
+  EXPECT_TRUE(third.closed_by_peer(2000)); // idle sockets cannot take every descriptor
+  auto cookie = new_cookie();
+  first.send_request(original_run(cookie, "p", "{}"));
+  ASSERT_TRUE(worker.receive());
+  worker.send(original_result(cookie, "1"));
+  auto r = first.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u);
+}
+
 TEST(SocketHttp, SilentConnectionIsClosedAtTheFirstPacketTimeout) {
   test_node node{
       with_http([](auto& s) { s.first_packet_timeout = std::chrono::milliseconds{200}; })};

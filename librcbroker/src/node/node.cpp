@@ -52,6 +52,7 @@ bind_all(boost::asio::io_context& ioc, const std::vector<std::string>& urls,
   transport::listener_options opts;
   opts.unix_socket_mode = parse_socket_mode(s.unix_socket_mode).value_or(opts.unix_socket_mode);
   opts.tls = tls;
+  opts.max_http_connections = s.max_client_connections;
   std::vector<std::shared_ptr<transport::listener>> result;
   for (auto& url : urls) {
     auto parsed = transport::parse_endpoint(url, defaults);

@@ -185,6 +185,8 @@ public:
         buffer_(max_header_bytes + lim.max_frame_size + watch_bytes), limits_(lim),
         name_(std::move(name)), on_accept_(std::move(on_accept)), sessions_(std::move(sessions)) {}
 
+  ~http_session() override { sessions_->closed(); }
+
   void start() { read_request(); }
 
   void exchange_send(protocol::frame f) override {
@@ -462,6 +464,14 @@ private:
 template <class Socket>
 void start_session(Socket socket, stream::limits lim, std::string name,
                    listener::accept_handler on_accept, std::shared_ptr<http_sessions> sessions) {
+  if (!sessions->admit()) {
+    if (worth_logging())
+      http_log().warn("{}: closed: the HTTP endpoint has max-client-connections connections open",
+                      name);
+    boost::system::error_code ignored;
+    socket_of(socket).close(ignored);
+    return;
+  }
   auto s = std::make_shared<http_session<Socket>>(std::move(socket), lim, std::move(name),
                                                   std::move(on_accept), sessions);
   sessions->add(s);
@@ -469,6 +479,13 @@ void start_session(Socket socket, stream::limits lim, std::string name,
 }
 
 } // namespace
+
+bool http_sessions::admit() {
+  if (max_open_ > 0 && open_.load() >= max_open_)
+    return false;
+  ++open_;
+  return true;
+}
 
 void http_sessions::add(const std::shared_ptr<http_session_base>& s) {
   std::lock_guard<std::mutex> guard{mutex_};

@@ -6,6 +6,8 @@
 #include "rcbroker/transport/listener.hpp"
 #include "rcbroker/transport/stream.hpp"
 
+#include <atomic>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,6 +22,15 @@ class http_session_base;
 /// would otherwise hold the io_context until its idle deadline).
 class http_sessions {
 public:
+  /// Allows `max_open` connections open at once (0: no limit).
+  explicit http_sessions(std::size_t max_open = 0) : max_open_(max_open) {}
+
+  /// Whether one more connection may open now; if so, it counts until `closed` (io thread).
+  bool admit();
+
+  /// A connection `admit` let in has closed.
+  void closed() noexcept { --open_; }
+
   /// Remembers `s` (on the io thread).
   void add(const std::shared_ptr<http_session_base>& s);
 
@@ -32,6 +43,8 @@ public:
 private:
   mutable std::mutex mutex_; // stop_all may run on another thread than the sessions
   std::vector<std::weak_ptr<http_session_base>> sessions_;
+  std::size_t max_open_;
+  std::atomic<std::size_t> open_{0};
   bool stopped_ = false;
 };
 
@@ -41,8 +54,9 @@ private:
 /// response is `200`, chunked, one JSON packet a line, and ends with the RESULT for that cookie.
 /// A body without a cookie gets `400`; other methods `405`, other paths `404`; a body over
 /// `lim.max_frame_size` `413`. A client that drops the connection during a request is a client
-/// that went away. Requests must arrive within `first_packet_timeout` (else `idle_timeout`) of the
-/// connection or of the previous response.
+/// that went away. Over the listener's connection limit the socket is closed at once. Requests must
+/// arrive within `first_packet_timeout` (else `idle_timeout`) of the connection or of the previous
+/// response.
 void serve_http(stream::socket_type socket, stream::limits lim, std::string name,
                 listener::accept_handler on_accept, std::shared_ptr<http_sessions> sessions);
 

@@ -105,7 +105,7 @@ socket_listener::socket_listener(asio::io_context& ioc, endpoint ep, stream::lim
     : ioc_(ioc), endpoint_(std::move(ep)), limits_(lim), options_(std::move(opts)),
       acceptor_(asio::make_strand(ioc)), retry_timer_(acceptor_.get_executor()) {
   if (endpoint_.type == endpoint::kind::http || endpoint_.type == endpoint::kind::https)
-    http_sessions_ = std::make_shared<http_sessions>();
+    http_sessions_ = std::make_shared<http_sessions>(options_.max_http_connections);
   if (endpoint_.uses_tls() && !options_.tls)
     throw std::runtime_error(endpoint_.to_string() + " needs a TLS certificate and key (tls-cert, "
                                                      "tls-key)");

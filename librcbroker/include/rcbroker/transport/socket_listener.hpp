@@ -32,6 +32,9 @@ struct listener_options {
   std::shared_ptr<boost::asio::ssl::context> tls;
   /// Time a TLS peer has to complete its handshake before its socket is closed.
   std::chrono::milliseconds tls_handshake_timeout{10000};
+  /// http:// and https:// only: connections open at once, whether a request runs on them or
+  /// not; one more is closed as soon as it is accepted (0: no limit).
+  std::size_t max_http_connections = 0;
 };
 
 /// A bound, listening socket for one endpoint (TCP, TLS or Unix-domain) that hands each accepted
