@@ -70,6 +70,14 @@ TEST(SocketHttp, RunReachesATcpWorkerAndTheResultEndsTheResponse) {
   ASSERT_EQ(r.lines().size(), 1u) << r.body;
   EXPECT_EQ(r.lines()[0], result); // the worker's RESULT, as a socket client gets it
   EXPECT_TRUE(node.wait_for([](auto& s) { return s.clients == 0 && s.routes == 0; }));
+  // Counted by transport for the admin endpoint: one HTTP request, one TCP worker.
+  auto transports = node.metrics().broker.transports;
+  ASSERT_EQ(transports.size(), 2u);
+  EXPECT_EQ(transports[0].transport, "http");
+  EXPECT_EQ(transports[0].accepted, 1u);
+  EXPECT_EQ(transports[0].open, 0u);
+  EXPECT_EQ(transports[1].transport, "tcp");
+  EXPECT_EQ(transports[1].open, 1u);
 }
 
 TEST(SocketHttp, KeptAliveConnectionRunsOneRequestAfterAnother) {

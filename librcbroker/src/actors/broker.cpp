@@ -9,6 +9,7 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <chrono>
+#include <map>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
 
@@ -25,7 +26,15 @@ struct connection_entry {
   peer_role role;
   connection_actor handle;
   std::string name;
+  std::string transport;
 };
+
+/// The transport of a channel by the name its listener gave it ("tcp 127.0.0.1:4" → "tcp",
+/// "unix" → "socket").
+std::string transport_of(const std::string& channel_name) {
+  auto scheme = channel_name.substr(0, channel_name.find(' '));
+  return scheme == "unix" ? "socket" : scheme;
+}
 
 struct broker_state {
   broker_config cfg;
@@ -42,6 +51,8 @@ struct broker_state {
   std::uint64_t workers_accepted = 0;
   std::uint64_t clients_refused = 0;
   std::uint64_t workers_refused = 0;
+  /// Open and accepted connections by transport.
+  std::map<std::string, transport_load> transports;
   // Refusals are logged at most once a second, with how many the line stands for.
   std::chrono::steady_clock::time_point last_refusal_logged{};
   std::uint64_t refusals_not_logged = 0;
@@ -69,6 +80,8 @@ broker_snapshot snapshot_of(const broker_state& st) {
     b.client_endpoints.push_back(l->bound_url());
   for (auto& l : st.cfg.worker_listeners)
     b.worker_endpoints.push_back(l->bound_url());
+  for (auto& [name, load] : st.transports)
+    b.transports.push_back(load);
   for (auto& [addr, entry] : st.connections)
     b.connections.push_back({entry.handle.id(), entry.role == peer_role::worker, entry.name});
   // Actor ids grow with each spawn: by id is oldest first.
@@ -145,6 +158,7 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
     if (i == st.connections.end())
       return;
     (i->second.role == peer_role::client ? st.clients : st.workers) -= 1;
+    st.transports[i->second.transport].open -= 1;
     broker_log().debug("{} ended ({} clients, {} workers)", i->second.name, st.clients, st.workers);
     st.connections.erase(i);
     finish_shutdown_if_done(self);
@@ -175,7 +189,13 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
             spawn_connection(self->system(), role, stream, st.switchboard, name,
                              role == peer_role::worker ? st.cfg.worker_token : "", st.reader);
         self->monitor(conn);
-        st.connections.emplace(conn.address(), connection_entry{role, conn, std::move(name)});
+        auto transport = transport_of(stream->name());
+        auto& load = st.transports[transport];
+        load.transport = transport;
+        ++load.open;
+        ++load.accepted;
+        st.connections.emplace(conn.address(),
+                               connection_entry{role, conn, std::move(name), std::move(transport)});
       },
       [self](tick_atom) {
         auto& st = self->state;

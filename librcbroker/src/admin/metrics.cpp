@@ -116,6 +116,15 @@ void render_node(exposition& e, const actors::broker_snapshot& b, const node_inf
            "endpoint kind.");
   e.sample("rcbroker_connections_refused_total", {{"kind", "client"}}, b.clients_refused);
   e.sample("rcbroker_connections_refused_total", {{"kind", "worker"}}, b.workers_refused);
+  e.family("rcbroker_transport_connections", "gauge",
+           "Open connections by transport (an HTTP request is a connection of its own).");
+  for (auto& t : b.transports)
+    e.sample("rcbroker_transport_connections", {{"transport", t.transport}}, t.open);
+  e.family("rcbroker_transport_connections_accepted_total", "counter",
+           "Connections accepted since start, by transport.");
+  for (auto& t : b.transports)
+    e.sample("rcbroker_transport_connections_accepted_total", {{"transport", t.transport}},
+             t.accepted);
 }
 
 void render_routing(exposition& e, const actors::switchboard_snapshot& s) {

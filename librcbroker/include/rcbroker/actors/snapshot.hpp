@@ -154,6 +154,20 @@ typename Inspector::result_type inspect(Inspector& f, connection_info& x) {
 }
 
 /// The Broker's part of a snapshot: connections, endpoints, and whether it accepts.
+/// The connections of one transport (tcp, tls, socket, http, https, grpc, grpcs). An HTTP request
+/// is a connection of its own.
+struct transport_load {
+  std::string transport;      ///< the scheme of its endpoints
+  std::uint64_t open = 0;     ///< open now
+  std::uint64_t accepted = 0; ///< accepted since start (refused ones not counted)
+};
+
+/// Serializes a transport's load.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, transport_load& x) {
+  return f(caf::meta::type_name("transport_load"), x.transport, x.open, x.accepted);
+}
+
 struct broker_snapshot {
   bool accepting = true;                     ///< false once an orderly shutdown has begun
   std::int64_t started_unix_ms = 0;          ///< wall-clock time the Broker started
@@ -167,6 +181,7 @@ struct broker_snapshot {
   std::vector<std::string> client_endpoints; ///< as bound
   std::vector<std::string> worker_endpoints; ///< as bound
   std::vector<connection_info> connections;  ///< open connections, oldest first
+  std::vector<transport_load> transports;    ///< by transport, by name
 };
 
 /// Serializes the Broker's part of a snapshot.
@@ -175,7 +190,7 @@ typename Inspector::result_type inspect(Inspector& f, broker_snapshot& x) {
   return f(caf::meta::type_name("broker_snapshot"), x.accepting, x.started_unix_ms, x.uptime_ms,
            x.client_connections, x.worker_connections, x.clients_accepted, x.workers_accepted,
            x.client_endpoints, x.worker_endpoints, x.connections, x.clients_refused,
-           x.workers_refused);
+           x.workers_refused, x.transports);
 }
 
 /// The whole node at one instant, as the Broker answers `metrics_atom`.
