@@ -9,8 +9,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <future>
 #include <gtest/gtest.h>
+#include <iterator>
 
 using namespace rcbroker::test_support;
 
@@ -44,6 +46,11 @@ std::future<http_reply> post_async(const std::string& url, std::string body) {
     http_peer peer{url};
     return peer.post(body);
   });
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
 }
 
 bool contains(const std::string& text, const std::string& part) {
@@ -299,14 +306,7 @@ TEST(SocketHttp, CurlAsAClientOverHttpAndHttps) {
     ASSERT_TRUE(got) << url;
     worker.send(original_result(cookie, R"({"done": true})"));
     ASSERT_EQ(curl.get(), 0) << command;
-    std::string out;
-    if (FILE* in = std::fopen(out_file.c_str(), "r")) {
-      char buf[4096];
-      std::size_t n;
-      while ((n = std::fread(buf, 1, sizeof buf, in)) > 0)
-        out.append(buf, n);
-      std::fclose(in);
-    }
+    auto out = read_file(out_file);
     EXPECT_EQ(out, original_result(cookie, R"({"done": true})") + "\n") << url;
   }
 }
@@ -325,4 +325,29 @@ TEST(SocketHttp, ShutdownAnswersARunningRequestAndClosesIdleConnections) {
   ASSERT_EQ(r.lines().size(), 1u) << r.body;
   EXPECT_EQ(field(r.lines()[0], "rc"), "BROKER_WENT_AWAY");
   EXPECT_TRUE(idle.closed_by_peer(1000));
+}
+
+TEST(SocketHttp, AClientWrittenAsTheOriginalHttpClientWorksUnchanged) {
+  if (std::system("command -v python3 >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "python3 is not installed";
+  test_node node{with_http()};
+  auto worker = registered_worker(node);
+  temp_dir dir;
+  auto url = http_url(node);
+  auto port = url.substr(url.rfind(':') + 1);
+  auto cookie = new_cookie();
+  auto out_file = dir.path + "/out.json";
+  auto command = std::string{"python3 "} + RCBROKER_SOURCE_DIR +
+                 "/tests/socket/scripts/original_http_client.py 127.0.0.1 " + port + " " + cookie +
+                 " echo '{\"x\": 1}' > " + out_file;
+  auto client = std::async(std::launch::async, [command] { return std::system(command.c_str()); });
+  auto run = worker.receive();
+  ASSERT_TRUE(run);
+  EXPECT_EQ(field(*run, "pipeline"), "echo");
+  EXPECT_EQ(field(*run, "variables"), R"({"x": 1})");
+  worker.send(original_result(cookie, R"({"y": 2})"));
+  ASSERT_EQ(client.get(), 0) << command;
+  auto out = read_file(out_file);
+  EXPECT_TRUE(contains(out, R"("rc": "OK")")) << out;
+  EXPECT_TRUE(contains(out, cookie)) << out;
 }
