@@ -535,5 +535,31 @@ TEST(PacketReader, NeverCrashesOnTruncationsOrByteFlips) {
   }
 }
 
+TEST(PacketPeek, FindsTypeCookieAndDetachAtTheTopLevelOnly) {
+  auto peek = peek_packet(frame{R"({"result":{"packet_type":"RUN","cookie":"x"},)" +
+                                cookie_field() + R"(,"detach":true,"packet_type":"RESULT"})"});
+  EXPECT_EQ(peek.type, packet_type::result);
+  EXPECT_EQ(peek.cookie, the_cookie());
+  EXPECT_TRUE(peek.detach);
+  auto plain = peek_packet(frame{R"({"packet_type":"CANCEL",)" + cookie_field() + "}"});
+  EXPECT_EQ(plain.type, packet_type::cancel);
+  EXPECT_FALSE(plain.detach);
+}
+
+TEST(PacketPeek, WhatItCannotReadIsAbsent) {
+  for (std::string_view json : {"", "not json", "[1,2]", R"({"cookie":7,"packet_type":1})",
+                                R"({"cookie":"not-a-uuid"})", R"({"detach":"yes"})"}) {
+    auto peek = peek_packet(frame{json});
+    EXPECT_FALSE(peek.cookie) << json;
+    EXPECT_FALSE(peek.type) << json;
+    EXPECT_FALSE(peek.detach) << json;
+  }
+  // What follows the fields it needs is not checked: the connection's reader does that. A
+  // document cut short is not read at all.
+  auto wrong_later = peek_packet(frame{"{" + cookie_field() + R"(,"pipeline":5,"rc":"NOPE"})"});
+  EXPECT_EQ(wrong_later.cookie, the_cookie());
+  EXPECT_FALSE(peek_packet(frame{"{" + cookie_field() + R"(,"pipeline":)"}).cookie);
+}
+
 } // namespace
 } // namespace rcbroker::protocol

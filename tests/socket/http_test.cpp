@@ -191,6 +191,13 @@ TEST(SocketHttp, BadRequestsGetClearAnswersAndTheNodeServesOthers) {
     EXPECT_EQ(field(r.lines()[0], "cookie"), cookie);
   }
   {
+    // Cut short: no cookie can be read from it (a socket peer's connection closes): 400.
+    http_peer peer{http_url(node)};
+    auto r = peer.post(R"({"packet_type":"RUN","cookie":")" + new_cookie() + R"(","pipeline":)");
+    EXPECT_EQ(r.status, 400u);
+    EXPECT_TRUE(peer.closed_by_peer());
+  }
+  {
     http_peer peer{http_url(node)};
     auto r = peer.post(original_run(new_cookie(), "p", "{}"), "/v1/stream/stream", "GET");
     EXPECT_EQ(r.status, 405u);
@@ -225,6 +232,28 @@ TEST(SocketHttp, BadRequestsGetClearAnswersAndTheNodeServesOthers) {
   ASSERT_TRUE(worker.receive());
   worker.send(original_result(cookie, "1"));
   EXPECT_EQ(field(reply.get().lines().at(0), "rc"), "OK");
+}
+
+TEST(SocketHttp, LargeRunIsReadOffTheIoThreadAndForwardedWhole) {
+  test_node node{with_http()};
+  auto worker = registered_worker(node);
+  auto cookie = new_cookie();
+  std::string big = R"({"blob": ")" + std::string(2u << 20, 'b') + R"("})";
+  auto run = original_run(cookie, "p", big);
+  auto reply = post_async(http_url(node), run);
+  auto got = worker.receive();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, run);
+  worker.send(original_result(cookie, "1"));
+  EXPECT_EQ(field(reply.get().lines().at(0), "rc"), "OK");
+  // A large body whose packet is broken after a readable cookie: the RESULT BAD_PACKET.
+  auto broken =
+      post_async(http_url(node), R"({"cookie":")" + cookie + R"(","pipeline":")" +
+                                     std::string(1u << 20, 'p') + R"(","packet_type":5})");
+  auto r = broken.get();
+  EXPECT_EQ(r.status, 200u);
+  ASSERT_EQ(r.lines().size(), 1u) << r.body.substr(0, 200);
+  EXPECT_EQ(field(r.lines()[0], "rc"), "BAD_PACKET");
 }
 
 TEST(SocketHttp, OverTheClientConnectionLimitARequestGets503) {

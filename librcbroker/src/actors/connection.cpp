@@ -94,7 +94,7 @@ void handle_packet(connection_pointer self, frame& f, const protocol::read_resul
     reply(self, v.cookie, v.rc, v.error);
     break;
   case packet_verdict::action::close:
-    st.stream->close(v.error);
+    st.stream->reject(v.error);
     break;
   case packet_verdict::action::drop:
     connection_log().warn("{}: {} dropped", st.peer_name, v.error);

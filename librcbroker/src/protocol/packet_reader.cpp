@@ -786,6 +786,37 @@ read_result read_packet(const frame& f, read_scope scope) {
   return read_payload(f.payload(), f.padded_size(), scope);
 }
 
+packet_peek peek_packet(const frame& f) {
+  packet_peek peek;
+  auto payload = f.payload();
+  if (payload.empty())
+    return peek;
+  thread_local ondemand::parser parser;
+  std::optional<simdjson::padded_string> copy;
+  simdjson::padded_string_view json;
+  if (f.padded_size() >= payload.size() + simdjson::SIMDJSON_PADDING) {
+    json = simdjson::padded_string_view(payload.data(), payload.size(), f.padded_size());
+  } else {
+    copy.emplace(payload);
+    json = *copy;
+  }
+  ondemand::document doc;
+  ondemand::object obj;
+  if (parser.iterate(json).get(doc) || doc.get_object().get(obj))
+    return peek;
+  std::string_view text;
+  if (!obj.find_field_unordered("packet_type").get_string().get(text))
+    peek.type = parse_packet_type(text);
+  if (!obj.find_field_unordered("cookie").get_string().get(text))
+    peek.cookie = cookie::parse(text);
+  bool detach = false;
+  if (!obj.find_field_unordered("detach").get_bool().get(detach))
+    peek.detach = detach;
+  if (payload.size() > parser_retain_limit)
+    parser = ondemand::parser{};
+  return peek;
+}
+
 std::string check_result_packet(const packet_fields& fields) {
   if (fields.type != packet_type::result)
     return "not a RESULT packet";

@@ -32,6 +32,11 @@ constexpr std::string_view stream_path = "/v1/stream/stream";
 /// Request line and headers; the body is bounded by `max-frame-size`.
 constexpr std::uint32_t max_header_bytes = 8 * 1024;
 
+/// Bodies up to this size are read whole on the I/O thread when a quick look finds no cookie, so
+/// that a broken packet gets the BAD_PACKET a socket peer's gets whenever its cookie can be read
+/// (the connection's own limit for reading on the I/O thread, actors::large_frame_bytes).
+constexpr std::size_t small_body_bytes = 64 * 1024;
+
 /// Bytes read ahead while a request runs, to notice that the client went away.
 constexpr std::size_t watch_bytes = 4 * 1024;
 
@@ -91,6 +96,9 @@ public:
 
   /// Ends the current response: after what is queued (`flush`), or at once with the connection.
   virtual void exchange_close(bool flush, std::string reason) = 0;
+
+  /// Answers the current request `400` with `reason` (its packet cannot be answered).
+  virtual void exchange_reject(std::string reason) = 0;
 
   /// Ends the current response as answered (a `200`, empty when nothing was written).
   virtual void exchange_finish(std::string reason) = 0;
@@ -152,6 +160,13 @@ public:
     });
   }
 
+  void reject(std::string reason) override {
+    asio::post(session_->executor(), [self = shared_from_this(), reason = std::move(reason)] {
+      if (!self->ended_)
+        self->session_->exchange_reject(reason);
+    });
+  }
+
   bool one_request() const noexcept override { return true; }
 
   /// The request is over (answered, or its connection ended): tells the connection actor once.
@@ -192,8 +207,8 @@ public:
   void exchange_send(protocol::frame f) override {
     if (!exchange_ || closed_)
       return;
-    auto r = protocol::read_packet(f);
-    bool last = r.fields.type == protocol::packet_type::result && r.fields.cookie == cookie_;
+    // A request's one cookie is all its client hears about: its first RESULT is the last line.
+    bool last = protocol::peek_packet(f).type == protocol::packet_type::result;
     start_response();
     append_line(f.payload());
     if (out_.size() > limits_.max_write_queue) {
@@ -222,6 +237,18 @@ public:
       return close_now();
     finish_exchange(std::move(reason));
     flush();
+  }
+
+  void exchange_reject(std::string reason) override {
+    if (!exchange_ || closed_)
+      return;
+    if (headers_sent_)
+      return close_now();
+    auto ex = std::move(exchange_);
+    ex->ended(reason);
+    keep_alive_ = false;
+    reply(400,
+          "the body must be one JSON packet with a cookie (a RUN or a CANCEL): " + reason + "\n");
   }
 
   void exchange_finish(std::string reason) override {
@@ -291,17 +318,18 @@ private:
     if (target.substr(0, target.find('?')) != stream_path)
       return reply(404, "the broker serves POST /v1/stream/stream only\n");
     protocol::frame request{std::string_view{req.body()}};
-    auto r = protocol::read_packet(request);
-    if (!r.fields.cookie) {
+    // Only what frames the exchange is looked at here: the connection reads the packet whole
+    // (a large one off the I/O thread) and answers what is wrong with it.
+    auto peek = protocol::peek_packet(request);
+    if (!peek.cookie && request.payload().size() <= small_body_bytes)
+      peek.cookie = protocol::read_packet(request).fields.cookie; // as a socket peer's is found
+    if (!peek.cookie) {
       if (worth_logging())
-        http_log().warn("{}: answered 400: a body without a cookie ({})", name_,
-                        r.ok() ? "no cookie field" : r.error);
+        http_log().warn("{}: answered 400: a body without a readable cookie", name_);
       keep_alive_ = false;
-      return reply(400, "the body must be one JSON packet with a cookie (a RUN or a CANCEL): " +
-                            (r.ok() ? std::string{"no cookie"} : r.error) + "\n");
+      return reply(400, "the body must be one JSON packet with a cookie (a RUN or a CANCEL)\n");
     }
-    cookie_ = *r.fields.cookie;
-    bool detached_run = r.ok() && r.fields.type == protocol::packet_type::run && r.fields.detach;
+    bool detached_run = peek.type == protocol::packet_type::run && peek.detach;
     exchange_ = std::make_shared<http_exchange>(shared_from_this(), std::move(request), name_,
                                                 detached_run);
     headers_sent_ = false;
@@ -448,7 +476,6 @@ private:
   listener::accept_handler on_accept_;
   std::shared_ptr<http_sessions> sessions_;
   std::shared_ptr<http_exchange> exchange_; // the request under way, if any
-  protocol::cookie cookie_;                 // its cookie
   std::string out_;                         // bytes for the next write
   std::string in_flight_;                   // bytes of the write under way
   bool writing_ = false;

@@ -61,6 +61,18 @@ read_result read_packet(const frame& f, read_scope scope = read_scope::routing);
 /// when that leaves `frame_padding` bytes behind it, else copied).
 read_result read_payload(std::string_view payload, std::size_t padded_size, read_scope scope);
 
+/// What a transport needs to frame one packet's exchange, found without checking the rest of
+/// the packet (its connection reads it whole afterwards, off the I/O thread when it is large).
+struct packet_peek {
+  std::optional<packet_type> type;
+  std::optional<protocol::cookie> cookie;
+  bool detach = false;
+};
+
+/// The top-level `packet_type`, `cookie` and `detach` of `f`, each absent when missing or not
+/// readable; the other values are skipped over, not checked.
+packet_peek peek_packet(const frame& f);
+
 /// Why `fields` is not a RESULT a client can deliver (it needs an `rc`), or an empty string.
 std::string check_result_packet(const packet_fields& fields);
 

@@ -45,6 +45,10 @@ public:
   /// Closes now, dropping what is queued.
   virtual void close(std::string reason) = 0;
 
+  /// Refuses the peer's packet as one no RESULT can answer (a bad packet without a cookie) and
+  /// ends the channel: a socket closes, an HTTP request gets `400` with `reason`.
+  virtual void reject(std::string reason) { close(std::move(reason)); }
+
   /// Whether the channel carries one request of its peer (an HTTP exchange): the peer's next
   /// packet, a CANCEL of its RUN say, comes on another channel.
   virtual bool one_request() const noexcept { return false; }
