@@ -10,6 +10,7 @@
 #include "test_certificate.hpp"
 #include "test_node.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <future>
 #include <gtest/gtest.h>
 
@@ -140,6 +141,18 @@ TEST(ClientTls, WrongCaOrWrongNameIsAClearErrorWithinTheTimeout) {
   tls_options cert_only = trusting(cert.cert);
   cert_only.cert_file = cert.cert;
   EXPECT_THROW(start_echo_worker(node.worker_tcp, cert_only), std::invalid_argument);
+}
+
+TEST(ClientTls, APeerThatNeverAnswersTheHandshakeTimesOut) {
+  // Accepts TCP (the kernel does, from the backlog) and never speaks TLS.
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor silent{ioc, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+  auto url = "tls://127.0.0.1:" + std::to_string(silent.local_endpoint().port());
+  auto options = client_tls(tls_options{});
+  options.connect_timeout = 300ms;
+  auto [error, took] = connect_failure(url, options);
+  EXPECT_TRUE(contains(error, "timed out after 300 ms in the TLS handshake")) << error;
+  EXPECT_LT(took, 2000ms);
 }
 
 TEST(ClientTls, NodeAskingForClientCertificates) {
