@@ -1,13 +1,12 @@
 #include "rcbroker/client/connect_attempt.hpp"
 
 #include "../transport/tls_socket.hpp"
+#include "rcbroker/transport/tls_context.hpp"
 
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
 
 namespace rcbroker::client {
 
@@ -114,15 +113,7 @@ void connect_attempt::try_next_address() {
 void connect_attempt::handshake() {
   tls_ = std::make_unique<transport::tls_socket>(std::move(socket_), *tls_context_);
   auto* ssl = tls_->ssl.native_handle();
-  boost::system::error_code not_ip;
-  asio::ip::make_address(where_.host, not_ip);
-  if (not_ip) {
-    // SNI is for names only (RFC 6066); the name is checked against the certificate's.
-    ::SSL_set_tlsext_host_name(ssl, where_.host.c_str());
-    ::SSL_set1_host(ssl, where_.host.c_str());
-  } else {
-    ::X509_VERIFY_PARAM_set1_ip_asc(::SSL_get0_param(ssl), where_.host.c_str());
-  }
+  transport::verify_host(ssl, where_.host);
   // Called when the node sends a certificate request: without a certificate of our own, TLS 1.3
   // completes the handshake and the node's refusal would only come with the first read.
   ::SSL_set_cert_cb(

@@ -1,7 +1,9 @@
 #include "rcbroker/transport/tls_context.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <stdexcept>
 
 namespace rcbroker::transport {
@@ -80,6 +82,18 @@ std::shared_ptr<ssl::context> make_tls_client_context(const tls_client_files& fi
                                " is not the key of the certificate in " + files.cert);
   }
   return ctx;
+}
+
+void verify_host(ssl_st* session, const std::string& host) {
+  boost::system::error_code not_ip;
+  boost::asio::ip::make_address(host, not_ip);
+  if (not_ip) {
+    // SNI is for names only (RFC 6066).
+    ::SSL_set_tlsext_host_name(session, host.c_str());
+    ::SSL_set1_host(session, host.c_str());
+  } else {
+    ::X509_VERIFY_PARAM_set1_ip_asc(::SSL_get0_param(session), host.c_str());
+  }
 }
 
 } // namespace rcbroker::transport

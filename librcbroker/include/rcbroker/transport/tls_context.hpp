@@ -7,6 +7,8 @@ namespace boost::asio::ssl {
 class context;
 } // namespace boost::asio::ssl
 
+struct ssl_st; // OpenSSL's SSL
+
 namespace rcbroker::transport {
 
 /// The PEM files of the node's TLS identity, as the `tls-*` settings name them.
@@ -32,5 +34,10 @@ struct tls_client_files {
 /// `files.ca` and presents `files.cert` when one is given. Throws std::runtime_error saying
 /// which file cannot be used and why.
 std::shared_ptr<boost::asio::ssl::context> make_tls_client_context(const tls_client_files& files);
+
+/// Makes a client `session`, before its handshake, accept only a certificate for `host` (a DNS
+/// name, or an IPv4 or IPv6 literal checked against the certificate's IP addresses) and send a
+/// name as SNI.
+void verify_host(ssl_st* session, const std::string& host);
 
 } // namespace rcbroker::transport
