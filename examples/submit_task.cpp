@@ -1,8 +1,9 @@
 // Submitting a task from C++ with rcbroker::client::client.
 //
-// Run: build/examples/submit_task [CLIENT_URL]
+// Run: build/examples/submit_task [CLIENT_URL [CA_FILE]]
 //   With a URL (e.g. tcp://[::1]:51500 of `scripts/run`, with `build/apps/rcworker` serving)
-//   it submits there; without one it starts a node in this process with an echo worker.
+//   it submits there; without one it starts a node in this process with an echo worker. A
+//   tls:// URL's node is verified against CA_FILE (README, "Over TLS"), or the system's CAs.
 //   Exits 0 when the echo comes back, 1 otherwise.
 
 #include "local_node.hpp"
@@ -26,7 +27,10 @@ int main(int argc, char** argv) {
     url = node->client_url();
   }
   try {
-    rcbroker::client::client conn{url};                  // throws connect_error
+    rcbroker::client::client_options options;
+    if (argc > 2)
+      options.tls.ca_file = argv[2];                     // for tls:// URLs
+    rcbroker::client::client conn{url, options};         // throws connect_error
     auto answer = conn.run("echo", R"({"x": 1})").get(); // a task_result
     std::cout << "result: " << answer.value() << "\n";   // throws task_error unless OK
     return answer.value() == R"({"x": 1})" ? 0 : 1;

@@ -6,7 +6,7 @@
 
 namespace rcbench {
 
-bench_client::bench_client(socket_type socket, std::uint16_t index, unsigned depth,
+bench_client::bench_client(bench_socket socket, std::uint16_t index, unsigned depth,
                            const frame_template& run, const cookie_format& cookies,
                            run_control& control, thread_stats& stats)
     : framed_connection(std::move(socket)), index_(index), run_(run), cookies_(cookies),

@@ -18,7 +18,7 @@ public:
   using clock = std::chrono::steady_clock;
 
   /// `index` goes into the cookies; `stats` belong to the io_context that runs this client.
-  bench_client(socket_type socket, std::uint16_t index, unsigned depth, const frame_template& run,
+  bench_client(bench_socket socket, std::uint16_t index, unsigned depth, const frame_template& run,
                const cookie_format& cookies, run_control& control, thread_stats& stats);
 
   /// Sends the first `depth` RUNs and starts reading (on the io_context's thread).

@@ -8,7 +8,7 @@
 
 namespace rcbench {
 
-bench_worker::bench_worker(socket_type socket, unsigned register_capacity,
+bench_worker::bench_worker(bench_socket socket, unsigned register_capacity,
                            const frame_template& result, std::chrono::milliseconds delay,
                            thread_stats& stats)
     : framed_connection(std::move(socket)), register_capacity_(register_capacity), result_(result),

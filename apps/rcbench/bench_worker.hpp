@@ -19,7 +19,7 @@ namespace rcbench {
 class bench_worker final : public framed_connection {
 public:
   /// `register_capacity` 0 sends no REGISTER (direct mode).
-  bench_worker(socket_type socket, unsigned register_capacity, const frame_template& result,
+  bench_worker(bench_socket socket, unsigned register_capacity, const frame_template& result,
                std::chrono::milliseconds delay, thread_stats& stats);
 
   /// Sends REGISTER if asked for and starts reading (on the io_context's thread).

@@ -31,8 +31,8 @@ void direct_listener::accept_next() {
     }
     if (tcp_)
       socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
-    sessions_.push_back(
-        std::make_unique<bench_worker>(std::move(socket), 0, result_, delay_, stats_));
+    sessions_.push_back(std::make_unique<bench_worker>(bench_socket{std::move(socket)}, 0, result_,
+                                                       delay_, stats_));
     sessions_.back()->start();
     accept_next();
   });

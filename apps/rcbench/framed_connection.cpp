@@ -27,12 +27,11 @@ std::size_t read_length(const char* p) noexcept {
 
 } // namespace
 
-framed_connection::framed_connection(socket_type socket)
+framed_connection::framed_connection(bench_socket socket)
     : socket_(std::move(socket)), in_(read_buffer_size + padding) {}
 
 framed_connection::~framed_connection() {
-  boost::system::error_code ignored;
-  socket_.close(ignored);
+  socket_.close();
 }
 
 void framed_connection::start_reading() {
@@ -106,8 +105,7 @@ void framed_connection::close() {
   if (closed_)
     return;
   closed_ = true;
-  boost::system::error_code ignored;
-  socket_.close(ignored);
+  socket_.close();
 }
 
 void framed_connection::fail(const std::string& reason) {

@@ -1,6 +1,7 @@
 #pragma once
 
-#include <boost/asio/generic/stream_protocol.hpp>
+#include "bench_socket.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -15,11 +16,8 @@ namespace rcbench {
 /// until its io_context has stopped.
 class framed_connection {
 public:
-  /// A TCP or Unix-domain stream socket.
-  using socket_type = boost::asio::generic::stream_protocol::socket;
-
   /// Takes a connected socket; nothing happens until start_reading() or flush().
-  explicit framed_connection(socket_type socket);
+  explicit framed_connection(bench_socket socket);
   virtual ~framed_connection();
 
   framed_connection(const framed_connection&) = delete;
@@ -42,7 +40,7 @@ protected:
   std::string& output() noexcept { return out_; }
 
   /// The socket's executor, for timers of the subclass.
-  socket_type::executor_type executor() { return socket_.get_executor(); }
+  bench_socket::executor_type executor() { return socket_.get_executor(); }
 
   /// Runs once per completed read, before its frames.
   virtual void on_read() {}
@@ -61,7 +59,7 @@ private:
   void read_some();
   void fail(const std::string& reason);
 
-  socket_type socket_;
+  bench_socket socket_;
   std::vector<char> in_;
   std::size_t in_begin_ = 0; // first unconsumed byte
   std::size_t in_end_ = 0;   // end of the bytes read

@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <poll.h>
 #include <thread>
 
 namespace rcbench {
@@ -34,17 +33,11 @@ std::uint64_t settled_rss(int pid) {
   }
 }
 
-// Connections the node closed meanwhile (readable with nothing to read, or hung up).
-unsigned closed_count(std::vector<socket_type>& sockets) {
+// Connections the node closed meanwhile.
+unsigned closed_count(std::vector<bench_socket>& sockets) {
   unsigned closed = 0;
-  for (auto& s : sockets) {
-    pollfd p{s.native_handle(), POLLIN, 0};
-    if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLIN)) != 0) {
-      char c;
-      if ((p.revents & (POLLHUP | POLLERR)) != 0 || ::recv(p.fd, &c, 1, MSG_PEEK) <= 0)
-        ++closed;
-    }
-  }
+  for (auto& s : sockets)
+    closed += s.closed_by_peer() ? 1 : 0;
   return closed;
 }
 
@@ -68,17 +61,19 @@ int run_idle(const options& o) {
 
   // Never run: the connections only sit there.
   boost::asio::io_context ioc{1};
-  std::vector<socket_type> sockets;
+  std::shared_ptr<boost::asio::ssl::context> tls; // outlives the sessions that use it
+  std::vector<bench_socket> sockets;
   sockets.reserve(o.idle_clients + o.idle_workers);
   std::string reg;
   append_frame(reg, rcbroker::protocol::make_register(1));
   try {
+    tls = client_tls_context({client_ep, worker_ep}, {o.tls_ca, o.tls_cert, o.tls_key});
     for (unsigned i = 0; i < o.idle_workers; ++i) {
-      sockets.push_back(connect_to(ioc, worker_ep));
+      sockets.push_back(connect_to(ioc, worker_ep, tls.get()));
       boost::asio::write(sockets.back(), boost::asio::buffer(reg));
     }
     for (unsigned i = 0; i < o.idle_clients; ++i)
-      sockets.push_back(connect_to(ioc, client_ep));
+      sockets.push_back(connect_to(ioc, client_ep, tls.get()));
   } catch (const std::exception& e) {
     std::cerr << "rcbench: after " << sockets.size() << " connections: " << e.what() << "\n";
     return 1;

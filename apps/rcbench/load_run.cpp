@@ -132,6 +132,13 @@ int run_load(const options& o) {
   control.capped = o.max_tasks > 0;
   control.budget = static_cast<std::int64_t>(o.max_tasks);
 
+  std::shared_ptr<asio::ssl::context> tls;
+  try {
+    tls = client_tls_context({client_ep, worker_ep}, {o.tls_ca, o.tls_cert, o.tls_key});
+  } catch (const std::runtime_error& e) {
+    std::cerr << "rcbench: " << e.what() << "\n";
+    return 1;
+  }
   // Declared in this order so that the threads stop before the connections go, and the
   // connections before their io_contexts.
   folder_guard folder;
@@ -161,8 +168,9 @@ int run_load(const options& o) {
       }
     } else {
       for (unsigned j = 0; j < o.workers; ++j) {
-        workers.push_back(std::make_unique<bench_worker>(connect_to(pool.context(j), worker_ep),
-                                                         o.capacity, result, delay, pool.stats(j)));
+        workers.push_back(
+            std::make_unique<bench_worker>(connect_to(pool.context(j), worker_ep, tls.get()),
+                                           o.capacity, result, delay, pool.stats(j)));
         workers.back()->start();
       }
     }
@@ -172,15 +180,15 @@ int run_load(const options& o) {
       for (auto& w : workers)
         registered.push_back(w.get());
       auto limit = std::chrono::milliseconds{5000} + 4 * delay;
-      if (!wait_until_routable(client_ep, registered, o.capacity, cookies, run, limit))
+      if (!wait_until_routable(client_ep, tls.get(), registered, o.capacity, cookies, run, limit))
         std::cerr << "rcbench: warning: the node did not route to every worker within "
                   << limit.count() << " ms; starting anyway\n";
     }
     for (unsigned i = 0; i < o.clients; ++i) {
       const auto& target = o.direct ? direct_eps[i % o.workers] : client_ep;
-      clients.push_back(std::make_unique<bench_client>(connect_to(pool.context(i), target),
-                                                       static_cast<std::uint16_t>(i), o.depth, run,
-                                                       cookies, control, pool.stats(i)));
+      clients.push_back(std::make_unique<bench_client>(
+          connect_to(pool.context(i), target, tls.get()), static_cast<std::uint16_t>(i), o.depth,
+          run, cookies, control, pool.stats(i)));
     }
   } catch (const std::runtime_error& e) {
     std::cerr << "rcbench: " << e.what() << "\n";

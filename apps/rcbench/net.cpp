@@ -1,9 +1,12 @@
 #include "net.hpp"
 
+#include "rcbroker/transport/tls_context.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <filesystem>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <stdexcept>
 #include <stdlib.h>
 
@@ -16,13 +19,22 @@ rcbroker::transport::endpoint parse_url(const std::string& url, std::uint16_t de
   auto parsed = rcbroker::transport::parse_endpoint(url, default_port);
   if (!parsed.value)
     throw std::invalid_argument(parsed.error);
-  if (parsed.value->type == rcbroker::transport::endpoint::kind::tls)
-    throw std::invalid_argument("rcbench does not speak TLS: use tcp:// or socket:// (" + url +
-                                ")");
+  if (!parsed.value->is_framed())
+    throw std::invalid_argument("rcbench connects over tcp://, tls:// or socket://, not " + url);
   return *parsed.value;
 }
 
-socket_type connect_to(asio::io_context& ioc, const rcbroker::transport::endpoint& ep) {
+std::shared_ptr<asio::ssl::context>
+client_tls_context(const std::vector<rcbroker::transport::endpoint>& endpoints,
+                   const rcbroker::transport::tls_client_files& files) {
+  for (const auto& ep : endpoints)
+    if (ep.type == rcbroker::transport::endpoint::kind::tls)
+      return rcbroker::transport::make_tls_client_context(files);
+  return nullptr;
+}
+
+bench_socket connect_to(asio::io_context& ioc, const rcbroker::transport::endpoint& ep,
+                        asio::ssl::context* tls) {
   socket_type socket{ioc};
   boost::system::error_code ec;
   if (ep.type == rcbroker::transport::endpoint::kind::unix_socket) {
@@ -46,7 +58,22 @@ socket_type connect_to(asio::io_context& ioc, const rcbroker::transport::endpoin
   }
   if (ec)
     throw std::runtime_error("cannot connect to " + ep.to_string() + ": " + ec.message());
-  return socket;
+  if (ep.type != rcbroker::transport::endpoint::kind::tls)
+    return bench_socket{std::move(socket)};
+  if (!tls)
+    throw std::runtime_error(ep.to_string() + " needs a TLS client context");
+  auto session = std::make_unique<bench_socket::tls_type>(std::move(socket), *tls);
+  rcbroker::transport::verify_host(session->native_handle(), ep.host);
+  session->handshake(asio::ssl::stream_base::client, ec);
+  if (ec) {
+    auto verify = ::SSL_get_verify_result(session->native_handle());
+    throw std::runtime_error("TLS handshake with " + ep.to_string() + " failed: " +
+                             (verify != X509_V_OK
+                                  ? std::string{"certificate verify failed: "} +
+                                        ::X509_verify_cert_error_string(verify) + " (see --tls-ca)"
+                                  : ec.message()));
+  }
+  return bench_socket{std::move(session)};
 }
 
 acceptor_type listen_on(asio::io_context& ioc, rcbroker::transport::endpoint& ep) {

@@ -1,11 +1,15 @@
 #pragma once
 
+#include "bench_socket.hpp"
 #include "rcbroker/transport/endpoint.hpp"
+#include "rcbroker/transport/tls_context.hpp"
 
 #include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace rcbench {
 
@@ -18,9 +22,17 @@ using acceptor_type = boost::asio::basic_socket_acceptor<boost::asio::generic::s
 /// Parses an endpoint URL; throws std::invalid_argument with the parser's message.
 rcbroker::transport::endpoint parse_url(const std::string& url, std::uint16_t default_port);
 
-/// Connects a socket of `ioc` to `ep` (blocking; TCP_NODELAY on TCP); throws std::runtime_error
-/// naming the endpoint when it cannot.
-socket_type connect_to(boost::asio::io_context& ioc, const rcbroker::transport::endpoint& ep);
+/// The TLS client context with `files` when one of `endpoints` is tls:// (else null); throws
+/// std::runtime_error naming a file that cannot be used.
+std::shared_ptr<boost::asio::ssl::context>
+client_tls_context(const std::vector<rcbroker::transport::endpoint>& endpoints,
+                   const rcbroker::transport::tls_client_files& files);
+
+/// Connects a socket of `ioc` to `ep` (blocking; TCP_NODELAY on TCP; on a tls:// endpoint, then
+/// a TLS handshake with `tls` that verifies the node's certificate for `ep`'s host); throws
+/// std::runtime_error naming the endpoint when it cannot.
+bench_socket connect_to(boost::asio::io_context& ioc, const rcbroker::transport::endpoint& ep,
+                        boost::asio::ssl::context* tls);
 
 /// Binds and listens on `ep` (127.0.0.1 and a Unix path only, the direct mode's endpoints);
 /// `ep.port` is updated to the port the kernel chose. Throws std::runtime_error on failure.

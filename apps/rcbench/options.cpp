@@ -33,7 +33,13 @@ stdout.
                          (default 0: no cap)
   --client-endpoint URL  the node's client endpoint (default tcp://[::1]:51500)
   --worker-endpoint URL  the node's worker endpoint (default tcp://[::1]:51510)
-                         URLs: tcp://HOST:PORT, tcp://[V6ADDR]:PORT or socket:///PATH
+                         URLs: tcp://HOST:PORT, tcp://[V6ADDR]:PORT, tls://HOST:PORT or
+                         socket:///PATH
+  --tls-ca FILE          tls:// endpoints: the CAs (PEM) the node's certificate must chain to
+                         (default: the system's); it must also name the endpoint's host
+  --tls-cert FILE        tls:// endpoints: a client certificate (PEM) for a node with
+                         tls-client-ca; needs --tls-key
+  --tls-key FILE         the client certificate's private key (PEM, unencrypted)
   --direct               no node: rcbench's workers listen themselves (127.0.0.1 on ephemeral
                          ports, or Unix sockets in /tmp, as the transport of --client-endpoint)
                          and client i talks to worker i % W: the baseline without the hop
@@ -136,6 +142,9 @@ parse_result parse_options(const std::vector<std::string>& args) {
       {"--max-tasks", count(o.max_tasks, 0, 1'000'000'000'000ULL)},
       {"--client-endpoint", text(o.client_endpoint)},
       {"--worker-endpoint", text(o.worker_endpoint)},
+      {"--tls-ca", text(o.tls_ca)},
+      {"--tls-cert", text(o.tls_cert)},
+      {"--tls-key", text(o.tls_key)},
       {"--broker-pid", count(pid, 1, 4194304)},
       {"--threads", count(o.threads, 1, 16)},
       {"--idle-clients", count(o.idle_clients, 0, 100000)},
@@ -180,6 +189,10 @@ parse_result parse_options(const std::vector<std::string>& args) {
               "or --hold";
   else if (o.idle_mode() && o.broker_pid == 0)
     r.error = "idle mode reports the node's memory and needs --broker-pid";
+  else if (o.tls_cert.empty() != o.tls_key.empty())
+    r.error = "--tls-cert and --tls-key go together";
+  else if (o.direct && o.client_endpoint.rfind("tls://", 0) == 0)
+    r.error = "--direct has no TLS: its workers listen on tcp:// or socket://";
   return r;
 }
 

@@ -19,6 +19,9 @@ struct options {
   std::uint64_t max_tasks = 0; ///< RUNs sent in the measured window before it ends (0: no cap)
   std::string client_endpoint = "tcp://[::1]:51500"; ///< the node's endpoint for clients
   std::string worker_endpoint = "tcp://[::1]:51510"; ///< the node's endpoint for workers
+  std::string tls_ca;        ///< tls:// endpoints: CAs the node's certificate must chain to
+  std::string tls_cert;      ///< tls:// endpoints: a client certificate, for tls-client-ca
+  std::string tls_key;       ///< its private key
   bool direct = false;       ///< clients talk to rcbench's own workers, no node
   int broker_pid = 0;        ///< the node's process, for its CPU time and RSS (0: none)
   bool json = false;         ///< print the summary as one JSON line

@@ -22,7 +22,7 @@ constexpr std::size_t max_round = 4096;
 
 // Reads `count` frames from `socket` before `deadline`; returns how many had rc OK, or -1 when the
 // connection ended or the time ran out.
-long read_results(socket_type& socket, std::size_t count, clock::time_point deadline) {
+long read_results(bench_socket& socket, std::size_t count, clock::time_point deadline) {
   std::string in;
   std::size_t frames = 0;
   long ok = 0;
@@ -31,8 +31,8 @@ long read_results(socket_type& socket, std::size_t count, clock::time_point dead
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
     if (left.count() <= 0)
       return -1;
-    pollfd p{socket.native_handle(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+    pollfd p{socket.lowest_layer().native_handle(), POLLIN, 0};
+    if (socket.buffered() == 0 && ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
       continue;
     boost::system::error_code ec;
     auto n = socket.read_some(boost::asio::buffer(buf), ec);
@@ -60,11 +60,12 @@ long read_results(socket_type& socket, std::size_t count, clock::time_point dead
 } // namespace
 
 bool wait_until_routable(const rcbroker::transport::endpoint& client_endpoint,
+                         boost::asio::ssl::context* tls,
                          const std::vector<const bench_worker*>& workers, unsigned capacity,
                          const cookie_format& cookies, const frame_template& run,
                          std::chrono::milliseconds limit) {
   boost::asio::io_context ioc{1};
-  auto socket = connect_to(ioc, client_endpoint);
+  auto socket = connect_to(ioc, client_endpoint, tls);
   auto slots = static_cast<std::size_t>(capacity) * workers.size();
   auto round_size = std::min(slots, max_round);
   auto deadline = clock::now() + limit;

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <simdjson.h>
@@ -51,7 +52,7 @@ int exit_status(result_code rc) {
 
 std::string help_text() {
   std::string text = R"(Usage: rcsubmit --pipeline NAME [--variables JSON] [--detach] [--timeout S]
-                [--endpoint URL]
+                [--endpoint URL] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]
        rcsubmit --status [--admin HOST:PORT]
 
 Submits one task (a RUN) to a broker's client endpoint and waits for its RESULT.
@@ -66,9 +67,16 @@ Options:
   --timeout S       give up after S seconds (decimals allowed): the task is
                     cancelled and rcsubmit exits with status 10 (default: wait)
   --endpoint URL    the broker's client endpoint: tcp://HOST:PORT,
-                    tcp://[V6ADDR]:PORT or socket:///PATH (default: )";
+                    tcp://[V6ADDR]:PORT, tls://HOST:PORT or socket:///PATH
+                    (default: )";
   text += default_endpoint;
   text += R"()
+  --tls-ca FILE     for a tls:// endpoint: the CA certificate(s) (PEM) the
+                    node's certificate must chain to (default: the system's
+                    CAs); the certificate must also name the endpoint's host
+  --tls-cert FILE   for a tls:// endpoint: a client certificate (PEM) for a
+                    node that asks for one (its tls-client-ca); needs --tls-key
+  --tls-key FILE    the client certificate's private key (PEM, unencrypted)
   --status          print the node's status (workers, capacity, tasks in flight)
                     from its admin endpoint as tables, and exit (status 11 when
                     the endpoint cannot be reached)
@@ -95,6 +103,7 @@ struct command_line {
   bool detach = false;
   std::optional<std::chrono::milliseconds> timeout;
   std::string endpoint = default_endpoint;
+  rcbroker::client::tls_options tls;
   bool help = false;
   bool status = false;                   // --status: print the node's status instead
   std::string admin = "127.0.0.1:51580"; // the admin endpoint for --status
@@ -132,6 +141,15 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
       cl.admin = *v;
     } else if (name == "--detach") {
       cl.detach = true;
+    } else if (name == "--tls-ca" || name == "--tls-cert" || name == "--tls-key") {
+      auto v = value();
+      if (!v)
+        return name + " needs a value";
+      if (!std::filesystem::is_regular_file(*v))
+        return name + ": no such file " + *v;
+      (name == "--tls-ca"     ? cl.tls.ca_file
+       : name == "--tls-cert" ? cl.tls.cert_file
+                              : cl.tls.key_file) = *v;
     } else if (name == "--pipeline" || name == "--variables" || name == "--endpoint" ||
                name == "--timeout") {
       auto v = value();
@@ -158,12 +176,14 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
     return {};
   if (cl.pipeline.empty())
     return "--pipeline NAME is required";
+  if (cl.tls.cert_file.empty() != cl.tls.key_file.empty())
+    return "--tls-cert and --tls-key go together";
   auto where =
       rcbroker::transport::parse_endpoint(cl.endpoint, rcbroker::transport::default_client_port);
   if (!where.value)
     return "--endpoint: " + where.error;
   if (!where.value->is_framed())
-    return "--endpoint: rcsubmit connects over tcp:// or socket://, not " +
+    return "--endpoint: rcsubmit connects over tcp://, tls:// or socket://, not " +
            std::string{where.value->scheme()} + "://";
   simdjson::dom::parser parser;
   if (auto error = parser.parse(simdjson::padded_string{cl.variables}).error())
@@ -198,6 +218,7 @@ int main(int argc, char** argv) {
   std::optional<rcbroker::client::client> connection;
   try {
     rcbroker::client::client_options options;
+    options.tls = cl.tls;
     if (cl.timeout)
       options.connect_timeout = std::min(options.connect_timeout, *cl.timeout);
     connection.emplace(cl.endpoint, options);

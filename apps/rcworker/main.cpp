@@ -31,6 +31,7 @@ constexpr int exit_usage = 64; // EX_USAGE of sysexits.h
 constexpr const char* help_text =
     R"(Usage: rcworker [--capacity N] [--endpoint URL] [--delay-ms D] [--exec CMD]
                 [--token T] [--log-level LEVEL]
+                [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]
 
 A worker for the broker: it connects to a worker endpoint, registers its
 capacity and answers every task. By default a task's result is its variables,
@@ -40,8 +41,14 @@ broker goes away, and exits 0 on SIGINT, SIGTERM or the broker's SHUTDOWN.
 Options:
   --capacity N      tasks run at once, registered with the broker (default: 1)
   --endpoint URL    the broker's worker endpoint: tcp://HOST:PORT,
-                    tcp://[V6ADDR]:PORT or socket:///PATH
+                    tcp://[V6ADDR]:PORT, tls://HOST:PORT or socket:///PATH
                     (default: tcp://[::1]:51510)
+  --tls-ca FILE     for a tls:// endpoint: the CA certificate(s) (PEM) the
+                    node's certificate must chain to (default: the system's
+                    CAs); the certificate must also name the endpoint's host
+  --tls-cert FILE   for a tls:// endpoint: a client certificate (PEM) for a
+                    node that asks for one (its tls-client-ca); needs --tls-key
+  --tls-key FILE    the client certificate's private key (PEM, unencrypted)
   --delay-ms D      wait D milliseconds before answering each task; a CANCEL
                     during the wait ends the task with EXCEPTION "Cancelled"
                     (default: 0)
@@ -94,7 +101,8 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
       continue;
     }
     if (name != "--capacity" && name != "--endpoint" && name != "--delay-ms" && name != "--exec" &&
-        name != "--token" && name != "--log-level")
+        name != "--token" && name != "--log-level" && name != "--tls-ca" && name != "--tls-cert" &&
+        name != "--tls-key")
       return "unknown option " + name;
     std::string value;
     if (inline_value)
@@ -119,12 +127,20 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
       cl.exec = value;
     } else if (name == "--token") {
       cl.worker.token = value;
+    } else if (name == "--tls-ca") {
+      cl.worker.tls.ca_file = value;
+    } else if (name == "--tls-cert") {
+      cl.worker.tls.cert_file = value;
+    } else if (name == "--tls-key") {
+      cl.worker.tls.key_file = value;
     } else {
       cl.log_level = value;
       if (spdlog::level::from_str(value) == spdlog::level::off && value != "off")
         return "--log-level must be trace, debug, info, warn, error or off, not '" + value + "'";
     }
   }
+  if (cl.worker.tls.cert_file.empty() != cl.worker.tls.key_file.empty())
+    return "--tls-cert and --tls-key go together";
   return {};
 }
 

@@ -2,10 +2,12 @@
 // baseline, checked for counted, error-free results. Never timed: nothing here asserts speed.
 
 #include "child_process.hpp"
+#include "test_certificate.hpp"
 #include "test_node.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>
+#include <regex>
 #include <sstream>
 
 using namespace rcbroker::test_support;
@@ -120,6 +122,44 @@ TEST(Rcbench, IdleConnectionsReportNodeMemory) {
   EXPECT_GT(number(r.json, "rss_after_kib"), 0) << r.json;
 }
 
+TEST(Rcbench, LoadAndIdleConnectionsOverTls) {
+  temp_dir dir;
+  auto cert = make_self_signed(dir.path, "node");
+  child_process node{RCBROKER_BINARY,
+                     {"--config", RCBROKER_SOURCE_DIR "/caf-application.conf", "--serve",
+                      "tls://127.0.0.1:0", "--listen", "tls://127.0.0.1:0", "--tls-cert", cert.cert,
+                      "--tls-key", cert.key},
+                     dir.path + "/node.log"};
+  ASSERT_TRUE(node.log_contains("rcbroker ready")) << node.log();
+  std::smatch m;
+  auto log = node.log();
+  ASSERT_TRUE(std::regex_search(
+      log, m, std::regex{R"(ready: clients on (tls://\S+), workers on (tls://\S+))"}))
+      << log;
+  std::vector<std::string> endpoints{"--client-endpoint", m[1], "--worker-endpoint", m[2]};
+
+  auto args = shape;
+  args.insert(args.end(), endpoints.begin(), endpoints.end());
+  args.insert(args.end(), {"--tls-ca", cert.cert});
+  expect_clean_load(run_rcbench(dir, args));
+
+  auto idle = endpoints;
+  idle.insert(idle.end(),
+              {"--idle-clients", "3", "--idle-workers", "2", "--hold", "0", "--broker-pid",
+               std::to_string(node.pid()), "--tls-ca", cert.cert, "--json"});
+  auto r = run_rcbench(dir, idle);
+  ASSERT_EQ(r.exit_code, 0) << r.log;
+  EXPECT_EQ(number(r.json, "idle_clients"), 3) << r.json;
+
+  auto other = make_self_signed(dir.path, "other");
+  auto wrong = shape;
+  wrong.insert(wrong.end(), endpoints.begin(), endpoints.end());
+  wrong.insert(wrong.end(), {"--tls-ca", other.cert});
+  auto refused = run_rcbench(dir, wrong);
+  EXPECT_EQ(refused.exit_code, 1) << refused.log;
+  EXPECT_NE(refused.log.find("certificate verify failed"), std::string::npos) << refused.log;
+}
+
 TEST(Rcbench, NoNodeExitsNonZero) {
   temp_dir dir;
   auto args = shape;
@@ -135,4 +175,14 @@ TEST(Rcbench, BadCommandLineExitsTwo) {
   auto r = run_rcbench(dir, {"--depth", "0"});
   EXPECT_EQ(r.exit_code, 2) << r.log;
   EXPECT_NE(r.log.find("--depth"), std::string::npos) << r.log;
+}
+
+TEST(Rcbench, TlsCertificateWithoutKeyOrDirectOverTlsExitsTwo) {
+  temp_dir dir;
+  auto r = run_rcbench(dir, {"--tls-cert", "c.pem"});
+  EXPECT_EQ(r.exit_code, 2) << r.log;
+  EXPECT_NE(r.log.find("--tls-key"), std::string::npos) << r.log;
+  r = run_rcbench(dir, {"--direct", "--client-endpoint", "tls://127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 2) << r.log;
+  EXPECT_NE(r.log.find("--direct"), std::string::npos) << r.log;
 }

@@ -2,6 +2,7 @@
 // checked by what rcsubmit prints and by the exit statuses.
 
 #include "child_process.hpp"
+#include "test_certificate.hpp"
 #include "test_node.hpp"
 
 #include <csignal>
@@ -68,15 +69,17 @@ struct node_process {
   std::string worker_url;
 };
 
-node_process start_node(const temp_dir& dir, bool tcp = false) {
+/// `tcp`: on 127.0.0.1 with `scheme` (tcp or tls) instead of Unix sockets; `extra` flags follow.
+node_process start_node(const temp_dir& dir, bool tcp = false, const std::string& scheme = "tcp",
+                        const std::vector<std::string>& extra = {}) {
   node_process node;
-  std::string serve = tcp ? "tcp://127.0.0.1:0" : "socket://" + dir.path + "/c.sock";
-  std::string listen = tcp ? "tcp://127.0.0.1:0" : "socket://" + dir.path + "/w.sock";
-  node.process = std::make_unique<child_process>(
-      RCBROKER_BINARY,
-      std::vector<std::string>{"--config", RCBROKER_SOURCE_DIR "/caf-application.conf", "--serve",
-                               serve, "--listen", listen},
-      dir.path + "/node.log");
+  std::string serve = tcp ? scheme + "://127.0.0.1:0" : "socket://" + dir.path + "/c.sock";
+  std::string listen = tcp ? scheme + "://127.0.0.1:0" : "socket://" + dir.path + "/w.sock";
+  std::vector<std::string> args{"--config", RCBROKER_SOURCE_DIR "/caf-application.conf",
+                                "--serve",  serve,
+                                "--listen", listen};
+  args.insert(args.end(), extra.begin(), extra.end());
+  node.process = std::make_unique<child_process>(RCBROKER_BINARY, args, dir.path + "/node.log");
   EXPECT_TRUE(node.process->log_contains("rcbroker ready")) << node.process->log();
   if (!tcp) {
     node.client_url = serve;
@@ -86,8 +89,9 @@ node_process start_node(const temp_dir& dir, bool tcp = false) {
   // The ready line names the bound endpoints (the Broker's own lines may come after it).
   auto log = node.process->log();
   std::smatch m;
-  if (std::regex_search(log, m,
-                        std::regex{R"(ready: clients on (tcp://\S+), workers on (tcp://\S+))"})) {
+  if (std::regex_search(
+          log, m,
+          std::regex{R"(ready: clients on ((?:tcp|tls)://\S+), workers on ((?:tcp|tls)://\S+))"})) {
     node.client_url = m[1];
     node.worker_url = m[2];
   }
@@ -141,6 +145,49 @@ TEST(Tools, SubmitAndWorkOverTcp) {
   auto r = submit_when_served(dir, node, {"--pipeline", "echo", "--variables", "[1, 2]"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "[1, 2]\n");
+}
+
+TEST(Tools, SubmitAndWorkOverTlsWithATestCa) {
+  temp_dir dir;
+  auto cert = rcbroker::test_support::make_self_signed(dir.path, "node");
+  auto node = start_node(dir, true, "tls", {"--tls-cert", cert.cert, "--tls-key", cert.key});
+  ASSERT_EQ(node.client_url.rfind("tls://", 0), 0u) << node.process->log();
+  auto worker = start_worker(dir, node, {"--tls-ca", cert.cert});
+  auto r = submit_when_served(
+      dir, node, {"--tls-ca", cert.cert, "--pipeline", "echo", "--variables", R"({"tls": true})"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"tls\": true}\n");
+  EXPECT_TRUE(worker->log_contains("done")) << worker->log();
+
+  // The wrong CA: cannot connect (11), saying why.
+  auto other = rcbroker::test_support::make_self_signed(dir.path, "other");
+  auto wrong =
+      run_tool(dir, RCSUBMIT_BINARY,
+               {"--endpoint", node.client_url, "--tls-ca", other.cert, "--pipeline", "echo"});
+  EXPECT_EQ(wrong.status, 11);
+  EXPECT_NE(wrong.err.find("certificate verify failed"), std::string::npos) << wrong.err;
+  EXPECT_NE(wrong.err.find("--tls-ca"), std::string::npos) << wrong.err;
+}
+
+TEST(Tools, SubmitAndWorkOverTlsWithClientCertificates) {
+  temp_dir dir;
+  auto cert = rcbroker::test_support::make_self_signed(dir.path, "node");
+  auto mine = rcbroker::test_support::make_self_signed(dir.path, "client", "a-client");
+  auto node =
+      start_node(dir, true, "tls",
+                 {"--tls-cert", cert.cert, "--tls-key", cert.key, "--tls-client-ca", mine.cert});
+  auto worker = start_worker(
+      dir, node, {"--tls-ca", cert.cert, "--tls-cert", mine.cert, "--tls-key", mine.key});
+  auto r = submit_when_served(dir, node,
+                              {"--tls-ca", cert.cert, "--tls-cert", mine.cert, "--tls-key",
+                               mine.key, "--pipeline", "echo", "--variables", "[3]"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "[3]\n");
+  auto without =
+      run_tool(dir, RCSUBMIT_BINARY,
+               {"--endpoint", node.client_url, "--tls-ca", cert.cert, "--pipeline", "echo"});
+  EXPECT_EQ(without.status, 11);
+  EXPECT_NE(without.err.find("client certificate"), std::string::npos) << without.err;
 }
 
 TEST(Tools, ExecRunsAShellCommandPerTask) {
@@ -215,6 +262,9 @@ TEST(Tools, UsageErrorsExit64) {
       {"--pipeline", "p", "--timeout", "-1"},
       {"--pipeline", "p", "--bogus"},
       {"--pipeline", "p", "--endpoint", "http://x"},
+      {"--pipeline", "p", "--tls-cert", RCBROKER_SOURCE_DIR "/README.md"},
+      {"--pipeline", "p", "--tls-key", RCBROKER_SOURCE_DIR "/README.md"},
+      {"--pipeline", "p", "--tls-ca", dir.path + "/no-such-ca.pem"},
   };
   for (auto& args : submit_cases) {
     auto r = run_tool(dir, RCSUBMIT_BINARY, args);
@@ -222,8 +272,16 @@ TEST(Tools, UsageErrorsExit64) {
     EXPECT_NE(r.err.find("rcsubmit --help"), std::string::npos) << r.err;
   }
   std::vector<std::vector<std::string>> worker_cases{
-      {"--capacity", "0"},       {"--capacity", "x"}, {"--delay-ms", "-5"}, {"--log-level", "loud"},
-      {"--endpoint", "udp://x"}, {"--what"},          {"--token"},
+      {"--capacity", "0"},
+      {"--capacity", "x"},
+      {"--delay-ms", "-5"},
+      {"--log-level", "loud"},
+      {"--endpoint", "udp://x"},
+      {"--what"},
+      {"--token"},
+      {"--tls-cert", "c.pem"},
+      {"--tls-key", "k.pem"},
+      {"--endpoint", "tls://127.0.0.1:1", "--tls-ca", dir.path + "/no-such-ca.pem"},
   };
   for (auto& args : worker_cases) {
     auto r = run_tool(dir, RCWORKER_BINARY, args);
@@ -241,6 +299,9 @@ TEST(Tools, HelpExplainsEveryOptionAndExitStatus) {
                     "--detach",
                     "--timeout",
                     "--endpoint",
+                    "--tls-ca",
+                    "--tls-cert",
+                    "--tls-key",
                     "--help",
                     "tcp://[::1]:51500",
                     "0   OK",
@@ -260,7 +321,7 @@ TEST(Tools, HelpExplainsEveryOptionAndExitStatus) {
   auto worker = run_tool(dir, RCWORKER_BINARY, {"--help"});
   EXPECT_EQ(worker.status, 0);
   for (auto text : {"--capacity", "--endpoint", "--delay-ms", "--exec", "--token", "--log-level",
-                    "--help", "tcp://[::1]:51510"})
+                    "--tls-ca", "--tls-cert", "--tls-key", "--help", "tcp://[::1]:51510"})
     EXPECT_NE(worker.out.find(text), std::string::npos) << text;
 }
 

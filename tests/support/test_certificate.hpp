@@ -14,6 +14,7 @@ struct test_certificate {
 
 /// Makes a self-signed RSA certificate for CN=`common_name`, valid for a day, as
 /// `dir`/`name`-cert.pem and `dir`/`name`-key.pem; throws std::runtime_error when openssl fails.
+/// Its subjectAltName is DNS:`common_name`, and for "localhost" also IP:127.0.0.1 and IP:::1.
 test_certificate make_self_signed(const std::string& dir, const std::string& name,
                                   const std::string& common_name = "localhost");
 

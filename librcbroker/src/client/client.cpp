@@ -166,12 +166,18 @@ client::client(const std::string& url, client_options options) {
   auto parsed = transport::parse_endpoint(url, transport::default_client_port);
   if (!parsed.value)
     throw connect_error(parsed.error);
+  std::shared_ptr<asio::ssl::context> tls;
+  try {
+    tls = tls_context_for(*parsed.value, options.tls);
+  } catch (const std::runtime_error& e) {
+    throw connect_error("cannot connect to " + url + ": " + e.what());
+  }
   io_ = std::make_unique<io_runtime>();
   std::promise<std::string> outcome;
   transport::stream::limits limits;
   limits.max_frame_size = options.max_frame_size;
   connect_attempt::start(
-      io_->strand, *parsed.value, options.connect_timeout, limits,
+      io_->strand, *parsed.value, options.connect_timeout, limits, std::move(tls),
       [s = io_->state, &outcome](transport::stream_ptr stream, std::string error) {
         if (stream)
           s->attach(std::move(stream));

@@ -1,28 +1,35 @@
 #include "rcbroker/client/connect_attempt.hpp"
 
+#include "../transport/tls_socket.hpp"
+#include "rcbroker/transport/tls_context.hpp"
+
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 namespace rcbroker::client {
 
 namespace asio = boost::asio;
 using generic_endpoint = asio::generic::stream_protocol::endpoint;
 
-std::shared_ptr<connect_attempt> connect_attempt::start(strand_type strand,
-                                                        transport::endpoint where,
-                                                        std::chrono::milliseconds timeout,
-                                                        transport::stream::limits limits,
-                                                        handler on_done) {
-  auto attempt =
-      std::make_shared<connect_attempt>(strand, std::move(where), limits, std::move(on_done));
+std::shared_ptr<connect_attempt>
+connect_attempt::start(strand_type strand, transport::endpoint where,
+                       std::chrono::milliseconds timeout, transport::stream::limits limits,
+                       std::shared_ptr<asio::ssl::context> tls, handler on_done) {
+  auto attempt = std::make_shared<connect_attempt>(strand, std::move(where), limits, std::move(tls),
+                                                   std::move(on_done));
   asio::post(strand, [attempt, timeout] { attempt->begin(timeout); });
   return attempt;
 }
 
 connect_attempt::connect_attempt(strand_type strand, transport::endpoint where,
-                                 transport::stream::limits limits, handler on_done)
-    : strand_(strand), where_(std::move(where)), limits_(limits), on_done_(std::move(on_done)),
-      socket_(strand), resolver_(strand), deadline_(strand) {}
+                                 transport::stream::limits limits,
+                                 std::shared_ptr<asio::ssl::context> tls, handler on_done)
+    : strand_(strand), where_(std::move(where)), limits_(limits), tls_context_(std::move(tls)),
+      on_done_(std::move(on_done)), socket_(strand), resolver_(strand), deadline_(strand) {}
+
+connect_attempt::~connect_attempt() = default;
 
 void connect_attempt::begin(std::chrono::milliseconds timeout) {
   if (done_)
@@ -30,7 +37,8 @@ void connect_attempt::begin(std::chrono::milliseconds timeout) {
   deadline_.expires_after(timeout);
   deadline_.async_wait([self = shared_from_this(), timeout](boost::system::error_code ec) {
     if (!ec)
-      self->finish(nullptr, "timed out after " + std::to_string(timeout.count()) + " ms");
+      self->finish(nullptr, "timed out after " + std::to_string(timeout.count()) + " ms" +
+                                (self->tls_ ? " in the TLS handshake" : ""));
   });
   if (!where_.is_framed()) {
     finish(nullptr, std::string{where_.scheme()} +
@@ -38,9 +46,9 @@ void connect_attempt::begin(std::chrono::milliseconds timeout) {
                         "socket://");
     return;
   }
-  if (where_.type == transport::endpoint::kind::tls) {
+  if (where_.type == transport::endpoint::kind::tls && !tls_context_) {
     // Connecting in the clear would send the tasks unencrypted where TLS was asked for.
-    finish(nullptr, "tls:// endpoints are not supported by this client; use tcp:// or socket://");
+    finish(nullptr, "tls:// needs a TLS client context");
     return;
   }
   if (where_.type == transport::endpoint::kind::unix_socket) {
@@ -92,10 +100,65 @@ void connect_attempt::try_next_address() {
       self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
       self->socket_.set_option(asio::socket_base::keep_alive(true), ignored);
     }
+    if (self->where_.type == transport::endpoint::kind::tls) {
+      self->handshake();
+      return;
+    }
     self->finish(std::make_shared<transport::stream>(std::move(self->socket_), self->limits_,
                                                      self->where_.to_string()),
                  {});
   });
+}
+
+void connect_attempt::handshake() {
+  tls_ = std::make_unique<transport::tls_socket>(std::move(socket_), *tls_context_);
+  auto* ssl = tls_->ssl.native_handle();
+  transport::verify_host(ssl, where_.host);
+  // Called when the node sends a certificate request: without a certificate of our own, TLS 1.3
+  // completes the handshake and the node's refusal would only come with the first read.
+  ::SSL_set_cert_cb(
+      ssl,
+      [](SSL*, void* requested) {
+        *static_cast<bool*>(requested) = true;
+        return 1;
+      },
+      &client_cert_requested_);
+  tls_->ssl.async_handshake(
+      asio::ssl::stream_base::client, [self = shared_from_this()](boost::system::error_code ec) {
+        if (self->done_)
+          return;
+        if (ec || self->refused_without_certificate()) {
+          self->finish(nullptr, self->handshake_error(ec));
+          return;
+        }
+        self->finish(std::make_shared<transport::stream>(std::move(self->tls_), self->limits_,
+                                                         self->where_.to_string()),
+                     {});
+      });
+}
+
+bool connect_attempt::refused_without_certificate() const {
+  return client_cert_requested_ && !::SSL_CTX_get0_certificate(tls_context_->native_handle());
+}
+
+std::string connect_attempt::handshake_error(const boost::system::error_code& ec) const {
+  std::string prefix = "TLS handshake with " + where_.host + " failed: ";
+  if (refused_without_certificate())
+    return prefix + "the node asks for a client certificate (it sets tls-client-ca); give one "
+                    "signed by a CA it trusts, with its key (--tls-cert, --tls-key)";
+  auto verify = ::SSL_get_verify_result(tls_->ssl.native_handle());
+  if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH)
+    return prefix + "certificate verify failed: " + ::X509_verify_cert_error_string(verify) +
+           " (the node's certificate does not name " + where_.host +
+           "; connect by a name or address it holds)";
+  if (verify != X509_V_OK)
+    return prefix + "certificate verify failed: " + ::X509_verify_cert_error_string(verify) +
+           " (is --tls-ca the CA that signed the node's certificate? without one, the system's "
+           "CAs are used)";
+  if (ec.category() == asio::error::get_ssl_category() &&
+      ERR_GET_REASON(ec.value()) == SSL_R_WRONG_VERSION_NUMBER)
+    return prefix + ec.message() + " (is " + where_.to_string() + " a tls:// endpoint?)";
+  return prefix + ec.message();
 }
 
 void connect_attempt::cancel() {
@@ -109,8 +172,11 @@ void connect_attempt::finish(transport::stream_ptr stream, std::string error) {
   boost::system::error_code ignored;
   deadline_.cancel();
   resolver_.cancel();
-  if (!stream)
+  if (!stream) {
     socket_.close(ignored);
+    if (tls_)
+      tls_->ssl.next_layer().close(ignored);
+  }
   auto on_done = std::move(on_done_);
   on_done_ = nullptr;
   if (on_done)

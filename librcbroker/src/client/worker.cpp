@@ -68,10 +68,11 @@ transport::endpoint checked_endpoint(const worker_options& options) {
 class worker::session : public std::enable_shared_from_this<session> {
 public:
   session(strand_type strand, asio::thread_pool& pool, worker_options options,
-          transport::endpoint where, task_handler handler)
+          transport::endpoint where, std::shared_ptr<asio::ssl::context> tls, task_handler handler)
       : strand_(strand), pool_(pool), options_(std::move(options)), where_(std::move(where)),
-        handler_(std::move(handler)), retry_(options_.first_retry, options_.max_retry),
-        retry_timer_(strand), finished_(finished_promise_.get_future().share()) {}
+        tls_(std::move(tls)), handler_(std::move(handler)),
+        retry_(options_.first_retry, options_.max_retry), retry_timer_(strand),
+        finished_(finished_promise_.get_future().share()) {}
 
   void connect() {
     if (stopping_)
@@ -79,7 +80,7 @@ public:
     transport::stream::limits limits;
     limits.max_frame_size = options_.max_frame_size;
     attempt_ = connect_attempt::start(
-        strand_, where_, options_.connect_timeout, limits,
+        strand_, where_, options_.connect_timeout, limits, tls_,
         [self = shared_from_this()](transport::stream_ptr stream, std::string error) {
           self->on_connected(std::move(stream), std::move(error));
         });
@@ -280,6 +281,7 @@ private:
   asio::thread_pool& pool_;
   worker_options options_;
   transport::endpoint where_;
+  std::shared_ptr<asio::ssl::context> tls_; // tls:// only; shared by every connection attempt
   task_handler handler_;
   backoff retry_;
   asio::steady_timer retry_timer_;
@@ -299,9 +301,10 @@ private:
 /// The I/O thread, the handler pool and the strand of one worker.
 struct worker::io_runtime {
   io_runtime(std::size_t threads, worker_options options, transport::endpoint where,
-             task_handler handler)
-      : pool(threads), state(std::make_shared<session>(strand, pool, std::move(options),
-                                                       std::move(where), std::move(handler))) {}
+             std::shared_ptr<asio::ssl::context> tls, task_handler handler)
+      : pool(threads),
+        state(std::make_shared<session>(strand, pool, std::move(options), std::move(where),
+                                        std::move(tls), std::move(handler))) {}
 
   ~io_runtime() {
     asio::post(strand, [s = state] { s->stop(stop_reason::stopped); });
@@ -326,7 +329,13 @@ worker::worker(worker_options options, task_handler handler) {
     throw std::invalid_argument("worker needs a task handler");
   auto threads =
       options.threads != 0 ? options.threads : static_cast<std::size_t>(options.capacity);
-  io_ = std::make_unique<io_runtime>(threads, std::move(options), std::move(where),
+  std::shared_ptr<asio::ssl::context> tls;
+  try {
+    tls = tls_context_for(where, options.tls);
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(e.what());
+  }
+  io_ = std::make_unique<io_runtime>(threads, std::move(options), std::move(where), std::move(tls),
                                      std::move(handler));
 }
 

@@ -11,9 +11,11 @@
 
 namespace rcbroker::transport {
 
-/// A server-side TLS stream over an accepted socket.
+/// A TLS session over a connected socket: server side over an accepted socket (the listener), or
+/// client side (client::connect_attempt).
 struct tls_socket {
-  /// Wraps `socket` for TLS with the settings of `context`; the handshake is still to be done.
+  /// Wraps `socket` for TLS with the settings of `context` (a server or a client context); the
+  /// handshake is still to be done.
   tls_socket(stream::socket_type socket, boost::asio::ssl::context& context)
       : ssl(std::move(socket), context) {}
 

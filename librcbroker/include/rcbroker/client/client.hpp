@@ -3,6 +3,7 @@
 // The C++ client of the broker: submits runs on one connection and gets their RESULTs.
 
 #include "rcbroker/client/task_result.hpp"
+#include "rcbroker/client/tls_options.hpp"
 #include "rcbroker/protocol/cookie.hpp"
 #include "rcbroker/protocol/frame.hpp"
 
@@ -25,8 +26,11 @@ public:
 
 /// How a client connects.
 struct client_options {
-  /// Time to resolve and connect before giving up with connect_error.
+  /// Time to resolve, connect and (tls://) complete the TLS handshake before giving up with
+  /// connect_error.
   std::chrono::milliseconds connect_timeout{5000};
+  /// What a tls:// endpoint's node is verified against, and the certificate presented to it.
+  tls_options tls;
   /// Largest RESULT accepted; a longer frame from the broker ends the connection.
   std::size_t max_frame_size = protocol::default_max_frame_size;
 };
@@ -44,13 +48,14 @@ struct run_options {
 /// not wait for another run of the same client.
 using result_handler = std::function<void(task_result)>;
 
-/// A connection to a broker's client endpoint (`tcp://HOST:PORT`, `tcp://[V6]:PORT` or
-/// `socket:///PATH`), with any number of runs in flight on it. All members are thread-safe.
-/// When the connection drops, every open run ends with BROKER_WENT_AWAY and later runs end so at
-/// once; a client does not reconnect.
+/// A connection to a broker's client endpoint (`tcp://HOST:PORT`, `tcp://[V6]:PORT`,
+/// `tls://HOST:PORT` or `socket:///PATH`), with any number of runs in flight on it. All members are
+/// thread-safe. When the connection drops, every open run ends with BROKER_WENT_AWAY and later runs
+/// end so at once; a client does not reconnect.
 class client {
 public:
-  /// Connects now; throws connect_error when the URL is bad or the broker cannot be reached.
+  /// Connects now; throws connect_error when the URL is bad, a TLS file cannot be used, the
+  /// broker cannot be reached or its TLS handshake fails (the message says why).
   explicit client(const std::string& url, client_options options = {});
 
   /// Closes the connection (open runs end with BROKER_WENT_AWAY) and joins the I/O thread.

@@ -3,6 +3,7 @@
 // The C++ worker of the broker: registers capacity and runs a handler for every RUN it gets.
 
 #include "rcbroker/client/task_context.hpp"
+#include "rcbroker/client/tls_options.hpp"
 #include "rcbroker/protocol/frame.hpp"
 
 #include <chrono>
@@ -17,7 +18,8 @@ namespace rcbroker::client {
 
 /// How a worker connects and how much it runs at once.
 struct worker_options {
-  /// The broker's worker endpoint: `tcp://HOST:PORT`, `tcp://[V6]:PORT` or `socket:///PATH`.
+  /// The broker's worker endpoint: `tcp://HOST:PORT`, `tcp://[V6]:PORT`, `tls://HOST:PORT` or
+  /// `socket:///PATH`.
   std::string endpoint = "tcp://[::1]:51510";
   /// Tasks run at once; REGISTERed with the broker on every connection.
   std::int64_t capacity = 1;
@@ -29,8 +31,10 @@ struct worker_options {
   std::chrono::milliseconds first_retry{100};
   /// ...up to this bound.
   std::chrono::milliseconds max_retry{5000};
-  /// Time one connection attempt may take.
+  /// Time one connection attempt (with its TLS handshake, for tls://) may take.
   std::chrono::milliseconds connect_timeout{5000};
+  /// What a tls:// endpoint's node is verified against, and the certificate presented to it.
+  tls_options tls;
   /// Largest packet accepted from the broker; a longer frame ends the connection.
   std::size_t max_frame_size = protocol::default_max_frame_size;
 };
@@ -54,8 +58,8 @@ enum class stop_reason {
 /// stops on SHUTDOWN or stop(). All members are thread-safe.
 class worker {
 public:
-  /// Checks the options (throws std::invalid_argument for a bad endpoint or a capacity < 1);
-  /// connects only on start() or run().
+  /// Checks the options (throws std::invalid_argument for a bad endpoint, a capacity < 1 or a
+  /// TLS file that cannot be used); connects only on start() or run().
   worker(worker_options options, task_handler handler);
 
   /// Stops, waits for running handlers to return, and joins the threads.

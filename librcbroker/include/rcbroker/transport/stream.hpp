@@ -46,7 +46,8 @@ public:
   /// Takes an open socket; `name` identifies the peer in logs (e.g. "tcp 127.0.0.1:40122").
   stream(socket_type socket, limits lim, std::string name);
 
-  /// Takes a TLS session whose handshake is done (transport::listener makes them).
+  /// Takes a TLS session whose handshake is done (server side: transport::listener makes them;
+  /// client side: client::connect_attempt).
   stream(std::unique_ptr<tls_socket> tls, limits lim, std::string name);
 
   ~stream() override;
