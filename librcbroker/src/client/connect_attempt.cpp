@@ -42,8 +42,8 @@ void connect_attempt::begin(std::chrono::milliseconds timeout) {
   });
   if (!where_.is_framed()) {
     finish(nullptr, std::string{where_.scheme()} +
-                        ":// is for other kinds of clients; this one connects over tcp:// or "
-                        "socket://");
+                        ":// is for other kinds of clients; this one connects over tcp://, tls:// "
+                        "or socket://");
     return;
   }
   if (where_.type == transport::endpoint::kind::tls && !tls_context_) {
