@@ -57,6 +57,7 @@ http_peer::http_peer(const std::string& url) : impl_(std::make_unique<impl>()) {
 }
 
 http_peer::~http_peer() = default;
+http_peer::http_peer(http_peer&&) noexcept = default;
 
 void http_peer::send_request(std::string_view body, std::string_view target,
                              std::string_view method) {

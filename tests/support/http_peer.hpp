@@ -30,6 +30,7 @@ public:
   /// Connects to `url` (http://HOST:PORT or http://[V6]:PORT); throws on failure.
   explicit http_peer(const std::string& url);
   ~http_peer();
+  http_peer(http_peer&&) noexcept;
 
   /// Writes a request with `body` (keep-alive HTTP/1.1).
   void send_request(std::string_view body, std::string_view target = "/v1/stream/stream",
