@@ -130,7 +130,8 @@ protected:
   /// A client joining as an HTTP request does: its CANCEL comes on another connection.
   fake_peer http_client(const std::string& host = "127.0.0.1") {
     auto peer = spawn_peer();
-    caf::send_as(peer.handle, sb_, join_atom::value, peer_role::client, host, true);
+    caf::send_as(peer.handle, sb_, join_atom::value, peer_role::client, host, true,
+                 std::string{"http"});
     sched_.run();
     return peer;
   }

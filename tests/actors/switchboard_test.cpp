@@ -183,6 +183,11 @@ TEST_F(SwitchboardTest, HttpRequestsCancelEachOthersRunsByCookie) {
   EXPECT_EQ(got[0].payload(), answer.payload());
   EXPECT_TRUE(canceller.take().empty());
   EXPECT_EQ(status().routes, 0u);
+  // Two acknowledgements and the run's RESULT went to HTTP clients.
+  auto by_transport = snapshot().results_by_transport;
+  ASSERT_EQ(by_transport.size(), 1u);
+  EXPECT_EQ(by_transport[0].transport, "http");
+  EXPECT_EQ(by_transport[0].count, 3u);
 }
 
 TEST_F(SwitchboardTest, CancelByCookieNeedsBothSidesToBeHttpRequests) {

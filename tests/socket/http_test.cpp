@@ -85,6 +85,10 @@ TEST(SocketHttp, RunReachesATcpWorkerAndTheResultEndsTheResponse) {
   EXPECT_EQ(transports[0].open, 0u);
   EXPECT_EQ(transports[1].transport, "tcp");
   EXPECT_EQ(transports[1].open, 1u);
+  auto results = node.metrics().switchboard.results_by_transport;
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].transport, "http");
+  EXPECT_EQ(results[0].count, 1u);
 }
 
 TEST(SocketHttp, KeptAliveConnectionRunsOneRequestAfterAnother) {

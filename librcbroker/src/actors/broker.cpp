@@ -29,13 +29,6 @@ struct connection_entry {
   std::string transport;
 };
 
-/// The transport of a channel by the name its listener gave it ("tcp 127.0.0.1:4" → "tcp",
-/// "unix" → "socket").
-std::string transport_of(const std::string& channel_name) {
-  auto scheme = channel_name.substr(0, channel_name.find(' '));
-  return scheme == "unix" ? "socket" : scheme;
-}
-
 struct broker_state {
   broker_config cfg;
   switchboard_actor switchboard;
@@ -189,7 +182,7 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
             spawn_connection(self->system(), role, stream, st.switchboard, name,
                              role == peer_role::worker ? st.cfg.worker_token : "", st.reader);
         self->monitor(conn);
-        auto transport = transport_of(stream->name());
+        auto transport = stream->transport();
         auto& load = st.transports[transport];
         load.transport = transport;
         ++load.open;

@@ -144,7 +144,8 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
   st.peer_name = std::move(name);
   st.worker_token = std::move(worker_token);
   if (role == peer_role::client)
-    self->send(sb, join_atom::value, role, peer_host(stream->name()), stream->one_request());
+    self->send(sb, join_atom::value, role, peer_host(stream->name()), stream->one_request(),
+               stream->transport());
   else
     self->send(sb, join_atom::value, role);
   auto handle = caf::actor_cast<connection_actor>(self);

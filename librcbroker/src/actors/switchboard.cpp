@@ -61,6 +61,9 @@ struct peer_entry {
   /// comes from another connection than its RUN: such clients may cancel each other's runs by
   /// cookie (docs/ROUTING.md).
   bool cancels_by_cookie = false;
+  /// Client side only: the count of RESULTs delivered to clients of its transport (an entry of
+  /// `results_by_transport`, stable: a map node).
+  std::uint64_t* results_delivered = nullptr;
 };
 
 bool is_worker_side(peer_role role) {
@@ -158,6 +161,8 @@ struct switchboard_state {
   std::uint64_t next_generation = 1;
   /// Socket clients and their open routes by host.
   std::unordered_map<std::string, host_entry> hosts;
+  /// RESULTs delivered to clients, by the transport they came by (never shrinks: a handful).
+  std::map<std::string, std::uint64_t> results_by_transport;
 
   /// Deadlines of the routes that have one; one timer runs, for the earliest.
   deadline_map deadlines;
@@ -353,7 +358,14 @@ struct switchboard_state {
 
   void answer(const peer_entry& client, const cookie& c, result_code rc, const char* text) {
     ++traffic.broker_results[static_cast<std::size_t>(rc)];
+    count_result(client);
     deliver(client, protocol::make_broker_result(c, rc, text));
+  }
+
+  /// Counts a RESULT delivered to `client` for its transport.
+  static void count_result(const peer_entry& client) {
+    if (client.results_delivered != nullptr)
+      ++*client.results_delivered;
   }
 
   /// Delivers a peer's frame unchanged to another peer, counting it.
@@ -463,7 +475,8 @@ struct switchboard_state {
 
   // -- handlers ---------------------------------------------------------------------------------
 
-  void on_join(peer_role role, std::string host = {}, bool cancels_by_cookie = false) {
+  void on_join(peer_role role, std::string host = {}, bool cancels_by_cookie = false,
+               std::string transport = {}) {
     auto sender = self->current_sender();
     auto addr = caf::actor_cast<caf::actor_addr>(sender);
     if (!sender || peer_by_addr.count(addr) > 0) {
@@ -479,6 +492,12 @@ struct switchboard_state {
     peer_by_addr.emplace(addr, id);
     self->monitor(peer.handle);
     peer.cancels_by_cookie = role == peer_role::client && cancels_by_cookie;
+    if (!is_worker_side(role)) {
+      // Actor clients and cluster links join without a transport of their own.
+      if (transport.empty())
+        transport = role == peer_role::link_client ? "cluster" : "actor";
+      peer.results_delivered = &results_by_transport[transport];
+    }
     if (role == peer_role::client && !host.empty()) {
       auto& load = hosts[host];
       ++load.clients;
@@ -661,6 +680,7 @@ struct switchboard_state {
       untrack_client(*client, c);
       if (!r.detach && !r.answered) {
         ++results_forwarded;
+        count_result(*client);
         forward(*client, std::move(result_frame));
       }
     }
@@ -910,6 +930,8 @@ struct switchboard_state {
                            {},
                            {},
                            {}};
+    for (auto& [transport, count] : results_by_transport)
+      s.results_by_transport.push_back({transport, count});
     for (auto& [id, peer] : peers) {
       peer_load load{peer.handle.id(), peer.registered, peer.routes.size()};
       if (peer.role == peer_role::worker) {
@@ -982,8 +1004,9 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
       [self](join_atom, peer_role role, std::string& host) {
         self->state.on_join(role, std::move(host));
       },
-      [self](join_atom, peer_role role, std::string& host, bool cancels_by_cookie) {
-        self->state.on_join(role, std::move(host), cancels_by_cookie);
+      [self](join_atom, peer_role role, std::string& host, bool cancels_by_cookie,
+             std::string& transport) {
+        self->state.on_join(role, std::move(host), cancels_by_cookie, std::move(transport));
       },
       [self](run_atom, const cookie& c, bool detach, frame& run_frame) {
         self->state.on_run(c, detach, 0, run_frame);

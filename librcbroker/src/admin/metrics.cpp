@@ -128,6 +128,11 @@ void render_node(exposition& e, const actors::broker_snapshot& b, const node_inf
 }
 
 void render_routing(exposition& e, const actors::switchboard_snapshot& s) {
+  e.family("rcbroker_transport_results_total", "counter",
+           "RESULTs delivered to clients since start, by the transport the client came by "
+           "(actor: actor clients, cluster: other nodes' links).");
+  for (auto& t : s.results_by_transport)
+    e.sample("rcbroker_transport_results_total", {{"transport", t.transport}}, t.count);
   e.single("rcbroker_clients", "gauge",
            "Clients known to the Switchboard (socket connections and actor clients).", s.clients);
   e.single("rcbroker_workers", "gauge",

@@ -192,7 +192,8 @@ using cluster_link_actor = peer_actor::extend<caf::reacts_to<capacity_atom, std:
 using switchboard_actor = caf::typed_actor<
     caf::reacts_to<join_atom, peer_role>,
     caf::reacts_to<join_atom, peer_role, std::string /* peer host */>,
-    caf::reacts_to<join_atom, peer_role, std::string /* peer host */, bool /* cancels by cookie */>,
+    caf::reacts_to<join_atom, peer_role, std::string /* peer host */, bool /* cancels by cookie */,
+                   std::string /* transport */>,
     caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
     caf::reacts_to<cancel_atom, cookie, frame>,
     caf::reacts_to<register_atom, std::uint32_t /* capacity */>,

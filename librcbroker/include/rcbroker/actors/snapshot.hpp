@@ -107,6 +107,18 @@ typename Inspector::result_type inspect(Inspector& f, peer_load& x) {
   return f(caf::meta::type_name("peer_load"), x.actor_id, x.capacity, x.in_flight);
 }
 
+/// A count by transport.
+struct transport_count {
+  std::string transport; ///< "tcp", "tls", "socket", "http", "https", "grpc", …
+  std::uint64_t count = 0;
+};
+
+/// Serializes a count by transport.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, transport_count& x) {
+  return f(caf::meta::type_name("transport_count"), x.transport, x.count);
+}
+
 /// Everything `status` says, plus the traffic counters and every peer's load.
 struct switchboard_snapshot {
   /// Fields as in `switchboard_status`, copied so that this type stays apart from it.
@@ -128,6 +140,9 @@ struct switchboard_snapshot {
   std::vector<peer_load> client_peers;       ///< in join order
   std::vector<peer_load> worker_peers;       ///< in join order
   std::vector<peer_load> cluster_link_loads; ///< links offering other nodes' slots here
+  /// RESULTs delivered to clients by transport ("tcp", "http", …; "actor" for actor clients,
+  /// "cluster" for other nodes' links), by name.
+  std::vector<transport_count> results_by_transport;
 };
 
 /// Serializes a Switchboard snapshot.
@@ -137,7 +152,7 @@ typename Inspector::result_type inspect(Inspector& f, switchboard_snapshot& x) {
            x.free_slots, x.routes, x.queued, x.runs_accepted, x.results_forwarded,
            x.results_dropped, x.messages_rejected, x.cluster_links, x.cluster_free_slots,
            x.cluster_runs_sent, x.cluster_runs_received, x.traffic, x.client_peers, x.worker_peers,
-           x.cluster_link_loads);
+           x.cluster_link_loads, x.results_by_transport);
 }
 
 /// One socket connection the Broker supervises.

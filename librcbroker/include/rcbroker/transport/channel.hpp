@@ -56,6 +56,12 @@ public:
   /// The peer's name for logs, e.g. "tcp 127.0.0.1:40122".
   const std::string& name() const noexcept { return name_; }
 
+  /// The transport it came by, from its name ("tcp 127.0.0.1:40122" → "tcp", "unix" → "socket").
+  std::string transport() const {
+    auto scheme = name_.substr(0, name_.find(' '));
+    return scheme == "unix" ? "socket" : scheme;
+  }
+
 private:
   std::string name_;
 };
