@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   std::unique_ptr<node> n;
@@ -108,7 +109,13 @@ int main(int argc, char** argv) {
                fmt::join(n->client_urls(), " "), fmt::join(n->worker_urls(), " "),
                describe_config_file(file, explicit_file));
   int sig = 0;
-  sigwait(&signals, &sig);
+  // SIGHUP, as logrotate sends it after moving the log away, opens the log file again.
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    if (auto err = reopen_log_file(); !err.empty())
+      spdlog::warn("SIGHUP: cannot open the log file again ({}); logging on to the old one", err);
+    else
+      spdlog::info("SIGHUP: log file opened again");
+  }
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   n->shutdown();
   return 0;

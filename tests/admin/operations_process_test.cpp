@@ -232,3 +232,31 @@ TEST(NodeOperations, RcsubmitStatusPrintsTheWorkersAsATable) {
   EXPECT_EQ(unreachable.wait(), 11) << unreachable.log();
   EXPECT_NE(unreachable.log().find("cannot get the status"), std::string::npos);
 }
+
+TEST(NodeOperations, SighupOpensTheLogFileAgainAndKeepsTheNodeRunning) {
+  temp_dir dir;
+  auto log_file = dir.path + "/node.log";
+  auto client = "socket://" + dir.path + "/c.sock";
+  child_process p{
+      RCBROKER_BINARY,
+      {"--serve", client, "--listen", "socket://" + dir.path + "/w.sock", "--log-file", log_file},
+      dir.path + "/stderr.log"};
+  auto wait_for = [&](const std::string& file, const std::string& text) {
+    for (int i = 0; i < 500; ++i) {
+      if (read_file(file).find(text) != std::string::npos)
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for(log_file, "rcbroker ready")) << p.log();
+  // As logrotate does: move the file away, then SIGHUP.
+  std::filesystem::rename(log_file, log_file + ".1");
+  p.signal(SIGHUP);
+  ASSERT_TRUE(wait_for(log_file, "SIGHUP: log file opened again")) << read_file(log_file + ".1");
+  { raw_peer peer{client}; } // the node still serves: a connection is logged in the new file
+  EXPECT_TRUE(wait_for(log_file, "client#1")) << read_file(log_file);
+  EXPECT_EQ(read_file(log_file + ".1").find("SIGHUP"), std::string::npos);
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(), 0);
+}

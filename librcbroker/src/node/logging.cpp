@@ -3,7 +3,9 @@
 #include "rcbroker/logging/component.hpp"
 #include "rcbroker/logging/json_formatter.hpp"
 
-#include <spdlog/sinks/basic_file_sink.h>
+#include <mutex>
+#include <spdlog/details/file_helper.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -24,14 +26,59 @@ spdlog::level::level_enum level_of(const settings& s, std::string_view name,
   return result;
 }
 
+/// `log-file`, appended to, that can be opened again by its name while loggers write to it.
+class reopenable_file_sink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+  explicit reopenable_file_sink(const std::string& path) { file_.open(path, false); }
+
+  /// Opens the file by its name again; what fails leaves the old file in use.
+  void reopen() {
+    std::lock_guard<std::mutex> guard{mutex_};
+    spdlog::details::file_helper fresh;
+    fresh.open(file_.filename(), false); // throws spdlog_ex, leaving file_ as it was
+    file_.close();
+    file_.open(fresh.filename(), false);
+  }
+
+protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    file_.write(formatted);
+  }
+  void flush_() override { file_.flush(); }
+
+private:
+  spdlog::details::file_helper file_;
+};
+
+/// The sink of `log-file`, when the log goes to a file.
+std::shared_ptr<reopenable_file_sink>& file_sink() {
+  static std::shared_ptr<reopenable_file_sink> sink;
+  return sink;
+}
+
 } // namespace
+
+std::string reopen_log_file() {
+  auto sink = file_sink();
+  if (!sink)
+    return {};
+  try {
+    sink->reopen();
+  } catch (const spdlog::spdlog_ex& e) {
+    return e.what();
+  }
+  return {};
+}
 
 std::string setup_logging(const settings& s) {
   spdlog::sink_ptr sink;
   try {
-    if (!s.log_file.empty())
-      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(s.log_file, false);
-    else if (s.log_format == "json")
+    if (!s.log_file.empty()) {
+      file_sink() = std::make_shared<reopenable_file_sink>(s.log_file);
+      sink = file_sink();
+    } else if (s.log_format == "json")
       sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     else
       sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();

@@ -13,4 +13,9 @@ namespace rcbroker::node {
 /// Returns an empty string, or why logging could not be set up (a log file that cannot be opened).
 std::string setup_logging(const settings& s);
 
+/// Opens `log-file` again by its name, as logrotate expects after it moved the file away (on
+/// SIGHUP); does nothing when the log goes to stderr. Returns an empty string, or why the file
+/// could not be opened (the log then keeps going to the old file).
+std::string reopen_log_file();
+
 } // namespace rcbroker::node
