@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   std::unique_ptr<node> n;
@@ -116,7 +117,15 @@ int main(int argc, char** argv) {
     else
       spdlog::info("SIGHUP: log file opened again");
   }
-  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  const char* name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGUSR2";
+  if (sig == SIGUSR2 || s.drain_timeout.count() > 0) {
+    auto timeout = s.drain_timeout.count() > 0 ? s.drain_timeout : std::chrono::seconds{30};
+    spdlog::info("received {}, draining for up to {} ms, then shutting down", name,
+                 timeout.count());
+    n->drain(timeout);
+  } else {
+    spdlog::info("received {}, shutting down", name);
+  }
   n->shutdown();
   return 0;
 }

@@ -229,6 +229,36 @@ TEST_F(SwitchboardTest, HttpCancelOfAQueuedRunAnswersBoth) {
   EXPECT_EQ(status().routes, 0u);
 }
 
+// Asks `sb` to drain; `drained` becomes true with its reply.
+void ask_drain(caf::event_based_actor* self, switchboard_actor sb, std::shared_ptr<bool> drained) {
+  self->request(sb, caf::infinite, drain_atom::value).then([drained](done_atom) {
+    *drained = true;
+  });
+}
+
+TEST_F(SwitchboardTest, DrainRefusesNewRunsAndAnswersOnceTheOpenTasksEnd) {
+  start();
+  auto w = worker(2);
+  auto c = client();
+  run(c, cookie_n(1));
+  w.take();
+  auto drained = std::make_shared<bool>(false);
+  sys_.spawn(ask_drain, sb_, drained);
+  sched_.run();
+  EXPECT_FALSE(*drained) << "a task is still open";
+  run(c, cookie_n(2));
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(2), result_code::no_capacity,
+                        "The node is draining before it stops: it takes no new RUNs; send this "
+                        "one to another node"));
+  EXPECT_TRUE(w.take().empty());
+  result(w, cookie_n(1));
+  EXPECT_EQ(c.take().size(), 1u); // the open task's RESULT still reaches its client
+  sched_.run();
+  EXPECT_TRUE(*drained);
+}
+
 // -- REGISTER and RESULT from a worker ----------------------------------------------------------
 
 TEST_F(SwitchboardTest, RegisterAddsSlotsAndASecondRegisterAddsMore) {

@@ -260,3 +260,34 @@ TEST(NodeOperations, SighupOpensTheLogFileAgainAndKeepsTheNodeRunning) {
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(), 0);
 }
+
+TEST(NodeOperations, SigtermWithDrainTimeoutLetsOpenTasksFinishAndRefusesNewOnes) {
+  temp_dir dir;
+  auto client = "socket://" + dir.path + "/c.sock";
+  auto worker_url = "socket://" + dir.path + "/w.sock";
+  child_process p{RCBROKER_BINARY,
+                  {"--serve", client, "--listen", worker_url, "--drain-timeout", "10s"},
+                  dir.path + "/node.log"};
+  ASSERT_TRUE(p.log_contains("rcbroker ready")) << p.log();
+  raw_peer worker{worker_url};
+  worker.send(original_register(2));
+  raw_peer c{client};
+  auto cookie = run_until_accepted(c, worker);
+  ASSERT_NE(cookie, "");
+  p.signal(SIGTERM);
+  ASSERT_TRUE(p.log_contains("draining")) << p.log();
+  auto late = new_cookie();
+  c.send(original_run(late, "p", "{}"));
+  auto refused = c.receive();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(field(*refused, "cookie"), late);
+  EXPECT_EQ(field(*refused, "rc"), "NO_CAPACITY");
+  EXPECT_NE(field(*refused, "error").find("draining"), std::string::npos) << *refused;
+  EXPECT_FALSE(p.wait(300)) << "the node waits for the open task";
+  worker.send(original_result(cookie, R"("finished")"));
+  auto result = c.receive();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(field(*result, "rc"), "OK");
+  EXPECT_EQ(p.wait(10000), 0);
+  EXPECT_TRUE(p.log_contains("drained")) << p.log();
+}

@@ -38,6 +38,7 @@ struct broker_state {
   std::uint64_t clients = 0;
   std::uint64_t workers = 0;
   bool shutting_down = false;
+  bool draining = false; // /healthz says 503 from the start of a drain
   std::vector<caf::typed_response_promise<done_atom>> shutdown_waiters;
   // For the admin endpoint's snapshot.
   std::uint64_t clients_accepted = 0;
@@ -224,7 +225,12 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
                 [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;
       },
-      [self](health_atom) { return !self->state.shutting_down; },
+      [self](health_atom) { return !self->state.shutting_down && !self->state.draining; },
+      [self](drain_atom) {
+        self->state.draining = true;
+        broker_log().info("draining before the stop: /healthz says 503, new RUNs are refused");
+        return self->delegate(self->state.switchboard, drain_atom::value);
+      },
       [self](shutdown_atom) -> caf::typed_response_promise<done_atom> {
         auto& st = self->state;
         auto rp = self->make_response_promise<done_atom>();

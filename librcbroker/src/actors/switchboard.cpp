@@ -101,6 +101,8 @@ constexpr const char* cancelled_text = "Cancelled";
 constexpr const char* cancel_taken_text = "Cancel taken; the run's own request gets its RESULT";
 constexpr const char* worker_went_away_text = "The worker connection went away";
 constexpr const char* broker_went_away_text = "The broker is shutting down";
+constexpr const char* draining_text =
+    "The node is draining before it stops: it takes no new RUNs; send this one to another node";
 
 /// A cookie in a log line, formatted only if the line is logged (routing logs at debug must cost
 /// nothing per task when debug is off).
@@ -160,6 +162,9 @@ struct switchboard_state {
   std::unordered_map<cookie, route> routes;
   std::uint64_t next_generation = 1;
   /// Socket clients and their open routes by host.
+  /// Draining: no new RUN is taken; the waiters get `done` once no route is open.
+  bool draining = false;
+  std::vector<caf::typed_response_promise<done_atom>> drain_waiters;
   std::unordered_map<std::string, host_entry> hosts;
   /// RESULTs delivered to clients, by the transport they came by (never shrinks: a handful).
   std::map<std::string, std::uint64_t> results_by_transport;
@@ -221,6 +226,27 @@ struct switchboard_state {
       node.mapped().run_frame = frame{}; // holds no bytes while spare
       spare_routes.push_back(std::move(node));
     }
+    finish_drain_if_done();
+  }
+
+  /// Starts a drain: no new RUN is taken; `rp` gets `done` once no route is open.
+  void drain(caf::typed_response_promise<done_atom> rp) {
+    if (!draining)
+      switchboard_log().info("switchboard: draining: new RUNs get NO_CAPACITY; waiting for {} "
+                             "open task(s)",
+                             routes.size());
+    draining = true;
+    drain_waiters.push_back(std::move(rp));
+    finish_drain_if_done();
+  }
+
+  void finish_drain_if_done() {
+    if (!draining || !routes.empty() || drain_waiters.empty())
+      return;
+    switchboard_log().info("switchboard: drained: no task open");
+    for (auto& rp : drain_waiters)
+      rp.deliver(done_atom::value);
+    drain_waiters.clear();
   }
 
   /// Adds `c` to a peer's set of routes.
@@ -524,6 +550,10 @@ struct switchboard_state {
     ++traffic.runs_received;
     if (shutting_down) {
       answer(*client, c, result_code::broker_went_away, broker_went_away_text);
+      return;
+    }
+    if (draining) {
+      answer(*client, c, result_code::no_capacity, draining_text);
       return;
     }
     if (routes.count(c) > 0) {
@@ -1040,6 +1070,11 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
       [self](flush_atom) { self->state.on_flush(); },
       [self](status_atom) { return self->state.status(); },
       [self](metrics_atom) { return self->state.snapshot(); },
+      [self](drain_atom) {
+        auto rp = self->make_response_promise<done_atom>();
+        self->state.drain(rp);
+        return rp;
+      },
       [self](shutdown_atom) {
         // Every deliver above is enqueued before this reply: the Broker closes the connections
         // only after it has the reply, so no RESULT or SHUTDOWN is lost.

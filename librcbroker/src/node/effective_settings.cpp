@@ -72,6 +72,7 @@ std::string render_settings(const settings& s) {
       // A secret has no place in a terminal or a journal.
       {"worker-token", s.worker_token.empty() ? quoted("") : quoted(hidden_token)},
       {"first-packet-timeout", duration(s.first_packet_timeout)},
+      {"drain-timeout", duration(s.drain_timeout)},
   };
   std::string out;
   for (auto& [key, value] : lines)

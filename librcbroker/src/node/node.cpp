@@ -222,6 +222,21 @@ void node::shutdown() {
   spdlog::info("broker node stopped");
 }
 
+bool node::drain(std::chrono::milliseconds timeout) {
+  if (stopped_ || !broker_)
+    return true;
+  caf::scoped_actor self{*system_};
+  bool drained = false;
+  self->request(broker_, timeout, actors::drain_atom::value)
+      .receive([&](actors::done_atom) { drained = true; },
+               [&](caf::error&) {
+                 spdlog::warn("drain-timeout ({} ms) ran out with tasks still open; stopping "
+                              "anyway (their clients get BROKER_WENT_AWAY)",
+                              timeout.count());
+               });
+  return drained;
+}
+
 std::string node::admin_url() const {
   return admin_ ? admin_->url() : std::string{};
 }

@@ -330,6 +330,11 @@ const std::vector<option_spec>& option_specs() {
                       "close a connection that has not sent one whole packet within this long of "
                       "connecting (default 10s; 0s: never)",
                       &settings::first_packet_timeout),
+      duration_option("drain-timeout",
+                      "on SIGTERM or SIGINT, first drain for up to this long: refuse new RUNs "
+                      "(NO_CAPACITY) and let open tasks finish (default 0s: stop at once; "
+                      "SIGUSR2 always drains, 30s when this is 0s)",
+                      &settings::drain_timeout),
   };
   return specs;
 }

@@ -100,6 +100,7 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;       ///< send batch
 using packets_atom = caf::atom_constant<caf::atom("packets")>;   ///< a connection's routed packets
 using read_atom = caf::atom_constant<caf::atom("read")>;         ///< read a large frame
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>; ///< task deadlines may be due
+using drain_atom = caf::atom_constant<caf::atom("drain")>; ///< take no new RUNs, await the open
 
 // -- types carried in messages ------------------------------------------------------------------
 
@@ -204,7 +205,7 @@ using switchboard_actor = caf::typed_actor<
     caf::reacts_to<deadline_atom>, caf::reacts_to<capacity_atom, std::uint64_t /* free slots */>,
     caf::reacts_to<flush_atom>, caf::replies_to<status_atom>::with<switchboard_status>,
     caf::replies_to<metrics_atom>::with<switchboard_snapshot>,
-    caf::replies_to<shutdown_atom>::with<done_atom>>;
+    caf::replies_to<drain_atom>::with<done_atom>, caf::replies_to<shutdown_atom>::with<done_atom>>;
 
 /// Reads large frames off the I/O thread: a connection hands it each frame over
 /// `large_frame_bytes` and goes on with the answer, so that checking a frame of many megabytes
@@ -231,13 +232,12 @@ using actor_client_actor =
                        caf::reacts_to<cancel_atom, cookie>>;
 
 /// The Broker: supervises listeners and connections and runs the orderly shutdown.
-using broker_actor =
-    caf::typed_actor<caf::reacts_to<accept_atom, peer_role, std::shared_ptr<transport::channel>>,
-                     caf::reacts_to<tick_atom>,
-                     caf::reacts_to<close_atom /* shutdown took too long */>,
-                     caf::replies_to<status_atom>::with<switchboard_status>,
-                     caf::replies_to<metrics_atom>::with<node_snapshot>,
-                     caf::replies_to<health_atom>::with<bool /* accepting */>,
-                     caf::replies_to<shutdown_atom>::with<done_atom>>;
+using broker_actor = caf::typed_actor<
+    caf::reacts_to<accept_atom, peer_role, std::shared_ptr<transport::channel>>,
+    caf::reacts_to<tick_atom>, caf::reacts_to<close_atom /* shutdown took too long */>,
+    caf::replies_to<status_atom>::with<switchboard_status>,
+    caf::replies_to<metrics_atom>::with<node_snapshot>,
+    caf::replies_to<health_atom>::with<bool /* accepting */>,
+    caf::replies_to<drain_atom>::with<done_atom>, caf::replies_to<shutdown_atom>::with<done_atom>>;
 
 } // namespace rcbroker::actors

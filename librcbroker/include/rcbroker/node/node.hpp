@@ -46,6 +46,10 @@ public:
   /// BROKER_WENT_AWAY for open routes, close connections, remove Unix socket files.
   void shutdown();
 
+  /// Drains: new RUNs get NO_CAPACITY and /healthz 503 while the open tasks finish, for up to
+  /// `timeout`; returns whether every task finished in time. Call before shutdown().
+  bool drain(std::chrono::milliseconds timeout);
+
   /// The client endpoints as bound (real ports when 0 was asked for).
   std::vector<std::string> client_urls() const;
 

@@ -93,6 +93,9 @@ struct settings {
   /// A connection that has not sent one whole packet within this long of connecting is closed
   /// (0: never): idle sockets would otherwise hold descriptors and connection places for ever.
   std::chrono::milliseconds first_packet_timeout{10000};
+  /// On SIGTERM or SIGINT, how long the node first drains (takes no new RUNs, lets the open tasks
+  /// finish) before it stops (0: it stops at once; SIGUSR2 drains for this long, or 30 s).
+  std::chrono::milliseconds drain_timeout{0};
 };
 
 /// `mode` (octal, e.g. "0660") as permission bits, or nullopt when it is not an octal number of
