@@ -354,3 +354,35 @@ TEST(GrpcEndpoint, GrpcsRequiresAClientCertificateWithTlsClientCa) {
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->rc(), "NO_CAPACITY");
 }
+
+TEST(GrpcEndpoint, StreamWithoutAPacketEndsAtTheFirstPacketTimeout) {
+  test_node node{
+      with_grpc([](auto& s) { s.first_packet_timeout = std::chrono::milliseconds{300}; })};
+  grpc_peer silent{grpc_clients(node)};
+  auto status = silent.ended(5000);
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->error_message().find("first-packet-timeout"), std::string::npos)
+      << status->error_message();
+  // A stream that sends in time stays.
+  grpc_peer talking{grpc_clients(node)};
+  ASSERT_TRUE(talking.send(grpc_run(new_cookie(), "echo", "{}")));
+  ASSERT_TRUE(talking.receive());
+  EXPECT_FALSE(talking.ended(600));
+}
+
+TEST(GrpcEndpoint, IdleStreamEndsAtTheIdleTimeout) {
+  test_node node{with_grpc([](auto& s) {
+    s.first_packet_timeout = std::chrono::milliseconds{0};
+    s.idle_timeout = std::chrono::milliseconds{300};
+  })};
+  grpc_peer client{grpc_clients(node)};
+  for (int i = 0; i < 4; ++i) { // busy for longer than the timeout: stays
+    ASSERT_TRUE(client.send(grpc_run(new_cookie(), "echo", "{}")));
+    ASSERT_TRUE(client.receive());
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  auto status = client.ended(5000);
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->error_message().find("idle-timeout"), std::string::npos)
+      << status->error_message();
+}

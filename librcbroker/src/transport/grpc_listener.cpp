@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <fstream>
 #include <grpcpp/grpcpp.h>
@@ -55,8 +56,7 @@ std::string peer_name(const char* scheme, std::string peer) {
 /// is finished, so none can come after OnDone. What the owner sees runs on the io thread.
 class bidi final : public grpc::ServerBidiReactor<message, message> {
 public:
-  bidi(asio::io_context& ioc, std::size_t max_write_queue)
-      : ioc_(ioc), max_write_queue_(max_write_queue) {}
+  bidi(asio::io_context& ioc, const stream::limits& limits) : ioc_(ioc), limits_(limits) {}
 
   std::shared_ptr<bidi> self;    // gRPC's reference, dropped at OnDone
   std::weak_ptr<bidi> weak_self; // for the handlers it posts to the io thread
@@ -70,6 +70,14 @@ public:
       report_closed(std::move(*closed_before_start_));
       return;
     }
+    last_read_ = std::chrono::steady_clock::now();
+    if (limits_.first_packet_timeout.count() > 0)
+      first_packet_timer_ = watch(limits_.first_packet_timeout, [](bidi& s) {
+        s.close("no packet within " + std::to_string(s.limits_.first_packet_timeout.count()) +
+                " ms of connecting (first-packet-timeout)");
+      });
+    if (limits_.idle_timeout.count() > 0)
+      watch_idle(limits_.idle_timeout);
     read_next();
   }
 
@@ -92,10 +100,11 @@ public:
     }
     queued_bytes_ += m.ByteSizeLong();
     queue_.push_back(std::move(m));
-    if (queued_bytes_ > max_write_queue_)
+    if (queued_bytes_ > limits_.max_write_queue)
       finish_locked(
           grpc::Status{grpc::StatusCode::RESOURCE_EXHAUSTED, "the peer does not read its packets"},
-          "write queue over max-write-queue (" + std::to_string(max_write_queue_) + " bytes)");
+          "write queue over max-write-queue (" + std::to_string(limits_.max_write_queue) +
+              " bytes)");
   }
 
   // -- any thread --
@@ -132,6 +141,8 @@ public:
     asio::post(ioc_, [s = weak_self.lock(), f = std::move(f)]() mutable {
       if (s->reported_closed_)
         return;
+      s->first_packet_timer_.reset();
+      s->last_read_ = std::chrono::steady_clock::now();
       std::vector<protocol::frame> batch;
       batch.push_back(std::move(f));
       if (!s->handlers_.acknowledge_batches)
@@ -206,11 +217,37 @@ private:
     StartRead(&reading_message_);
   }
 
+  // io thread: a timer calling `fire` after `wait` unless the stream is closed by then.
+  template <class Fire>
+  std::unique_ptr<asio::steady_timer> watch(std::chrono::steady_clock::duration wait, Fire fire) {
+    auto timer = std::make_unique<asio::steady_timer>(ioc_, wait);
+    timer->async_wait([w = weak_self, fire](boost::system::error_code ec) {
+      auto s = w.lock();
+      if (!ec && s && !s->reported_closed_)
+        fire(*s);
+    });
+    return timer;
+  }
+
+  // io thread. Re-armed from the last read when it fires, as a socket's idle timer is.
+  void watch_idle(std::chrono::steady_clock::duration wait) {
+    idle_timer_ = watch(wait, [](bidi& s) {
+      auto idle = std::chrono::steady_clock::now() - s.last_read_;
+      if (idle >= s.limits_.idle_timeout)
+        s.close("no packet for " + std::to_string(s.limits_.idle_timeout.count()) +
+                " ms (idle-timeout)");
+      else
+        s.watch_idle(s.limits_.idle_timeout - idle);
+    });
+  }
+
   // io thread: on_closed once, then the owner's handlers go (they may hold the owner).
   void report_closed(std::string reason) {
     if (reported_closed_)
       return;
     reported_closed_ = true;
+    first_packet_timer_.reset();
+    idle_timer_.reset();
     auto on_closed = std::move(handlers_.on_closed);
     handlers_ = {};
     if (on_closed)
@@ -218,7 +255,7 @@ private:
   }
 
   asio::io_context& ioc_;
-  const std::size_t max_write_queue_;
+  const stream::limits limits_;
   std::string name_;
   std::recursive_mutex mu_; // gRPC may run a reaction inline, inside a call made under it
   message reading_message_;
@@ -234,6 +271,9 @@ private:
   std::optional<std::string> closed_before_start_;
   bool started_ = false;
   bool reported_closed_ = false;
+  std::chrono::steady_clock::time_point last_read_;
+  std::unique_ptr<asio::steady_timer> first_packet_timer_; // until the first packet
+  std::unique_ptr<asio::steady_timer> idle_timer_;
 };
 
 /// The channel a connection actor owns: the stream's reactor seen from the io thread.
@@ -263,7 +303,7 @@ struct grpc_listener::server final : reasonchip::ReasonChipService::CallbackServ
 
   grpc::ServerBidiReactor<message, message>*
   EstablishConnection(grpc::CallbackServerContext* context) override {
-    auto stream = std::make_shared<bidi>(ioc, options.limits.max_write_queue);
+    auto stream = std::make_shared<bidi>(ioc, options.limits);
     stream->self = stream;
     stream->weak_self = stream;
     auto name = peer_name(ep.scheme(), context->peer());

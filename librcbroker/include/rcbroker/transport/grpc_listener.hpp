@@ -17,7 +17,7 @@ namespace rcbroker::transport {
 /// How a gRPC listener treats its streams.
 struct grpc_listener_options {
   /// `max_frame_size` bounds a received message, `max_write_queue` the bytes queued for a peer;
-  /// the timeouts are not applied to gRPC streams.
+  /// the timeouts count whole messages (a stream has no bytes of its own to count).
   stream::limits limits;
   /// grpcs:// only: PEM files of the node's certificate and key, and of the CA that client
   /// certificates must be signed by (empty: no client certificate asked for).
