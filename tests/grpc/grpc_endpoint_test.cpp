@@ -386,3 +386,14 @@ TEST(GrpcEndpoint, IdleStreamEndsAtTheIdleTimeout) {
   EXPECT_NE(status->error_message().find("idle-timeout"), std::string::npos)
       << status->error_message();
 }
+
+TEST(GrpcEndpoint, BusyPortStopsTheStart) {
+  test_node first{with_grpc()};
+  auto taken = grpc_clients(first);
+  try {
+    test_node second{[&](rcbroker::node::settings& s) { s.client_endpoints.push_back(taken); }};
+    FAIL() << "a second node bound " << taken;
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("cannot bind " + taken), std::string::npos) << e.what();
+  }
+}
