@@ -8,6 +8,7 @@
 
 #include <caf/actor_system_config.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,15 +17,20 @@ namespace examples {
 /// A node running in this process until the object goes.
 class local_node {
 public:
-  /// Starts the node; `prepare` may change CAF's config first (e.g. to enable clustering).
+  /// Starts the node; `prepare` may change CAF's config first (e.g. to enable clustering), and
+  /// `adjust` the node's settings (e.g. to add endpoints after the TCP ones).
   template <class Prepare = void (*)(caf::actor_system_config&)>
-  explicit local_node(Prepare prepare = [](caf::actor_system_config&) {}) {
+  explicit local_node(
+      Prepare prepare = [](caf::actor_system_config&) {},
+      const std::function<void(rcbroker::node::settings&)>& adjust = {}) {
     rcbroker::node::settings s;
     s.client_endpoints = {"tcp://127.0.0.1:0"};
     s.worker_endpoints = {"tcp://127.0.0.1:0"};
     s.queue_limit = 16;
     s.status_interval = std::chrono::milliseconds{0};
     s.log_level = "warn"; // the node's warnings and errors only
+    if (adjust)
+      adjust(s);
     rcbroker::node::setup_logging(s);
     prepare(cfg_);
     node_ = std::make_unique<rcbroker::node::node>(s, cfg_);
