@@ -959,6 +959,7 @@ struct switchboard_state {
                            traffic,
                            {},
                            {},
+                           {},
                            {}};
     for (auto& [transport, count] : results_by_transport)
       s.results_by_transport.push_back({transport, count});
