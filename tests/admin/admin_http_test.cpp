@@ -251,7 +251,7 @@ TEST(AdminHttp, BadRequestsGetErrorsAndTheServerCarriesOn) {
   auto post = raw_http(port, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
                              "Connection: close\r\n\r\n");
   EXPECT_EQ(status_of(post), 405u);
-  EXPECT_NE(post.find("Allow: GET"), std::string::npos) << post;
+  EXPECT_NE(post.find("Allow: GET, HEAD"), std::string::npos) << post;
   auto big_header =
       "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n";
   EXPECT_EQ(status_of(raw_http(port, big_header)), 431u);
@@ -269,6 +269,18 @@ TEST(AdminHttp, BadRequestsGetErrorsAndTheServerCarriesOn) {
 
   auto health = rcsubmit::http_get(node.get().admin_url(), "/healthz");
   EXPECT_EQ(health.status, 200u) << health.error;
+}
+
+TEST(AdminHttp, HeadOfHealthzAnswersHeadersOnly) {
+  test_node node{with_admin};
+  auto port = port_of(node.get().admin_url());
+  auto head = raw_http(port, "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(head), 200u) << head;
+  EXPECT_NE(head.find("Content-Length: 3"), std::string::npos) << head; // of the GET's "ok\n"
+  EXPECT_EQ(head.substr(head.find("\r\n\r\n") + 4), "") << "a HEAD response has no body";
+  node.get().drain(std::chrono::milliseconds{100}); // nothing open: drained at once
+  auto draining = raw_http(port, "HEAD /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(draining), 503u) << draining;
 }
 
 TEST(AdminHttp, OffByDefault) {

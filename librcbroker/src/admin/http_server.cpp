@@ -99,9 +99,11 @@ private:
     }
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
-    if (req.method() != http::verb::get) {
+    // HEAD is GET without the body (RFC 9110): load balancers probe /healthz with it.
+    head_only_ = req.method() == http::verb::head;
+    if (req.method() != http::verb::get && !head_only_) {
       allow_get_ = true;
-      return write(plain(405, "only GET is supported\n"));
+      return write(plain(405, "only GET and HEAD are supported\n"));
     }
     auto target = req.target();
     if (target.empty() || target.front() != '/') {
@@ -125,11 +127,13 @@ private:
     response_->set(http::field::content_type, r.content_type);
     response_->set(http::field::cache_control, "no-store");
     if (allow_get_)
-      response_->set(http::field::allow, "GET");
+      response_->set(http::field::allow, "GET, HEAD");
     allow_get_ = false;
     response_->keep_alive(keep_alive_);
     response_->body() = std::move(r.body);
-    response_->prepare_payload();
+    response_->prepare_payload(); // Content-Length of the GET's body, also for HEAD
+    if (head_only_)
+      response_->body().clear();
     stream_.expires_after(server_->limits_.write_timeout);
     http::async_write(stream_, *response_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -152,6 +156,7 @@ private:
   std::optional<http::response<http::string_body>> response_;
   bool keep_alive_ = false;
   bool allow_get_ = false;
+  bool head_only_ = false; // the request is a HEAD: headers only
   bool closed_ = false;
   std::uint64_t ticket_ = 0; // in the server's `waiting_` while not 0
 };
