@@ -69,6 +69,24 @@ TEST(CheckConfig, PrintsEveryEffectiveSettingAndExitsZero) {
   EXPECT_EQ(s.cancel_grace, std::chrono::milliseconds{750});
 }
 
+TEST(CheckConfig, TakesTheOriginalsLogLevelSpellings) {
+  temp_dir dir;
+  auto [code, out] = run_rcbroker(
+      dir, {"--check-config", "--log-level", "WARNING", "--log-level", "switchboard=DEBUG"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\nlog-level = \"warn\"\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nlog-levels = [\"switchboard=debug\"]\n"), std::string::npos) << out;
+  auto conf = dir.path + "/node.conf";
+  std::ofstream{conf} << "[broker]\nlog-level=\"Critical\"\nlog-levels=[\"admin=Info\"]\n";
+  std::tie(code, out) = run_rcbroker(dir, {"--config", conf, "--check-config"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\nlog-level = \"critical\"\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nlog-levels = [\"admin=info\"]\n"), std::string::npos) << out;
+  std::tie(code, out) = run_rcbroker(dir, {"--check-config", "--log-level", "LOUD"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("WARNING"), std::string::npos) << out;
+}
+
 TEST(CheckConfig, SaysWhichConfigFileItRead) {
   temp_dir dir;
   auto conf = dir.path + "/node.conf";

@@ -204,16 +204,18 @@ const std::vector<option_spec>& option_specs() {
            s.cancel_orphans = *b;
          return b != nullptr;
        }},
-      {"log-level", "LEVEL", "trace, debug, info, warn, error or off (default info)",
-       "one of trace, debug, info, warn, error, off",
+      {"log-level", "LEVEL",
+       "trace, debug, info, warn, error, critical or off, in any case (WARNING as the original "
+       "spells it; default info); COMPONENT=LEVEL sets one component, as --log-levels",
+       "one of trace, debug, info, warn, error, critical, off",
        [](std::string_view t, settings& s) {
-         s.log_level = std::string{t};
+         set_log_level(t, s);
          return true;
        },
        [](const caf::config_value& v, settings& s) {
          auto str = caf::get_if<std::string>(&v);
          if (str)
-           s.log_level = *str;
+           set_log_level(*str, s);
          return str != nullptr;
        }},
       duration_option("status-interval",
@@ -270,15 +272,18 @@ const std::vector<option_spec>& option_specs() {
        "(components: node, broker, switchboard, connection, admin)",
        "a list of \"COMPONENT=LEVEL\" strings, e.g. [\"switchboard=debug\"]",
        [](std::string_view t, settings& s) {
-         s.log_levels = split_list(t);
+         s.log_levels = canonical_log_levels(split_list(t));
          return true;
        },
        [](const caf::config_value& v, settings& s) {
          if (auto str = caf::get_if<std::string>(&v)) {
-           s.log_levels = split_list(*str);
+           s.log_levels = canonical_log_levels(split_list(*str));
            return true;
          }
-         return string_list_from_value(v, s.log_levels);
+         if (!string_list_from_value(v, s.log_levels))
+           return false;
+         s.log_levels = canonical_log_levels(std::move(s.log_levels));
+         return true;
        }},
       size_option("max-client-connections", "N",
                   "client connections open at once; one more is closed as soon as it is accepted "

@@ -30,11 +30,12 @@ std::string check_operations(const settings& s) {
       return "log-levels: '" + entry +
              "' must be COMPONENT=LEVEL, COMPONENT one of node, broker, switchboard, connection, "
              "admin";
-    constexpr std::array<std::string_view, 6> levels{"trace", "debug", "info",
-                                                     "warn",  "error", "off"};
+    constexpr std::array<std::string_view, 7> levels{"trace", "debug",    "info", "warn",
+                                                     "error", "critical", "off"};
     if (std::find(levels.begin(), levels.end(), level) == levels.end())
       return "log-levels: '" + entry +
-             "' must be COMPONENT=LEVEL, LEVEL one of trace, debug, info, warn, error, off";
+             "' must be COMPONENT=LEVEL, LEVEL one of trace, debug, info, warn, error, critical, "
+             "off";
   }
   return {};
 }
@@ -110,6 +111,30 @@ std::vector<std::string> default_worker_endpoints() {
   return urls;
 }
 
+std::string canonical_log_level(std::string_view level) {
+  std::string out{level};
+  for (auto& c : out)
+    c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out == "warning" ? "warn" : out;
+}
+
+void set_log_level(std::string_view text, settings& s) {
+  if (auto eq = text.find('='); eq != std::string_view::npos) {
+    s.log_levels.push_back(std::string{text.substr(0, eq + 1)} +
+                           canonical_log_level(text.substr(eq + 1)));
+    return;
+  }
+  s.log_level = canonical_log_level(text);
+}
+
+std::vector<std::string> canonical_log_levels(std::vector<std::string> entries) {
+  for (auto& entry : entries) {
+    if (auto eq = entry.find('='); eq != std::string::npos)
+      entry = entry.substr(0, eq + 1) + canonical_log_level(std::string_view{entry}.substr(eq + 1));
+  }
+  return entries;
+}
+
 std::optional<unsigned> parse_socket_mode(std::string_view mode) {
   if (mode.empty() || mode.size() > 4)
     return std::nullopt;
@@ -148,14 +173,15 @@ std::string validate(const settings& s) {
   if (s.io_threads != 1)
     return "io-threads must be 1: a node runs its sockets and actors on one thread; for more "
            "cores, run one node per core joined as a cluster (docs/ARCHITECTURE.md)";
-  constexpr std::array<std::string_view, 6> levels{"trace", "debug", "info",
-                                                   "warn",  "error", "off"};
+  constexpr std::array<std::string_view, 7> levels{"trace", "debug",    "info", "warn",
+                                                   "error", "critical", "off"};
   bool known = false;
   for (auto level : levels)
     known = known || level == s.log_level;
   if (!known)
-    return "log-level must be one of trace, debug, info, warn, error, off (got '" + s.log_level +
-           "')";
+    return "log-level must be one of trace, debug, info, warn (or WARNING), error, critical, off, "
+           "in any case (got '" +
+           s.log_level + "')";
   if (auto err = check_security(s); !err.empty())
     return err;
   return check_operations(s);

@@ -39,7 +39,7 @@ struct settings {
   std::size_t queue_limit = 0;
   /// Whether to CANCEL at the worker the tasks of a client that went away.
   bool cancel_orphans = false;
-  /// trace, debug, info, warn, error or off.
+  /// trace, debug, info, warn, error, critical or off.
   std::string log_level = "info";
   /// Period of the status line in the log (0: never).
   std::chrono::milliseconds status_interval{30000};
@@ -97,6 +97,18 @@ struct settings {
   /// finish) before it stops (0: it stops at once; SIGUSR2 drains for this long, or 30 s).
   std::chrono::milliseconds drain_timeout{0};
 };
+
+/// A log level as the node spells it: lower case, the original's `WARNING` as `warn` (so
+/// `DEBUG`, `Info`, `WARNING`, `critical` are all accepted); what is no level stays as given, for
+/// `validate` to name.
+std::string canonical_log_level(std::string_view level);
+
+/// Sets `--log-level TEXT`: a LEVEL for every component, or, in the original's form
+/// `LOGGER=LEVEL`, a `log-levels` entry for one component.
+void set_log_level(std::string_view text, settings& s);
+
+/// `log-levels` entries with their levels in canonical spelling.
+std::vector<std::string> canonical_log_levels(std::vector<std::string> entries);
 
 /// `mode` (octal, e.g. "0660") as permission bits, or nullopt when it is not an octal number of
 /// at most 0777.
