@@ -384,3 +384,74 @@ TEST(SocketHttp, AClientWrittenAsTheOriginalHttpClientWorksUnchanged) {
   EXPECT_TRUE(contains(out, R"("rc": "OK")")) << out;
   EXPECT_TRUE(contains(out, cookie)) << out;
 }
+
+TEST(SocketHttp, HostileBytesAroundARequestCostNoCrashAndNoLostClient) {
+  test_node node{with_http([](auto& s) {
+    s.max_frame_size = 4096;
+    s.cancel_orphans = true;
+  })};
+  auto worker = registered_worker(node);
+  {
+    // A RUN followed at once by more junk than the connection's buffer holds.
+    http_peer peer{http_url(node)};
+    auto cookie = new_cookie();
+    auto body = original_run(cookie, "p", "{}");
+    peer.send_raw("POST /v1/stream/stream HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                  std::to_string(body.size()) + "\r\n\r\n" + body + std::string(20000, 'j'));
+    auto run = worker.receive();
+    ASSERT_TRUE(run);
+    worker.send(original_result(cookie, "1"));
+    auto r = peer.read_reply();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(field(r->lines().at(0), "rc"), "OK");
+  }
+  {
+    // A RUN with a stray byte after it, then the client leaves: still a client that went away.
+    http_peer peer{http_url(node)};
+    auto cookie = new_cookie();
+    auto body = original_run(cookie, "p", "{}");
+    peer.send_raw("POST /v1/stream/stream HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                  std::to_string(body.size()) + "\r\n\r\n" + body + "\r\n");
+    ASSERT_TRUE(worker.receive());
+    peer.close();
+    auto cancel = worker.receive();
+    ASSERT_TRUE(cancel) << "the node noticed the client leave";
+    EXPECT_EQ(field(*cancel, "packet_type"), "CANCEL");
+    EXPECT_EQ(field(*cancel, "cookie"), cookie);
+  }
+  {
+    // A body far over max-frame-size, sent whole: the 413 arrives, not a reset.
+    http_peer peer{http_url(node)};
+    peer.send_raw("POST /v1/stream/stream HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n" +
+                  std::string(200000, 'b'));
+    auto r = peer.read_reply();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413u);
+  }
+  // The node still serves.
+  auto cookie = new_cookie();
+  auto reply = post_async(http_url(node), original_run(cookie, "p", "{}"));
+  ASSERT_TRUE(worker.receive());
+  worker.send(original_result(cookie, "2"));
+  EXPECT_EQ(field(reply.get().lines().at(0), "rc"), "OK");
+}
+
+TEST(SocketHttp, ExpectContinueIsAnsweredAtOnce) {
+  test_node node{with_http()};
+  auto worker = registered_worker(node);
+  http_peer peer{http_url(node)};
+  auto cookie = new_cookie();
+  auto body = original_run(cookie, "p", "{}");
+  peer.send_raw("POST /v1/stream/stream HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                "Content-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n");
+  auto interim = peer.read_reply(2000);
+  ASSERT_TRUE(interim) << "no 100 Continue";
+  EXPECT_EQ(interim->status, 100u);
+  peer.send_raw(body);
+  ASSERT_TRUE(worker.receive());
+  worker.send(original_result(cookie, "3"));
+  auto r = peer.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u);
+}

@@ -137,7 +137,17 @@ node::node(const settings& s, caf::actor_system_config& cfg)
       worker_listeners_(
           bind_all(io_context_, s.worker_endpoints, transport::worker_ports, s, tls_context_)),
       admin_(bind_admin(io_context_, s)) {
-  io_thread_ = std::thread{[this] { io_context_.run(); }};
+  io_thread_ = std::thread{[this] {
+    // A handler that throws must not take every connection with it: log it and go on.
+    for (;;) {
+      try {
+        io_context_.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("an I/O handler failed ({}); the node goes on", e.what());
+      }
+    }
+  }};
   try {
     system_ = std::make_unique<caf::actor_system>(prepared(cfg, s, io_context_));
     start(s);

@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -142,7 +143,7 @@ public:
   void consumed() override {
     // A detached RUN gets no RESULT: its request ends once the node has taken it (an answer the
     // connection gave at once, such as BAD_PACKET, is written before this).
-    if (ends_when_taken_ && !ended_)
+    if (ends_when_taken_ && !ended_ && !rejected_)
       session_->exchange_finish("the detached run was taken");
   }
 
@@ -161,6 +162,8 @@ public:
   }
 
   void reject(std::string reason) override {
+    // Before the batch's consumed(): a rejected detached RUN was not taken.
+    rejected_ = true;
     asio::post(session_->executor(), [self = shared_from_this(), reason = std::move(reason)] {
       if (!self->ended_)
         self->session_->exchange_reject(reason);
@@ -186,6 +189,7 @@ private:
   handlers handlers_;
   std::string end_reason_;
   bool ends_when_taken_;
+  bool rejected_ = false;
   bool started_ = false;
   bool ended_ = false;
 };
@@ -259,6 +263,36 @@ public:
     flush();
   }
 
+  // After a last response (often an error before the request was read whole): stop sending, read
+  // and drop what the client still sends, then close, so that unread bytes do not turn the close
+  // into a reset that loses the response. Bounded in time and bytes.
+  void close_gently() {
+    if (closed_ || watching_)
+      return close_now();
+    boost::system::error_code ignored;
+    socket_of(socket_).shutdown(asio::socket_base::shutdown_send, ignored);
+    timer_.expires_after(std::chrono::milliseconds{500});
+    timer_.async_wait([self = self()](boost::system::error_code ec) {
+      if (!ec)
+        self->close_now();
+    });
+    buffer_.consume(buffer_.size());
+    drain_input(1u << 20);
+  }
+
+  void drain_input(std::size_t budget) {
+    if (closed_ || budget == 0)
+      return close_now();
+    socket_of(socket_).async_read_some(
+        buffer_.prepare(std::min<std::size_t>(watch_bytes, buffer_.max_size())),
+        [self = self(), budget](boost::system::error_code ec, std::size_t n) {
+          if (ec)
+            return self->close_now();
+          self->buffer_.consume(self->buffer_.size());
+          self->drain_input(budget > n ? budget - n : 0);
+        });
+  }
+
   void close_now() override {
     if (closed_)
       return;
@@ -299,6 +333,37 @@ private:
     parser_->header_limit(max_header_bytes);
     parser_->body_limit(limits_.max_frame_size);
     arm_request_deadline();
+    http::async_read_header(
+        io_of(socket_), buffer_, *parser_,
+        [self = self()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  // curl and other clients ask `Expect: 100-continue` before a larger body and wait (curl about
+  // a second) unless told to go on.
+  void on_header(const beast::error_code& ec) {
+    if (closed_)
+      return;
+    if (ec) {
+      timer_.cancel();
+      return on_read_error(ec);
+    }
+    auto expect = parser_->get()[http::field::expect];
+    if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
+      continue_sent_ = std::make_shared<std::string>("HTTP/1.1 100 Continue\r\n\r\n");
+      asio::async_write(io_of(socket_), asio::buffer(*continue_sent_),
+                        [self = self()](boost::system::error_code ec, std::size_t) {
+                          if (ec)
+                            return self->close_now();
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (closed_)
+      return;
     http::async_read(io_of(socket_), buffer_, *parser_,
                      [self = self()](beast::error_code ec, std::size_t) { self->on_request(ec); });
   }
@@ -318,6 +383,7 @@ private:
     if (target.substr(0, target.find('?')) != stream_path)
       return reply(404, "the broker serves POST /v1/stream/stream only\n");
     protocol::frame request{std::string_view{req.body()}};
+    parser_.reset(); // the frame holds the body now: one copy while the request runs
     // Only what frames the exchange is looked at here: the connection reads the packet whole
     // (a large one off the I/O thread) and answers what is wrong with it.
     auto peek = protocol::peek_packet(request);
@@ -361,23 +427,30 @@ private:
   void watch() {
     if (watching_ || closed_)
       return;
+    // The buffer is bounded: a client that fills it with pipelined bytes is no longer watched
+    // (it holds at most the buffer and its one request).
+    auto room = std::min(watch_bytes, buffer_.max_size() - buffer_.size());
+    if (room == 0)
+      return;
     watching_ = true;
-    io_of(socket_).async_read_some(buffer_.prepare(watch_bytes),
-                                   [self = self()](boost::system::error_code ec, std::size_t n) {
-                                     self->watching_ = false;
-                                     if (self->closed_)
-                                       return;
-                                     if (ec) {
-                                       if (auto ex = std::move(self->exchange_))
-                                         ex->ended("the HTTP client disconnected");
-                                       return self->close_now();
-                                     }
-                                     self->buffer_.commit(n);
-                                     if (self->next_request_waits_) {
-                                       self->next_request_waits_ = false;
-                                       self->read_request();
-                                     }
-                                   });
+    io_of(socket_).async_read_some(
+        buffer_.prepare(room), [self = self()](boost::system::error_code ec, std::size_t n) {
+          self->watching_ = false;
+          if (self->closed_)
+            return;
+          if (ec) {
+            if (auto ex = std::move(self->exchange_))
+              ex->ended("the HTTP client disconnected");
+            return self->close_now();
+          }
+          self->buffer_.commit(n);
+          if (self->next_request_waits_) {
+            self->next_request_waits_ = false;
+            self->read_request();
+          } else if (self->exchange_) {
+            self->watch(); // bytes that came early do not stop the watch for the end
+          }
+        });
   }
 
   void start_response() {
@@ -457,7 +530,7 @@ private:
       return;
     response_done_ = false;
     if (!keep_alive_)
-      return close_now();
+      return close_gently();
     if (watching_) {
       // The watch's read is still under way: the next request starts when it returns.
       next_request_waits_ = true;
@@ -485,6 +558,7 @@ private:
   bool keep_alive_ = true;
   bool watching_ = false;
   bool next_request_waits_ = false;
+  std::shared_ptr<std::string> continue_sent_; // "100 Continue" while it is written
   bool closed_ = false;
 };
 
