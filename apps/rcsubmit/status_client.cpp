@@ -12,6 +12,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <chrono>
 #include <cstdint>
 #include <simdjson.h>
 #include <sstream>
@@ -205,6 +206,24 @@ void peer_table(std::ostream& out, dom::element doc, const char* key, const char
   table(out, header, rows);
 }
 
+void member_table(std::ostream& out, dom::array members) {
+  auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch());
+  std::vector<std::vector<std::string>> rows;
+  for (auto m : members) {
+    double since = 0;
+    if (m["since_unix_seconds"].get_double().get(since))
+      since = now.count();
+    auto name = text(m, "name");
+    rows.push_back({(name.empty() ? "" : name + " ") + text(m, "address"),
+                    text(m, "state") + " for " + duration_text(std::max(0.0, now.count() - since)),
+                    std::to_string(number(m, "free_slots")),
+                    std::to_string(number(m, "tasks_sent")),
+                    std::to_string(number(m, "tasks_received"))});
+  }
+  out << "\n";
+  table(out, {"MEMBER", "STATE", "FREE", "SENT", "RECEIVED"}, rows);
+}
+
 } // namespace
 
 http_reply http_get(std::string_view address_text, std::string_view target,
@@ -260,13 +279,17 @@ bool render_status_table(std::string_view json, std::string& result) {
   peer_table(out, doc, "workers", "WORKER", true);
   peer_table(out, doc, "clients", "CLIENT", false);
   dom::element cluster;
+  dom::array members;
+  bool has_members = !doc["cluster"].get(cluster) && !cluster["members"].get_array().get(members) &&
+                     members.size() > 0;
   if (!doc["cluster"].get(cluster) &&
-      (number(cluster, "link_count") > 0 || number(cluster, "runs_sent") > 0 ||
+      (has_members || number(cluster, "link_count") > 0 || number(cluster, "runs_sent") > 0 ||
        number(cluster, "runs_received") > 0)) {
     out << "\ncluster   " << number(cluster, "link_count") << " link(s) offering "
         << number(cluster, "free_slots") << " free slot(s); " << number(cluster, "runs_sent")
         << " RUN(s) sent, " << number(cluster, "runs_received") << " received\n";
-    peer_table(out, cluster, "links", "LINK", true);
+    if (has_members)
+      member_table(out, members);
   }
   result = out.str();
   return true;

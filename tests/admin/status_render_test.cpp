@@ -73,3 +73,39 @@ TEST(StatusRender, TableRefusesWhatIsNotAStatus) {
   EXPECT_FALSE(rcsubmit::render_status_table(R"({"a":1})", table));
   EXPECT_FALSE(rcsubmit::render_status_table("[]", table));
 }
+
+TEST(StatusRender, MembersShowWithTheirLinksTraffic) {
+  auto s = snapshot_with_peers();
+  // Member n2 is linked: its outbound half (actor 21) offers 2 slots and ran 5 tasks, its
+  // inbound half (actor 22) brought 3; n3 is being retried.
+  s.switchboard.cluster_link_loads = {{21, 2, 1, 5}};
+  s.switchboard.client_peers.push_back({22, 0, 0, 3});
+  s.members = {{"n2", "10.0.0.2:51520", "linked", 1'700'000'000'000, true, 0, 21, 22},
+               {"", "10.0.0.3:51520", "retrying", 1'700'000'000'000, false, 4, 0, 0}};
+  s.cluster_connections = 1;
+  s.cluster_refused_oversized = 7;
+  auto json = admin::render_status_json(s, {"n1", "0.1.0", ""});
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+  auto n2 = doc["cluster"]["members"].at(0);
+  EXPECT_EQ(std::string_view{n2["name"]}, "n2");
+  EXPECT_EQ(std::string_view{n2["state"]}, "linked");
+  EXPECT_EQ(std::uint64_t{n2["free_slots"]}, 2u);
+  EXPECT_EQ(std::uint64_t{n2["tasks_sent"]}, 5u);
+  EXPECT_EQ(std::uint64_t{n2["tasks_received"]}, 3u);
+  EXPECT_TRUE(bool{n2["listed"]});
+  auto n3 = doc["cluster"]["members"].at(1);
+  EXPECT_EQ(std::string_view{n3["state"]}, "retrying");
+  EXPECT_EQ(std::uint64_t{n3["failures"]}, 4u);
+  EXPECT_EQ(std::uint64_t{doc["cluster"]["connections"]["refused_oversized"]}, 7u);
+
+  std::string table;
+  ASSERT_TRUE(rcsubmit::render_status_table(json, table)) << table;
+  auto line_start = table.find("n2 10.0.0.2:51520");
+  ASSERT_NE(line_start, std::string::npos) << table;
+  auto line = table.substr(line_start, table.find('\n', line_start) - line_start);
+  EXPECT_NE(line.find("linked for"), std::string::npos) << line;
+  EXPECT_NE(table.find("10.0.0.3:51520"), std::string::npos) << table;
+  EXPECT_NE(table.find("retrying for"), std::string::npos) << table;
+}

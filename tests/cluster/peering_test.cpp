@@ -150,3 +150,55 @@ TEST(ClusterPeering, CancelCrossesToTheWorker) {
   ASSERT_TRUE(result);
   EXPECT_EQ(field(*result, "cookie"), cookie);
 }
+
+TEST(ClusterPeering, OneNamingTheOtherIsEnoughForBothWays) {
+  // A names B; B names nobody: B's clients still reach A's workers.
+  auto port_b = free_tcp_port();
+  auto b = start_cluster_node(port_b, {});
+  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
+  raw_peer worker{a->worker_tcp};
+  worker.send(original_register(2));
+  ASSERT_TRUE(b->wait_for([](auto& s) {
+    return s.cluster_links == 1 && s.cluster_free_slots == 2;
+  })) << "B learns A's free slots over the link A made";
+  raw_peer client{b->client_tcp};
+  auto cookie = new_cookie();
+  client.send(original_run(cookie, "echo", "{}"));
+  auto run = worker.receive();
+  ASSERT_TRUE(run);
+  EXPECT_EQ(field(*run, "cookie"), cookie);
+  worker.send(original_result(cookie, "\"from A\""));
+  auto result = client.receive();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(field(*result, "result"), "\"from A\"");
+  EXPECT_TRUE(a->wait_for([](auto& s) { return s.cluster_links == 1; }))
+      << "one link pair between two nodes, not two";
+}
+
+TEST(ClusterPeering, ThreeNodesInALineBecomeAMesh) {
+  // C names B, B names A: nobody names C, and A names nobody, yet A and C link through gossip.
+  auto port_a = free_tcp_port();
+  auto port_b = free_tcp_port();
+  auto a = start_cluster_node(port_a, {});
+  auto b = start_cluster_node(port_b, {"127.0.0.1:" + std::to_string(port_a)});
+  auto c = start_cluster_node(free_tcp_port(), {"127.0.0.1:" + std::to_string(port_b)});
+  for (auto* n : {&a, &b, &c})
+    EXPECT_TRUE((*n)->wait_for([](auto& s) { return s.cluster_links == 2; }))
+        << "every node links to both others";
+  raw_peer worker{c->worker_tcp};
+  worker.send(original_register(1));
+  ASSERT_TRUE(a->wait_for([](auto& s) { return s.cluster_free_slots == 1; }))
+      << "A sees C's slot over its own link with C";
+  auto members = a->metrics().members;
+  ASSERT_EQ(members.size(), 2u);
+  for (auto& m : members)
+    EXPECT_EQ(m.state, "linked") << m.address;
+  raw_peer client{a->client_tcp};
+  auto cookie = new_cookie();
+  client.send(original_run(cookie, "echo", "{}"));
+  ASSERT_TRUE(worker.receive());
+  worker.send(original_result(cookie, "\"from C\""));
+  auto result = client.receive();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(field(*result, "result"), "\"from C\"");
+}

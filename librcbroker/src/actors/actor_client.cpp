@@ -17,7 +17,7 @@ using protocol::packet_type;
 using protocol::result_code;
 
 struct client_state {
-  switchboard_actor switchboard;
+  submission_actor switchboard;
   std::unordered_map<cookie, caf::typed_response_promise<run_outcome>> pending;
   static inline const char* name = "actor_client";
 };
@@ -47,7 +47,7 @@ void client_delivered(client_pointer self, const frame& f) {
   self->state.pending.erase(i);
 }
 
-actor_client_actor::behavior_type actor_client(client_pointer self, switchboard_actor sb) {
+actor_client_actor::behavior_type actor_client(client_pointer self, submission_actor sb) {
   self->state.switchboard = sb;
   self->monitor(sb);
   self->set_down_handler([self](caf::down_msg&) {
@@ -79,7 +79,7 @@ actor_client_actor::behavior_type actor_client(client_pointer self, switchboard_
 }
 
 struct worker_state {
-  switchboard_actor switchboard;
+  submission_actor switchboard;
   actor_task_handler handler;
   static inline const char* name = "actor_worker";
 };
@@ -116,14 +116,18 @@ bool worker_delivered(worker_pointer self, const frame& f) {
   return true;
 }
 
-peer_actor::behavior_type actor_worker(worker_pointer self, switchboard_actor sb,
-                                       std::uint32_t capacity, actor_task_handler handler) {
+peer_actor::behavior_type actor_worker(worker_pointer self, submission_actor sb,
+                                       std::uint32_t capacity, actor_task_handler handler,
+                                       std::string token) {
   self->state.switchboard = sb;
   self->state.handler = std::move(handler);
   self->monitor(sb);
   self->set_down_handler([self](caf::down_msg&) { self->quit(); });
   self->send(sb, join_atom::value, peer_role::worker);
-  self->send(sb, register_atom::value, capacity);
+  if (token.empty())
+    self->send(sb, register_atom::value, capacity);
+  else
+    self->send(sb, register_atom::value, capacity, std::move(token));
   return {
       [self](deliver_atom, const frame& f) { worker_delivered(self, f); },
       [self](deliver_atom, const std::vector<frame>& frames) {
@@ -136,13 +140,13 @@ peer_actor::behavior_type actor_worker(worker_pointer self, switchboard_actor sb
 
 } // namespace
 
-actor_client_actor spawn_actor_client(caf::actor_system& sys, switchboard_actor sb) {
+actor_client_actor spawn_actor_client(caf::actor_system& sys, submission_actor sb) {
   return sys.spawn(actor_client, std::move(sb));
 }
 
-peer_actor spawn_actor_worker(caf::actor_system& sys, switchboard_actor sb, std::uint32_t capacity,
-                              actor_task_handler handler) {
-  return sys.spawn(actor_worker, std::move(sb), capacity, std::move(handler));
+peer_actor spawn_actor_worker(caf::actor_system& sys, submission_actor sb, std::uint32_t capacity,
+                              actor_task_handler handler, std::string token) {
+  return sys.spawn(actor_worker, std::move(sb), capacity, std::move(handler), std::move(token));
 }
 
 } // namespace rcbroker::actors

@@ -2,6 +2,7 @@
 
 #include "rcbroker/actors/connection.hpp"
 #include "rcbroker/actors/frame_reader.hpp"
+#include "rcbroker/cluster/clustering.hpp"
 #include "rcbroker/logging/component.hpp"
 
 #include <algorithm>
@@ -220,7 +221,24 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
         self->request(self->state.switchboard, std::chrono::seconds{2}, metrics_atom::value)
             .then(
                 [self, rp](switchboard_snapshot& s) mutable {
-                  rp.deliver(node_snapshot{snapshot_of(self->state), std::move(s)});
+                  node_snapshot whole{snapshot_of(self->state), std::move(s), {}};
+                  auto guard = cluster::cluster_guard_counts(self->system());
+                  whole.cluster_connections = guard.open;
+                  whole.cluster_refused_oversized = guard.oversized;
+                  whole.cluster_refused_over_limit = guard.over_limit;
+                  auto& membership = self->state.cfg.membership;
+                  if (!membership) {
+                    rp.deliver(std::move(whole));
+                    return;
+                  }
+                  self->request(membership, std::chrono::seconds{1}, metrics_atom::value)
+                      .then(
+                          [rp, whole](std::vector<cluster_member>& members) mutable {
+                            whole.members = std::move(members);
+                            rp.deliver(std::move(whole));
+                          },
+                          // The node's own figures are worth more than nothing.
+                          [rp, whole](caf::error&) mutable { rp.deliver(std::move(whole)); });
                 },
                 [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;

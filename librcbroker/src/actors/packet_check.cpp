@@ -31,16 +31,6 @@ packet_verdict route(routed_packet routed) {
   return v;
 }
 
-// Compares SHA-256 digests in constant time: timing tells nothing about the token, not even
-// its length.
-bool same_token(std::string_view given, std::string_view expected) noexcept {
-  unsigned char a[SHA256_DIGEST_LENGTH];
-  unsigned char b[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
-  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
-  return CRYPTO_memcmp(a, b, sizeof a) == 0;
-}
-
 packet_verdict bad_packet(peer_role role, const protocol::read_result& r) {
   // A worker's REGISTER has no cookie, and a worker takes a RESULT without one: it gets the
   // BAD_PACKET that a missing capacity gets (docs/PROTOCOL.md), not a closed connection.
@@ -113,6 +103,16 @@ packet_verdict worker_packet(const protocol::packet_fields& p, std::string_view 
 }
 
 } // namespace
+
+// SHA-256 digests compared in constant time: timing tells nothing about the token, not even
+// its length.
+bool same_token(std::string_view given, std::string_view expected) noexcept {
+  unsigned char a[SHA256_DIGEST_LENGTH];
+  unsigned char b[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
+  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
+  return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
 
 packet_verdict check_packet(peer_role role, const protocol::read_result& r,
                             std::string_view worker_token) {

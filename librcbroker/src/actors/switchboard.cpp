@@ -50,6 +50,8 @@ struct peer_entry {
   std::set<cookie> routes;
   /// Worker only: the slots it registered.
   std::uint64_t registered = 0;
+  /// Tasks given to it (worker side) or routes it opened (client side) since it joined.
+  std::uint64_t tasks = 0;
   /// Cluster client only: where this node's free slot count goes.
   cluster_link_actor link;
   /// Cluster client only: the free slot count it was last sent.
@@ -271,6 +273,7 @@ struct switchboard_state {
   /// Adds `c` to a client's routes, counting it for the client's host.
   void track_client(peer_entry& client, const cookie& c) {
     track(client.routes, c);
+    ++client.tasks;
     if (client.host_load != nullptr)
       ++client.host_load->routes;
   }
@@ -467,6 +470,7 @@ struct switchboard_state {
     r.worker = worker_id;
     r.run_frame = frame{};
     track(worker.routes, c);
+    ++worker.tasks;
     ++runs_accepted;
     switchboard_log().debug("switchboard: {} runs on {}", cookie_text{c},
                             peer_text{peer_role::worker, worker_id});
@@ -964,7 +968,7 @@ struct switchboard_state {
     for (auto& [transport, count] : results_by_transport)
       s.results_by_transport.push_back({transport, count});
     for (auto& [id, peer] : peers) {
-      peer_load load{peer.handle.id(), peer.registered, peer.routes.size()};
+      peer_load load{peer.handle.id(), peer.registered, peer.routes.size(), peer.tasks};
       if (peer.role == peer_role::worker) {
         s.worker_peers.push_back(load);
       } else if (peer.role == peer_role::link_worker) {
@@ -1047,6 +1051,11 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
         self->state.on_cancel(c, cancel_frame);
       },
       [self](register_atom, std::uint32_t capacity) {
+        self->state.on_register(capacity);
+        self->state.note_capacity_change();
+      },
+      // The token was checked by the cluster face, or the worker is an actor of this process.
+      [self](register_atom, std::uint32_t capacity, const std::string&) {
         self->state.on_register(capacity);
         self->state.note_capacity_change();
       },

@@ -1,5 +1,7 @@
 #include "rcbroker/admin/metrics.hpp"
 
+#include "rcbroker/admin/member_view.hpp"
+
 #include <cstdint>
 #include <spdlog/fmt/fmt.h>
 #include <string_view>
@@ -206,9 +208,41 @@ void render_latency(exposition& e, const actors::latency_histogram& h) {
   e.sample("rcbroker_run_duration_seconds_count", {}, h.count);
 }
 
-bool clustered(const actors::switchboard_snapshot& s) {
-  return s.cluster_links > 0 || !s.cluster_link_loads.empty() || s.cluster_runs_sent > 0 ||
-         s.cluster_runs_received > 0;
+bool clustered(const actors::node_snapshot& n) {
+  auto& s = n.switchboard;
+  return !n.members.empty() || n.cluster_connections > 0 || s.cluster_links > 0 ||
+         !s.cluster_link_loads.empty() || s.cluster_runs_sent > 0 || s.cluster_runs_received > 0;
+}
+
+void render_members(exposition& e, const actors::node_snapshot& n) {
+  auto views = member_views(n);
+  auto each = [&](const char* name, const char* type, const char* help, auto value) {
+    e.family(name, type, help);
+    for (auto& v : views) {
+      auto& m = *v.member;
+      e.sample(name, {{"member", m.address}, {"name", m.name}}, std::uint64_t{value(v)});
+    }
+  };
+  each("rcbroker_cluster_member_linked", "gauge", "1 while the member is linked, else 0.",
+       [](const member_view& v) { return std::uint64_t{v.member->state == "linked" ? 1u : 0u}; });
+  each("rcbroker_cluster_member_free_slots", "gauge", "Free slots the member offers here.",
+       [](const member_view& v) { return v.free_slots; });
+  each("rcbroker_cluster_member_tasks_sent_total", "counter",
+       "Tasks sent to the member since its link came up.",
+       [](const member_view& v) { return v.tasks_sent; });
+  each("rcbroker_cluster_member_tasks_received_total", "counter",
+       "Tasks received from the member since its link came up.",
+       [](const member_view& v) { return v.tasks_received; });
+  e.single("rcbroker_cluster_connections", "gauge",
+           "Cluster connections open (members and remote actors, either way).",
+           n.cluster_connections);
+  e.family("rcbroker_cluster_connections_refused_total", "counter",
+           "Cluster connections closed by the node's limits, by reason (oversized: announced a "
+           "message over the cap; over_limit: over cluster-max-connections).");
+  e.sample("rcbroker_cluster_connections_refused_total", {{"reason", "oversized"}},
+           n.cluster_refused_oversized);
+  e.sample("rcbroker_cluster_connections_refused_total", {{"reason", "over_limit"}},
+           n.cluster_refused_over_limit);
 }
 
 void render_cluster(exposition& e, const actors::switchboard_snapshot& s) {
@@ -230,8 +264,10 @@ std::string render_metrics(const actors::node_snapshot& s, const node_info& info
   render_routing(e, s.switchboard);
   render_traffic(e, s.switchboard);
   render_latency(e, s.switchboard.traffic.run_latency);
-  if (clustered(s.switchboard))
+  if (clustered(s)) {
     render_cluster(e, s.switchboard);
+    render_members(e, s);
+  }
   return e.take();
 }
 

@@ -1,5 +1,6 @@
 #include "rcbroker/admin/status_json.hpp"
 
+#include "rcbroker/admin/member_view.hpp"
 #include "rcbroker/protocol/json_string.hpp"
 
 #include <cstdint>
@@ -100,6 +101,28 @@ void peers(json_writer& w, std::string_view name, const std::vector<actors::peer
   w.close(']');
 }
 
+void members(json_writer& w, const actors::node_snapshot& s) {
+  w.key("members");
+  w.open('[');
+  for (auto& v : member_views(s)) {
+    auto& m = *v.member;
+    w.open('{');
+    w.member("name", std::string_view{m.name});
+    w.member("address", std::string_view{m.address});
+    w.member("state", std::string_view{m.state});
+    w.member("since_unix_seconds", static_cast<double>(m.since_unix_ms) / 1e3);
+    w.member("listed", m.listed);
+    w.member("failures", m.failures);
+    w.member("free_slots", v.free_slots);
+    w.member("tasks_running", v.tasks_running);
+    w.member("tasks_sent", v.tasks_sent);
+    w.member("tasks_open", v.tasks_open);
+    w.member("tasks_received", v.tasks_received);
+    w.close('}');
+  }
+  w.close(']');
+}
+
 } // namespace
 
 std::string render_status_json(const actors::node_snapshot& s, const node_info& info) {
@@ -151,6 +174,13 @@ std::string render_status_json(const actors::node_snapshot& s, const node_info& 
   w.member("runs_sent", sb.cluster_runs_sent);
   w.member("runs_received", sb.cluster_runs_received);
   peers(w, "links", sb.cluster_link_loads, names, true);
+  members(w, s);
+  w.key("connections");
+  w.open('{');
+  w.member("open", s.cluster_connections);
+  w.member("refused_oversized", s.cluster_refused_oversized);
+  w.member("refused_over_limit", s.cluster_refused_over_limit);
+  w.close('}');
   w.close('}');
   w.close('}');
   out += '\n';

@@ -4,7 +4,9 @@
 #include "rcbroker/actors/switchboard.hpp"
 #include "rcbroker/admin/http_server.hpp"
 #include "rcbroker/admin/routes.hpp"
-#include "rcbroker/cluster/peering.hpp"
+#include "rcbroker/cluster/clustering.hpp"
+#include "rcbroker/cluster/face.hpp"
+#include "rcbroker/cluster/membership.hpp"
 #include "rcbroker/runtime/io_scheduler.hpp"
 #include "rcbroker/transport/socket_listener.hpp"
 #include "rcbroker/transport/tls_context.hpp"
@@ -14,6 +16,7 @@
 
 #include <boost/asio/post.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/scoped_actor.hpp>
 #include <future>
 #include <spdlog/spdlog.h>
@@ -90,12 +93,48 @@ bind_all(boost::asio::io_context& ioc, const std::vector<std::string>& urls,
 
 // The actors run on the io thread, whatever CAF's scheduler settings say; clustering needs CAF's
 // middleman. Both are modules, added to the config before the system exists.
+bool clusters(const settings& s) {
+  return s.cluster_port != 0 || !s.cluster_peers.empty();
+}
+
 caf::actor_system_config& prepared(caf::actor_system_config& cfg, const settings& s,
                                    boost::asio::io_context& ioc) {
   runtime::io_scheduler::install(cfg, ioc);
-  if (s.cluster_port != 0 || !s.cluster_peers.empty())
-    cluster::enable_clustering(cfg);
+  if (!clusters(s))
+    return cfg;
+  cluster::clustering_options opts;
+  opts.tls_cert = s.cluster_tls_cert;
+  opts.tls_key = s.cluster_tls_key;
+  opts.tls_ca = s.cluster_tls_ca;
+  // CAF's OpenSSL module reads the files at each connection and throws on its own thread if
+  // they do not load: load them once here, where a failure stops the start with its reason.
+  if (opts.tls()) {
+    try {
+      transport::make_tls_server_context({opts.tls_cert, opts.tls_key, opts.tls_ca});
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string{"cluster TLS: "} + e.what());
+    }
+  }
+  // A frame crosses in one message, with room for CAF's envelope and a link's batching.
+  opts.max_payload = s.max_frame_size + 64 * 1024;
+  opts.max_connections = s.cluster_max_connections;
+  cluster::enable_clustering(cfg, opts);
   return cfg;
+}
+
+// The address other members dial: as configured, else where the cluster port listens.
+std::string advertised_address(const settings& s, std::uint16_t port) {
+  if (!s.cluster_advertise.empty())
+    return s.cluster_advertise;
+  if (port == 0)
+    return {};
+  cluster::peer_address address{s.cluster_bind, port};
+  if (address.host.empty() || address.host == "0.0.0.0" || address.host == "::") {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0)
+      address.host = host;
+  }
+  return address.to_string();
 }
 
 // Binds the admin endpoint before any actor exists, so that a busy port fails the start cleanly.
@@ -179,31 +218,48 @@ void node::start(const settings& s) {
   b_cfg.max_client_connections = s.max_client_connections;
   b_cfg.max_worker_connections = s.max_worker_connections;
   b_cfg.worker_token = s.worker_token;
+  if (clusters(s))
+    start_cluster(s);
+  b_cfg.membership = membership_;
   broker_ = actors::spawn_broker(sys, std::move(b_cfg), switchboard_);
   if (admin_) {
     admin_->start(admin::make_routes(sys, broker_, info_of(s, *admin_)));
     spdlog::info("admin endpoint on {} (/metrics, /healthz, /status)", admin_->url());
   }
+}
+
+void node::start_cluster(const settings& s) {
+  auto& sys = *system_;
+  bool tls = !s.cluster_tls_cert.empty();
+  face_ = cluster::spawn_face(sys, switchboard_,
+                              {s.worker_token, s.max_client_connections, s.max_worker_connections});
   if (s.cluster_port != 0) {
-    auto port = sys.middleman().publish(switchboard_, static_cast<std::uint16_t>(s.cluster_port),
-                                        s.cluster_bind.c_str(), true);
+    auto requested = static_cast<std::uint16_t>(s.cluster_port);
+    auto port = tls ? caf::openssl::publish(face_, requested, s.cluster_bind.c_str(), true)
+                    : sys.middleman().publish(face_, requested, s.cluster_bind.c_str(), true);
     if (!port)
       throw std::runtime_error("cannot publish the cluster port " + s.cluster_bind + ":" +
                                std::to_string(s.cluster_port) + ": " + sys.render(port.error()));
     cluster_port_ = *port;
-    spdlog::info("cluster: this node{} is reachable for peers on {}:{}",
-                 s.node_name.empty() ? "" : " (" + s.node_name + ")", s.cluster_bind, *port);
   }
-  if (!s.cluster_peers.empty()) {
-    cluster::peering_config p_cfg;
-    for (auto& text : s.cluster_peers) {
-      cluster::peer_address address;
-      std::string error;
-      if (cluster::parse_peer_address(text, address, error))
-        p_cfg.peers.push_back(address);
-    }
-    peering_ = cluster::spawn_peering(sys, switchboard_, std::move(p_cfg));
+  cluster::membership_config m_cfg;
+  m_cfg.name = s.node_name;
+  m_cfg.address = advertised_address(s, cluster_port_);
+  m_cfg.tls = tls;
+  m_cfg.max_batch_bytes = s.max_frame_size;
+  for (auto& text : s.cluster_peers) {
+    cluster::peer_address address;
+    std::string error;
+    if (cluster::parse_peer_address(text, address, error))
+      m_cfg.peers.push_back(address);
   }
+  auto address = m_cfg.address;
+  membership_ = cluster::spawn_membership(sys, switchboard_, face_, std::move(m_cfg));
+  caf::anon_send(face_, actors::bind_atom::value, membership_);
+  if (cluster_port_ != 0)
+    spdlog::info("cluster: this node{} is reachable for members on {}:{}{} and advertises {}",
+                 s.node_name.empty() ? "" : " (" + s.node_name + ")", s.cluster_bind, cluster_port_,
+                 tls ? " (TLS)" : "", address);
 }
 
 node::~node() {
@@ -236,8 +292,11 @@ void node::shutdown() {
                    spdlog::warn("shutdown did not complete: {}", caf::to_string(err));
                  });
   }
-  if (peering_)
-    caf::anon_send_exit(peering_, caf::exit_reason::user_shutdown);
+  // A published actor keeps ~actor_system waiting until it ends.
+  if (membership_)
+    caf::anon_send_exit(membership_, caf::exit_reason::user_shutdown);
+  if (face_)
+    caf::anon_send_exit(face_, caf::exit_reason::user_shutdown);
   if (broker_)
     caf::anon_send_exit(broker_, caf::exit_reason::user_shutdown);
   if (switchboard_)

@@ -246,6 +246,34 @@ const std::vector<option_spec>& option_specs() {
        [](const caf::config_value& v, settings& s) {
          return string_list_from_value(v, s.cluster_peers);
        }},
+      string_option("cluster-advertise", "HOST:PORT",
+                    "address other members dial to reach this node (default: cluster-bind and "
+                    "cluster-port; the host name when cluster-bind is 0.0.0.0 or ::)",
+                    "a \"HOST:PORT\" string", &settings::cluster_advertise),
+      string_option("cluster-tls-cert", "FILE",
+                    "PEM certificate of this node for cluster links (with cluster-tls-key and "
+                    "cluster-tls-ca: links only with nodes the CA signed, both ways)",
+                    "a file path string", &settings::cluster_tls_cert),
+      string_option("cluster-tls-key", "FILE", "PEM private key of --cluster-tls-cert",
+                    "a file path string", &settings::cluster_tls_key),
+      string_option("cluster-tls-ca", "FILE",
+                    "PEM CA every member's cluster certificate must be signed by",
+                    "a file path string", &settings::cluster_tls_ca),
+      {"cluster-insecure", "",
+       "allow a cluster port other machines can reach without cluster TLS (default off: such a "
+       "node refuses to start)",
+       "true or false",
+       [](std::string_view t, settings& s) { return parse_bool(t, s.cluster_insecure); },
+       [](const caf::config_value& v, settings& s) {
+         auto b = caf::get_if<bool>(&v);
+         if (b)
+           s.cluster_insecure = *b;
+         return b != nullptr;
+       }},
+      size_option("cluster-max-connections", "N",
+                  "cluster connections open at once, either way; one more is closed at once "
+                  "(default 256; 0: no limit)",
+                  &settings::cluster_max_connections),
       {"node-name", "NAME", "this node's name in logs and status (default: none)", "a string",
        [](std::string_view t, settings& s) {
          s.node_name = std::string{t};
@@ -375,7 +403,7 @@ command_line parse_command_line(const std::vector<std::string>& args) {
       cl.caf_args.push_back(arg);
       continue;
     }
-    bool is_switch = name == "cancel-orphans";
+    bool is_switch = name == "cancel-orphans" || name == "cluster-insecure";
     bool known = name == "serve" || name == "listen" || name == "config" || name == "peer" ||
                  (find_spec(name) && find_spec(name)->from_text);
     if (!known) {

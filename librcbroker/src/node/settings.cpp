@@ -1,7 +1,7 @@
 #include "rcbroker/node/settings.hpp"
 
 #include "rcbroker/admin/address.hpp"
-#include "rcbroker/cluster/peering.hpp"
+#include "rcbroker/cluster/peer_address.hpp"
 #include "rcbroker/logging/component.hpp"
 #include "rcbroker/transport/endpoint.hpp"
 
@@ -149,6 +149,38 @@ std::optional<unsigned> parse_socket_mode(std::string_view mode) {
   return bits;
 }
 
+namespace {
+
+std::string check_cluster(const settings& s) {
+  for (auto& peer : s.cluster_peers) {
+    cluster::peer_address address;
+    std::string error;
+    if (!cluster::parse_peer_address(peer, address, error))
+      return "cluster-peers: " + error;
+  }
+  if (!s.cluster_advertise.empty()) {
+    cluster::peer_address address;
+    std::string error;
+    if (!cluster::parse_peer_address(s.cluster_advertise, address, error))
+      return "cluster-advertise: " + error;
+  }
+  int tls_set =
+      !s.cluster_tls_cert.empty() + !s.cluster_tls_key.empty() + !s.cluster_tls_ca.empty();
+  if (tls_set != 0 && tls_set != 3)
+    return "cluster-tls-cert, cluster-tls-key and cluster-tls-ca go together: set all three for "
+           "authenticated cluster links (or none)";
+  if (s.cluster_port != 0 && tls_set == 0 && !s.cluster_insecure &&
+      !cluster::is_loopback_host(s.cluster_bind))
+    return "cluster-bind " + s.cluster_bind +
+           " is reachable from other machines, and without cluster TLS anyone who reaches the "
+           "cluster port could link to this node and register workers: set cluster-tls-cert, "
+           "cluster-tls-key and cluster-tls-ca (docs/CLUSTER.md, \"Security\"), or give "
+           "--cluster-insecure on a network you trust";
+  return {};
+}
+
+} // namespace
+
 std::string validate(const settings& s) {
   if (auto err =
           check_endpoints(s.client_endpoints, "client-endpoints", transport::client_ports, false);
@@ -164,12 +196,8 @@ std::string validate(const settings& s) {
     return "max-write-queue must be at least max-frame-size";
   if (s.cluster_port > 65535)
     return "cluster-port must be between 0 and 65535";
-  for (auto& peer : s.cluster_peers) {
-    cluster::peer_address address;
-    std::string error;
-    if (!cluster::parse_peer_address(peer, address, error))
-      return "cluster-peers: " + error;
-  }
+  if (auto err = check_cluster(s); !err.empty())
+    return err;
   if (s.io_threads != 1)
     return "io-threads must be 1: a node runs its sockets and actors on one thread; for more "
            "cores, run one node per core joined as a cluster (docs/ARCHITECTURE.md)";

@@ -29,6 +29,8 @@ struct broker_config {
   std::size_t max_worker_connections = 0;
   /// What a worker's REGISTER must carry in its `token` field (empty: nothing).
   std::string worker_token;
+  /// The cluster membership, whose members go into snapshots (null when not clustering).
+  cluster_membership_actor membership;
 };
 
 /// Spawns the Broker: it starts the listeners, spawns a connection actor per accepted socket

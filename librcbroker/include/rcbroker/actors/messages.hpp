@@ -9,10 +9,12 @@
 #include "rcbroker/protocol/packet.hpp"
 #include "rcbroker/protocol/packet_reader.hpp"
 
+#include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/node_id.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 #include <cstdint>
@@ -101,6 +103,11 @@ using packets_atom = caf::atom_constant<caf::atom("packets")>;   ///< a connecti
 using read_atom = caf::atom_constant<caf::atom("read")>;         ///< read a large frame
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>; ///< task deadlines may be due
 using drain_atom = caf::atom_constant<caf::atom("drain")>; ///< take no new RUNs, await the open
+using hello_atom = caf::atom_constant<caf::atom("hello")>; ///< a node greets another's face
+using members_atom =
+    caf::atom_constant<caf::atom("members")>;              ///< the cluster addresses a node knows
+using bind_atom = caf::atom_constant<caf::atom("bind")>;   ///< a link half learns its other half
+using retry_atom = caf::atom_constant<caf::atom("retry")>; ///< try a cluster member again
 
 // -- types carried in messages ------------------------------------------------------------------
 
@@ -173,20 +180,90 @@ typename Inspector::result_type inspect(Inspector& f, routed_packet& x) {
 using peer_actor = caf::typed_actor<caf::reacts_to<deliver_atom, frame>,
                                     caf::reacts_to<deliver_atom, std::vector<frame>>>;
 
-/// A link between two nodes: to the Switchboard of the node it serves it is a `link_worker`
-/// (getting RUN and CANCEL frames to pass on), to the other node's Switchboard a `link_client`
-/// (getting RESULT frames back, and that node's free slot count as it changes).
+/// What a Switchboard sends a `link_client`, and what the outbound half of a link gets from the
+/// other node: frames and a free slot count.
 using cluster_link_actor = peer_actor::extend<caf::reacts_to<capacity_atom, std::uint64_t>>;
+
+/// The inbound half of a link between two nodes (docs/CLUSTER.md): a `link_client` of this
+/// node's Switchboard that takes RUN and CANCEL from the other node's outbound half (bound with
+/// `bind`) and sends RESULT frames and this node's free slot count back to it.
+using cluster_inbound_actor =
+    cluster_link_actor::extend<caf::reacts_to<run_atom, cookie, frame>,
+                               caf::reacts_to<cancel_atom, cookie, frame>,
+                               caf::reacts_to<bind_atom, cluster_link_actor>>;
+
+/// The outbound half of a link: a `link_worker` of this node's Switchboard offering the other
+/// node's free slots; it passes RUN and CANCEL frames to the other node's inbound half (bound with
+/// `bind`) and RESULT frames from it back to the Switchboard.
+using cluster_outbound_actor =
+    cluster_link_actor::extend<caf::reacts_to<bind_atom, cluster_inbound_actor>>;
+
+/// What one node tells another when they link (both ways: the greeting and its answer).
+struct member_hello {
+  std::string name;                 ///< node-name ("" when none is set)
+  std::string address;              ///< cluster address others may dial ("" when none)
+  caf::actor face;                  ///< its cluster face (a cluster_face_actor)
+  cluster_inbound_actor inbound;    ///< its inbound half for the other node
+  cluster_outbound_actor outbound;  ///< its outbound half for the other node
+  std::vector<std::string> members; ///< the addresses of the members it is linked to
+};
+
+/// Serializes a greeting.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_hello& x) {
+  return f(caf::meta::type_name("member_hello"), x.name, x.address, x.face, x.inbound, x.outbound,
+           x.members);
+}
+
+/// What an actor client or worker sends to a node: the part of the Switchboard's interface that
+/// the node's cluster face (cluster/face.hpp) also offers to other CAF nodes. A worker of a node
+/// with a worker token registers with the token.
+using submission_actor = caf::typed_actor<
+    caf::reacts_to<join_atom, peer_role>,
+    caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
+    caf::reacts_to<cancel_atom, cookie, frame>,
+    caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
+    caf::reacts_to<register_atom, std::uint32_t /* capacity */, std::string /* token */>,
+    caf::reacts_to<result_atom, cookie, frame>>;
+
+/// The actor that keeps this node's cluster membership (cluster/membership.hpp): links to
+/// members, greetings, gossip of addresses, retries with backoff. Only this node's own actors talk
+/// to it: its face passes on greetings and gossip with the sending node.
+using cluster_membership_actor = caf::typed_actor<
+    caf::replies_to<hello_atom, caf::node_id, member_hello>::with<member_hello>,
+    caf::reacts_to<members_atom, caf::node_id, std::vector<std::string>>,
+    caf::reacts_to<retry_atom, std::uint64_t /* member */, std::uint64_t /* attempt */>,
+    caf::replies_to<metrics_atom>::with<std::vector<cluster_member>>>;
+
+/// The one actor a node publishes on its cluster port (cluster/face.hpp): other nodes greet it to
+/// link and tell it the members they know; actor clients and workers of other CAF nodes submit
+/// through it under the rules of the wire endpoints. Nothing else of the node is reachable from
+/// the cluster port. `bind` (from this node only, once) gives it the membership actor.
+using cluster_face_actor =
+    submission_actor::extend<caf::replies_to<hello_atom, member_hello>::with<member_hello>,
+                             caf::reacts_to<members_atom, std::vector<std::string>>,
+                             caf::reacts_to<bind_atom, cluster_membership_actor>>;
+
+/// What the cluster face spawns for each actor client or worker of another CAF node: a peer of
+/// the Switchboard in its place, so that the remote actor only ever sees this stand-in. It passes
+/// the remote actor's messages (through the face) to the Switchboard and the Switchboard's frames
+/// to the remote actor.
+using cluster_stand_in_actor =
+    peer_actor::extend<caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
+                       caf::reacts_to<cancel_atom, cookie, frame>,
+                       caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
+                       caf::reacts_to<result_atom, cookie, frame>>;
 
 /// The Switchboard: owns every route and worker slot. Each message from a peer is identified by
 /// its sender, which must have sent `join` first (the Switchboard then monitors it; its down
 /// message ends the peer); a socket client joins with its host, by which `max-runs-per-address`
 /// counts. RUN and CANCEL frames come from clients, REGISTER and RESULT from
-/// workers, already checked by the sender for the stateless rules (cookie present, pipeline
-/// present, capacity >= 1). A `link_worker` link sets its free slots with `capacity`; a
-/// `link_client` link gets this node's free local slots as `capacity` messages, batched.
-/// A RESULT may carry the `rc` its sender already read (else the Switchboard reads it for its
-/// counters); `metrics` answers a detailed snapshot for the admin endpoint. A socket connection
+/// workers (a REGISTER's token was checked by whoever passes it on: a connection or the cluster
+/// face; in-process actors are trusted), already checked by the sender for the stateless rules
+/// (cookie present, pipeline present, capacity >= 1). A `link_worker` link sets its free slots with
+/// `capacity`; a `link_client` link gets this node's free local slots as `capacity` messages,
+/// batched. A RESULT may carry the `rc` its sender already read (else the Switchboard reads it for
+/// its counters); `metrics` answers a detailed snapshot for the admin endpoint. A socket connection
 /// passes the RUNs, CANCELs and RESULTs of one read as one `packets` message; what the
 /// Switchboard delivers while it handles them goes out as one message per peer. `grace` and
 /// `deadline` are the Switchboard's own timers (a cancel grace, the earliest task deadline).
@@ -198,6 +275,7 @@ using switchboard_actor = caf::typed_actor<
     caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
     caf::reacts_to<cancel_atom, cookie, frame>,
     caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
+    caf::reacts_to<register_atom, std::uint32_t /* capacity */, std::string /* token */>,
     caf::reacts_to<result_atom, cookie, frame>,
     caf::reacts_to<result_atom, cookie, protocol::result_code /* rc */, frame>,
     caf::reacts_to<packets_atom, std::vector<routed_packet>>,

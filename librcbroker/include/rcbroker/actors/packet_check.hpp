@@ -34,6 +34,9 @@ struct packet_verdict {
   bool misbehaved = false;
 };
 
+/// Whether a worker gave the expected token, compared without leaking either through timing.
+bool same_token(std::string_view given, std::string_view expected) noexcept;
+
 /// The verdict on packet `r` (as read_packet read it for routing) from a peer of `role` (client
 /// or worker); a worker's REGISTER must carry `worker_token` when that is not empty (compared in
 /// constant time).

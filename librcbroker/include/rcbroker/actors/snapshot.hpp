@@ -99,12 +99,14 @@ struct peer_load {
   std::uint64_t capacity = 0;
   /// Workers and link workers: tasks running there. Clients: open routes (queued included).
   std::uint64_t in_flight = 0;
+  /// Workers and link workers: tasks given since it joined. Clients: routes opened since then.
+  std::uint64_t total = 0;
 };
 
 /// Serializes a peer's load.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_load& x) {
-  return f(caf::meta::type_name("peer_load"), x.actor_id, x.capacity, x.in_flight);
+  return f(caf::meta::type_name("peer_load"), x.actor_id, x.capacity, x.in_flight, x.total);
 }
 
 /// A count by transport.
@@ -208,16 +210,42 @@ typename Inspector::result_type inspect(Inspector& f, broker_snapshot& x) {
            x.workers_refused, x.transports);
 }
 
+/// One member of the cluster as this node's membership actor sees it.
+struct cluster_member {
+  std::string name;               ///< its node-name ("" until greeted or when none is set)
+  std::string address;            ///< its cluster address (as advertised, else as dialled)
+  std::string state;              ///< "linked", "connecting", "greeting" or "retrying"
+  std::int64_t since_unix_ms = 0; ///< wall-clock time it entered that state
+  bool listed = false;            ///< named with --peer / cluster-peers (retried forever)
+  std::uint64_t failures = 0;     ///< failed attempts since it was last linked
+  std::uint64_t outbound_id = 0;  ///< actor id of the link's outbound half (0: none)
+  std::uint64_t inbound_id = 0;   ///< actor id of the link's inbound half (0: none)
+};
+
+/// Serializes a member entry.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_member& x) {
+  return f(caf::meta::type_name("cluster_member"), x.name, x.address, x.state, x.since_unix_ms,
+           x.listed, x.failures, x.outbound_id, x.inbound_id);
+}
+
 /// The whole node at one instant, as the Broker answers `metrics_atom`.
 struct node_snapshot {
   broker_snapshot broker;
   switchboard_snapshot switchboard;
+  std::vector<cluster_member> members;   ///< cluster members (empty when not clustering)
+  std::uint64_t cluster_connections = 0; ///< cluster connections (CAF's middleman) open now
+  /// Cluster connections closed for announcing a message over the cap, since start.
+  std::uint64_t cluster_refused_oversized = 0;
+  /// Cluster connections closed at once over cluster-max-connections, since start.
+  std::uint64_t cluster_refused_over_limit = 0;
 };
 
 /// Serializes a node snapshot.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_snapshot& x) {
-  return f(caf::meta::type_name("node_snapshot"), x.broker, x.switchboard);
+  return f(caf::meta::type_name("node_snapshot"), x.broker, x.switchboard, x.members,
+           x.cluster_connections, x.cluster_refused_oversized, x.cluster_refused_over_limit);
 }
 
 } // namespace rcbroker::actors

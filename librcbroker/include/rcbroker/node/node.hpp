@@ -65,14 +65,18 @@ public:
   /// The Broker.
   const actors::broker_actor& broker() const noexcept { return broker_; }
 
-  /// The port this node's Switchboard is published on for other nodes (0: not published).
+  /// The port this node's cluster face is published on for other nodes (0: not published).
   std::uint16_t cluster_port() const noexcept { return cluster_port_; }
+
+  /// The actor other nodes reach on the cluster port (null when the node does not cluster).
+  const actors::cluster_face_actor& cluster_face() const noexcept { return face_; }
 
   /// The admin endpoint as bound, e.g. "http://127.0.0.1:51580" (empty when `admin` is off).
   std::string admin_url() const;
 
 private:
   void start(const settings& s);
+  void start_cluster(const settings& s);
   void stop_io_thread();
 
   // The io_context outlives the actor system: the actors run in its handlers
@@ -88,7 +92,8 @@ private:
   std::unique_ptr<caf::actor_system> system_; // destroyed in ~node, while the io thread runs
   actors::switchboard_actor switchboard_;
   actors::broker_actor broker_;
-  caf::actor peering_;
+  actors::cluster_face_actor face_;
+  actors::cluster_membership_actor membership_;
   std::uint16_t cluster_port_ = 0;
   bool stopped_ = false;
 };

@@ -49,8 +49,21 @@ struct settings {
   std::size_t cluster_port = 0;
   /// Address the cluster port binds to.
   std::string cluster_bind = "127.0.0.1";
-  /// Other nodes to link to, as HOST:PORT of their cluster ports.
+  /// Other nodes to link to, as HOST:PORT of their cluster ports; one member is enough, the
+  /// others are learnt from it.
   std::vector<std::string> cluster_peers;
+  /// The HOST:PORT other members dial to reach this node (default: cluster-bind and the cluster
+  /// port; the host name when cluster-bind is a wildcard).
+  std::string cluster_advertise;
+  /// PEM certificate and key of this node for cluster links, and the CA that signed every
+  /// member's certificate: set all three for authenticated, encrypted links.
+  std::string cluster_tls_cert;
+  std::string cluster_tls_key;
+  std::string cluster_tls_ca;
+  /// Allows a cluster port on an address other machines can reach without cluster TLS.
+  bool cluster_insecure = false;
+  /// Cluster connections (members and remote actors, either way) open at once (0: no limit).
+  std::size_t cluster_max_connections = 256;
   /// This node's name in logs and status (default: none).
   std::string node_name;
   /// HTTP admin endpoint (/metrics, /healthz, /status) as HOST:PORT, [V6]:PORT or PORT (on
