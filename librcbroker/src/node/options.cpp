@@ -226,7 +226,7 @@ const std::vector<option_spec>& option_specs() {
                   "as a cluster)",
                   &settings::io_threads),
       size_option("cluster-port", "PORT",
-                  "publish this node's Switchboard to other nodes on PORT (default 0: no cluster)",
+                  "listen for other cluster members on PORT (default 0: none; the node may still dial members)",
                   &settings::cluster_port),
       {"cluster-bind", "ADDR", "address the cluster port binds to (default 127.0.0.1)",
        "an IP address string",
@@ -442,9 +442,8 @@ std::string help_text(const std::string& program) {
       << "Options (each also a key of the [broker] section of the config file):\n"
       << "  --serve URL              add a client endpoint (repeatable; replaces the file's list)\n"
       << "  --listen URL             add a worker endpoint (repeatable; replaces the file's list)\n"
-      << "  --peer HOST:PORT         link to another node's cluster port (repeatable; replaces "
-         "the\n"
-      << "                           file's cluster-peers)\n"
+      << "  --peer HOST:PORT         a cluster member to dial (repeatable; one is enough, it tells\n"
+      << "                           of the others; replaces the file's cluster-peers)\n"
       << "  --config FILE            config file to read (default ./" << default_config_file
       << ")\n";
   for (auto& spec : option_specs()) {
