@@ -1,11 +1,13 @@
 // rcbroker: the broker node. Run `rcbroker --help` for its options; `scripts/run` builds it and
 // starts it with the defaults of caf-application.conf.
 
+#include "rcbroker/node/config_file.hpp"
 #include "rcbroker/node/descriptor_budget.hpp"
 #include "rcbroker/node/effective_settings.hpp"
 #include "rcbroker/node/logging.hpp"
 #include "rcbroker/node/node.hpp"
 #include "rcbroker/node/options.hpp"
+#include "rcbroker/node/start_check.hpp"
 
 #include <csignal>
 #include <fstream>
@@ -16,12 +18,33 @@
 
 namespace {
 
-/// Which configuration file a start reads, for --check-config and the log.
-std::string describe_config_file(const std::string& file, bool explicit_file) {
-  if (std::ifstream{file}.good())
-    return file + " (read)";
-  return "none (" + file + (explicit_file ? " not readable" : " not in the working directory") +
-         "): built-in defaults";
+/// A config value as CAF's parser reads it back (CAF writes a zero duration as "0d", which it does
+/// not parse).
+std::string config_text(const caf::config_value& v) {
+  auto span = caf::get_if<caf::timespan>(&v);
+  if (span == nullptr)
+    return caf::to_string(v);
+  auto ns = span->count();
+  if (ns % 1'000'000'000 == 0)
+    return std::to_string(ns / 1'000'000'000) + "s";
+  if (ns % 1'000'000 == 0)
+    return std::to_string(ns / 1'000'000) + "ms";
+  if (ns % 1'000 == 0)
+    return std::to_string(ns / 1'000) + "us";
+  return std::to_string(ns) + "ns";
+}
+
+/// CAF's effective settings, as commented sections of `key = value` lines (some of CAF's
+/// defaults, such as max-throughput's, do not read back as values).
+void print_caf_settings(std::ostream& out, const caf::settings& all) {
+  for (auto& [section, value] : all) {
+    auto entries = caf::get_if<caf::settings>(&value);
+    if (entries == nullptr || section == "broker")
+      continue;
+    out << "; [" << section << "]\n";
+    for (auto& [key, v] : *entries)
+      out << ";   " << key << " = " << config_text(v) << "\n";
+  }
 }
 
 /// Large buffers (frames above 256 KiB, a peer's write backlog) come from mmap and go back to
@@ -49,11 +72,14 @@ int main(int argc, char** argv) {
     std::cout << help_text("rcbroker");
     return 0;
   }
-  bool explicit_file = !cl.config_file.empty();
-  std::string file = explicit_file ? cl.config_file : default_config_file;
+  auto choice = find_config_file(cl.config_file);
+  const std::string& file = choice.path;
   settings s;
-  if (auto err = load_config_file(file, explicit_file, s); !err.empty())
-    return fail(err);
+  if (!file.empty())
+    if (auto err = load_config_file(file, choice.required, s); !err.empty())
+      return fail(err + (choice.origin == config_file_variable
+                             ? std::string{" (named by $"} + config_file_variable + ")"
+                             : std::string{}));
   apply_environment(s);
   if (auto err = apply_command_line(cl, s); !err.empty())
     return fail(err);
@@ -66,14 +92,19 @@ int main(int argc, char** argv) {
   if (cl.check_config) {
     caf::actor_system_config check;
     std::vector<std::string> caf_args = cl.caf_args;
-    if (auto err = check.parse(caf_args, std::ifstream{file}.good() ? file.c_str() : nullptr))
+    if (auto err = check.parse(caf_args, file.empty() ? nullptr : file.c_str()))
       return fail("CAF settings: " + check.render(err));
-    std::cout << "; config file: " << describe_config_file(file, explicit_file) << "\n"
-              << "; the file and the command line are valid; the effective settings:\n"
-              << "; (actors run on the I/O thread: CAF's [scheduler] settings are not used)\n"
-              << "; " << descriptors.summary() << "\n"
-              << "[broker]\n"
-              << render_settings(s);
+    if (auto err = check_start_files(s); !err.empty())
+      return fail(err);
+    std::cout
+        << "; config file: " << describe(choice) << "\n"
+        << "; the file, the command line and the files they name are valid; the effective "
+           "settings:\n"
+        << "; " << descriptors.summary() << "\n"
+        << "[broker]\n"
+        << render_settings(s)
+        << "; CAF's own, for reference (actors run on the I/O thread: [scheduler] is not used):\n";
+    print_caf_settings(std::cout, check.dump_content());
     return 0;
   }
   if (auto err = setup_logging(s); !err.empty())
@@ -84,7 +115,7 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config cfg;
   std::vector<std::string> caf_args = cl.caf_args;
-  if (auto err = cfg.parse(caf_args, std::ifstream{file}.good() ? file.c_str() : nullptr))
+  if (auto err = cfg.parse(caf_args, file.empty() ? nullptr : file.c_str()))
     return fail("CAF settings: " + cfg.render(err));
 
   // Signals are taken by sigwait below; block them before any thread starts.
@@ -108,7 +139,7 @@ int main(int argc, char** argv) {
   spdlog::info("rcbroker ready: clients on {}, workers on {} (config file: {}); stop with Ctrl-C "
                "or SIGTERM",
                fmt::join(n->client_urls(), " "), fmt::join(n->worker_urls(), " "),
-               describe_config_file(file, explicit_file));
+               describe(choice));
   int sig = 0;
   // SIGHUP, as logrotate sends it after moving the log away, opens the log file again.
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {

@@ -10,6 +10,7 @@
 #include "test_node.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -87,23 +88,56 @@ TEST(CheckConfig, TakesTheOriginalsLogLevelSpellings) {
   EXPECT_NE(out.find("WARNING"), std::string::npos) << out;
 }
 
-TEST(CheckConfig, SaysWhichConfigFileItRead) {
+TEST(CheckConfig, SaysWhichConfigFileItReadAndPrintsCafsSettings) {
   temp_dir dir;
   auto conf = dir.path + "/node.conf";
-  std::ofstream{conf} << "[broker]\nqueue-limit=2\n";
+  std::ofstream{conf} << "[broker]\nqueue-limit=2\n[middleman]\nheartbeat-interval=2s\n";
   auto [code, out] = run_rcbroker(dir, {"--config", conf, "--check-config"});
   EXPECT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("; config file: " + conf + " (read)\n"), std::string::npos) << out;
-  EXPECT_NE(out.find("CAF's [scheduler] settings are not used"), std::string::npos) << out;
-  // Without --config the node reads caf-application.conf from its working directory, if any.
-  if (!std::filesystem::exists("caf-application.conf")) {
-    auto [code2, out2] = run_rcbroker(dir, {"--check-config"});
-    EXPECT_EQ(code2, 0) << out2;
-    EXPECT_NE(out2.find("; config file: none (caf-application.conf not in the working "
-                        "directory): built-in defaults\n"),
+  EXPECT_NE(out.find("; config file: " + conf + " (from --config)\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("[scheduler] is not used"), std::string::npos) << out;
+  EXPECT_NE(out.find("\n; [middleman]\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\n;   heartbeat-interval = 2s\n"), std::string::npos) << out;
+  // Without --config: $RCBROKER_CONFIG, then ./caf-application.conf, then /etc/rcbroker/.
+  ::setenv("RCBROKER_CONFIG", conf.c_str(), 1);
+  std::tie(code, out) = run_rcbroker(dir, {"--check-config"});
+  ::unsetenv("RCBROKER_CONFIG");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("; config file: " + conf + " (from RCBROKER_CONFIG)\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\nqueue-limit = 2\n"), std::string::npos) << out;
+  ::setenv("RCBROKER_CONFIG", (dir.path + "/missing.conf").c_str(), 1);
+  std::tie(code, out) = run_rcbroker(dir, {"--check-config"});
+  ::unsetenv("RCBROKER_CONFIG");
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("named by $RCBROKER_CONFIG"), std::string::npos) << out;
+  if (!std::filesystem::exists("caf-application.conf") &&
+      !std::filesystem::exists("/etc/rcbroker/caf-application.conf")) {
+    std::tie(code, out) = run_rcbroker(dir, {"--check-config"});
+    EXPECT_EQ(code, 0) << out;
+    EXPECT_NE(out.find("; config file: none (no ./caf-application.conf nor "
+                       "/etc/rcbroker/caf-application.conf): built-in defaults\n"),
               std::string::npos)
-        << out2;
+        << out;
   }
+}
+
+TEST(CheckConfig, FailsWhereAStartWouldOnTheFilesItNames) {
+  temp_dir dir;
+  auto missing = dir.path + "/missing.pem";
+  auto [code, out] = run_rcbroker(dir, {"--check-config", "--serve", "tls://127.0.0.1:0",
+                                        "--tls-cert", missing, "--tls-key", missing});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("tls-cert"), std::string::npos) << out;
+  std::tie(code, out) =
+      run_rcbroker(dir, {"--check-config", "--cluster-port", "1", "--cluster-tls-cert", missing,
+                         "--cluster-tls-key", missing, "--cluster-tls-ca", missing});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("cluster-tls-cert"), std::string::npos) << out;
+  std::tie(code, out) =
+      run_rcbroker(dir, {"--check-config", "--log-file", dir.path + "/no/such/folder/x.log"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("log-file"), std::string::npos) << out;
 }
 
 TEST(CheckConfig, ShippedConfigurationsAreValid) {
