@@ -1,8 +1,9 @@
 // Finding the line of a setting in a config file's text, and the check of names and CAF's values
 // on the forms of the file format that the process tests do not use (nested sections, {...}
-// values, [global]).
+// values, [global]), and the reading of sizes and durations.
 
 #include "rcbroker/node/config_check.hpp"
+#include "rcbroker/node/options.hpp"
 #include "test_node.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -65,4 +66,25 @@ TEST(ConfigNames, NestedSectionsAndValuesAreCheckedByTheirWholeName) {
                        "heartbeat-interval?)",
                        0),
             0u);
+}
+
+TEST(ConfigValues, SizesAndDurationsThatOverflowAreErrors) {
+  using namespace rcbroker::node;
+  auto apply = [](std::vector<std::string> args) {
+    settings s;
+    auto cl = parse_command_line(args);
+    EXPECT_EQ(cl.error, "");
+    return std::make_pair(apply_command_line(cl, s), s);
+  };
+  auto [err, s] = apply({"--max-frame-size", "17179869185GiB"});
+  EXPECT_NE(err.find("bad value '17179869185GiB' for --max-frame-size"), std::string::npos) << err;
+  std::tie(err, s) = apply({"--max-write-queue", "18446744073709551615"});
+  EXPECT_EQ(err, "") << "the largest count itself is a value";
+  std::tie(err, s) = apply({"--max-write-queue", "18446744073709551616"});
+  EXPECT_NE(err, "") << "one more does not fit";
+  std::tie(err, s) = apply({"--cancel-grace", "1e300s"});
+  EXPECT_NE(err.find("--cancel-grace"), std::string::npos) << err;
+  std::tie(err, s) = apply({"--cancel-grace", "2min"});
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(s.cancel_grace, std::chrono::minutes{2});
 }

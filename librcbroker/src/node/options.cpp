@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <sstream>
 
 namespace rcbroker::node {
@@ -33,6 +34,9 @@ bool parse_size(std::string_view text, std::size_t& out) {
   else if (unit == "GiB")
     scale = 1024ull * 1024 * 1024;
   else if (!unit.empty())
+    return false;
+  // 17179869185GiB must be an error, not whatever the product wraps to.
+  if (value > std::numeric_limits<std::size_t>::max() / scale)
     return false;
   out = value * scale;
   return true;
@@ -59,7 +63,11 @@ bool parse_duration(std::string_view text, milliseconds& out) {
     scale_ms = 0.001;
   else
     return false;
-  out = milliseconds{static_cast<long long>(value * scale_ms)};
+  // A century is more than any timeout needs, and far below what the count can hold.
+  auto ms = value * scale_ms;
+  if (!(ms <= 100.0 * 365 * 24 * 3600 * 1000))
+    return false;
+  out = milliseconds{static_cast<long long>(ms)};
   return true;
 }
 
@@ -226,7 +234,8 @@ const std::vector<option_spec>& option_specs() {
                   "as a cluster)",
                   &settings::io_threads),
       size_option("cluster-port", "PORT",
-                  "listen for other cluster members on PORT (default 0: none; the node may still dial members)",
+                  "listen for other cluster members on PORT (default 0: none; the node may still "
+                  "dial members)",
                   &settings::cluster_port),
       {"cluster-bind", "ADDR", "address the cluster port binds to (default 127.0.0.1)",
        "an IP address string",
@@ -442,7 +451,8 @@ std::string help_text(const std::string& program) {
       << "Options (each also a key of the [broker] section of the config file):\n"
       << "  --serve URL              add a client endpoint (repeatable; replaces the file's list)\n"
       << "  --listen URL             add a worker endpoint (repeatable; replaces the file's list)\n"
-      << "  --peer HOST:PORT         a cluster member to dial (repeatable; one is enough, it tells\n"
+      << "  --peer HOST:PORT         a cluster member to dial (repeatable; one is enough, it "
+         "tells\n"
       << "                           of the others; replaces the file's cluster-peers)\n"
       << "  --config FILE            config file to read (default ./" << default_config_file
       << ")\n";
