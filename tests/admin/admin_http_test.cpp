@@ -314,3 +314,23 @@ TEST(AdminHttp, PromtoolAcceptsTheMetrics) {
   auto command = "promtool check metrics < " + path + " > " + path + ".out 2>&1";
   EXPECT_EQ(std::system(command.c_str()), 0) << reply.body;
 }
+
+TEST(AdminHttp, MetricsHaveTheStandardProcessSeries) {
+  test_node node{with_admin};
+  auto reply = get(node, "/metrics");
+  auto e = check_exposition(reply.body);
+  ASSERT_TRUE(e.ok()) << e.error << "\n" << reply.body;
+  EXPECT_EQ(e.types["process_cpu_seconds_total"], "counter");
+  EXPECT_GE(e.value("process_cpu_seconds_total", {}).value_or(-1), 0.0);
+  EXPECT_GT(e.value("process_resident_memory_bytes", {}).value_or(0), 1024.0 * 1024);
+  EXPECT_GT(e.value("process_virtual_memory_bytes", {}).value_or(0), 1024.0 * 1024);
+  // This test process's descriptors: at least the node's listeners and the admin socket.
+  EXPECT_GE(e.value("process_open_fds", {}).value_or(0), 5.0);
+  EXPECT_GE(e.value("process_max_fds", {}).value_or(0),
+            e.value("process_open_fds", {}).value_or(0));
+  EXPECT_GE(e.value("process_threads", {}).value_or(0), 2.0) << "at least main and I/O threads";
+  auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch());
+  auto start = e.value("process_start_time_seconds", {}).value_or(0);
+  EXPECT_LE(start, now.count() + 1);
+  EXPECT_GT(start, now.count() - 24 * 3600) << "started within the last day";
+}

@@ -1,8 +1,9 @@
 // The Prometheus rendering as a pure function of a snapshot, and the strict checker the other
 // admin tests rely on (it must refuse what is wrong, or its passing would mean nothing).
 
-#include "rcbroker/admin/metrics.hpp"
 #include "exposition_checker.hpp"
+#include "rcbroker/admin/metrics.hpp"
+#include "rcbroker/admin/process_sampler.hpp"
 
 #include <gtest/gtest.h>
 
@@ -189,4 +190,25 @@ TEST(ExpositionChecker, RefusesWhatIsWrong) {
     EXPECT_FALSE(check_exposition(c.text).ok()) << c.why;
   EXPECT_TRUE(
       check_exposition("# HELP g a \\\\ b\n# TYPE g gauge\ng{a=\"x\",b=\"\\\"\"} 1.5\n").ok());
+}
+
+TEST(MetricsRender, ProcStatIsReadPastACommandNameWithSpaces) {
+  // pid (comm) state ppid ... : fields 14/15 utime/stime, 20 threads, 22 starttime, 23 vsize,
+  // 24 rss (pages).
+  std::string stat = "4242 (rc broker) (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 "
+                     "250 150 0 0 20 0 7 0 1000 123456789 300 18446744073709551615\n";
+  auto p = admin::parse_proc_stat(stat, 100, 4096, 1'700'000'000.0);
+  EXPECT_DOUBLE_EQ(p.cpu_seconds, 4.0); // (250 + 150) / 100
+  EXPECT_EQ(p.threads, 7u);
+  EXPECT_DOUBLE_EQ(p.start_time_seconds, 1'700'000'010.0); // boot + 1000 / 100
+  EXPECT_EQ(p.virtual_bytes, 123456789u);
+  EXPECT_EQ(p.resident_bytes, 300u * 4096);
+  EXPECT_EQ(admin::parse_proc_stat("garbage", 100, 4096, 0).threads, 0u);
+  // A sampled snapshot renders the process families; an unsampled one does not.
+  actors::node_snapshot s;
+  EXPECT_EQ(admin::render_metrics(s, info()).find("process_"), std::string::npos);
+  s.process = p;
+  auto e = check_exposition(admin::render_metrics(s, info()));
+  ASSERT_TRUE(e.ok()) << e.error;
+  EXPECT_EQ(e.value("process_threads", {}), 7.0);
 }

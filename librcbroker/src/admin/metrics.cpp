@@ -256,10 +256,31 @@ void render_cluster(exposition& e, const actors::switchboard_snapshot& s) {
            s.cluster_runs_received);
 }
 
+// The names every Prometheus client library uses for its process, so that stock dashboards and
+// alerts work as they are.
+void render_process(exposition& e, const actors::process_sample& p) {
+  e.family("process_cpu_seconds_total", "counter",
+           "Total user and system CPU time spent in seconds.");
+  e.sample("process_cpu_seconds_total", {}, p.cpu_seconds);
+  e.single("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+           p.resident_bytes);
+  e.single("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+           p.virtual_bytes);
+  e.single("process_open_fds", "gauge", "Number of open file descriptors.", p.open_fds);
+  if (p.max_fds != 0)
+    e.single("process_max_fds", "gauge", "Maximum number of open file descriptors.", p.max_fds);
+  e.single("process_threads", "gauge", "Number of OS threads in the process.", p.threads);
+  e.family("process_start_time_seconds", "gauge",
+           "Start time of the process since unix epoch in seconds.");
+  e.sample("process_start_time_seconds", {}, p.start_time_seconds);
+}
+
 } // namespace
 
 std::string render_metrics(const actors::node_snapshot& s, const node_info& info) {
   exposition e;
+  if (s.process.start_time_seconds > 0)
+    render_process(e, s.process);
   render_node(e, s.broker, info);
   render_routing(e, s.switchboard);
   render_traffic(e, s.switchboard);

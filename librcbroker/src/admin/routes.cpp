@@ -1,6 +1,7 @@
 #include "rcbroker/admin/routes.hpp"
 
 #include "rcbroker/admin/metrics.hpp"
+#include "rcbroker/admin/process_sampler.hpp"
 #include "rcbroker/admin/snapshot_request.hpp"
 #include "rcbroker/admin/status_json.hpp"
 
@@ -40,6 +41,7 @@ request_handler make_routes(caf::actor_system& sys, actors::broker_actor broker,
                            return respond(unavailable());
                          http_response r;
                          if (metrics) {
+                           s->process = sample_this_process();
                            r.content_type = metrics_content_type;
                            r.body = render_metrics(*s, info);
                          } else {

@@ -229,6 +229,24 @@ typename Inspector::result_type inspect(Inspector& f, cluster_member& x) {
            x.listed, x.failures, x.outbound_id, x.inbound_id);
 }
 
+/// The node's process as the operating system sees it (Prometheus' process_* series).
+struct process_sample {
+  double cpu_seconds = 0;           ///< user and system CPU time
+  std::uint64_t resident_bytes = 0; ///< resident set size
+  std::uint64_t virtual_bytes = 0;  ///< virtual memory size
+  std::uint64_t open_fds = 0;       ///< open file descriptors
+  std::uint64_t max_fds = 0;        ///< the soft limit on them
+  std::uint64_t threads = 0;        ///< threads of the process
+  double start_time_seconds = 0;    ///< start, in seconds since the Unix epoch
+};
+
+/// Serializes a process sample.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, process_sample& x) {
+  return f(caf::meta::type_name("process_sample"), x.cpu_seconds, x.resident_bytes, x.virtual_bytes,
+           x.open_fds, x.max_fds, x.threads, x.start_time_seconds);
+}
+
 /// The whole node at one instant, as the Broker answers `metrics_atom`.
 struct node_snapshot {
   broker_snapshot broker;
@@ -239,13 +257,16 @@ struct node_snapshot {
   std::uint64_t cluster_refused_oversized = 0;
   /// Cluster connections closed at once over cluster-max-connections, since start.
   std::uint64_t cluster_refused_over_limit = 0;
+  /// The process, sampled by the admin endpoint when it renders /metrics (zero otherwise).
+  process_sample process;
 };
 
 /// Serializes a node snapshot.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_snapshot& x) {
   return f(caf::meta::type_name("node_snapshot"), x.broker, x.switchboard, x.members,
-           x.cluster_connections, x.cluster_refused_oversized, x.cluster_refused_over_limit);
+           x.cluster_connections, x.cluster_refused_oversized, x.cluster_refused_over_limit,
+           x.process);
 }
 
 } // namespace rcbroker::actors
