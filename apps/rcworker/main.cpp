@@ -75,7 +75,7 @@ Exit status:
   77  the node refused the worker (a missing or wrong --token), or TLS
       verification failed: the node's certificate does not verify against
       --tls-ca or does not name the host, or the node asks for a client
-      certificate and none was given (EX_NOPERM)
+      certificate and none was given, or refuses the one given (EX_NOPERM)
 )";
 
 struct command_line {

@@ -345,6 +345,27 @@ TEST(Tools, WorkerExitsWhenTheNodesCertificateDoesNotVerify) {
   EXPECT_EQ(r.err.find("reconnecting"), std::string::npos) << r.err;
 }
 
+TEST(Tools, WorkerExitsWhenTheNodeRefusesItsCertificate) {
+  temp_dir dir;
+  auto cert = rcbroker::test_support::make_self_signed(dir.path, "node");
+  auto trusted = rcbroker::test_support::make_self_signed(dir.path, "trusted", "a-client");
+  auto stranger = rcbroker::test_support::make_self_signed(dir.path, "stranger", "a-client");
+  auto node =
+      start_node(dir, true, "tls",
+                 {"--tls-cert", cert.cert, "--tls-key", cert.key, "--tls-client-ca", trusted.cert});
+  // Without a certificate: the handshake says the node asks for one.
+  auto r = run_tool(dir, RCWORKER_BINARY, {"--endpoint", node.worker_url, "--tls-ca", cert.cert});
+  EXPECT_EQ(r.status, 77) << r.err;
+  EXPECT_NE(r.err.find("client certificate"), std::string::npos) << r.err;
+  // With one the node does not trust: with TLS 1.3 its alert comes after the handshake.
+  r = run_tool(dir, RCWORKER_BINARY,
+               {"--endpoint", node.worker_url, "--tls-ca", cert.cert, "--tls-cert", stranger.cert,
+                "--tls-key", stranger.key});
+  EXPECT_EQ(r.status, 77) << r.err;
+  EXPECT_NE(r.err.find("refused the client certificate"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("reconnecting"), std::string::npos) << r.err;
+}
+
 TEST(Tools, WorkerRetriesWhileTheNodeCannotBeReached) {
   temp_dir dir;
   // No node yet: connection refused (no such socket) is transient, so the worker waits for one.

@@ -1,6 +1,7 @@
 #include "rcbroker/client/connect_attempt.hpp"
 
 #include "../transport/tls_socket.hpp"
+#include "certificate_refusal.hpp"
 #include "rcbroker/transport/tls_context.hpp"
 
 #include <boost/asio/local/stream_protocol.hpp>
@@ -160,8 +161,12 @@ connection_failure connect_attempt::handshake_error(const boost::system::error_c
             prefix + "certificate verify failed: " + ::X509_verify_cert_error_string(verify) +
                 " (is --tls-ca the CA that signed the node's certificate? without one, the "
                 "system's CAs are used)"};
-  // Anything else (a reset, a plain-TCP port, an alert) may be a node restarting or misplaced
-  // for a moment: transient.
+  if (certificate_refused(ec)) // TLS 1.2: the node's refusal comes within the handshake
+    return {kind::untrusted, prefix + ec.message() +
+                                 " (the node refused the client certificate: is --tls-cert "
+                                 "signed by a CA of its tls-client-ca?)"};
+  // Anything else (a reset, a plain-TCP port) may be a node restarting or misplaced for a
+  // moment: transient.
   if (ec.category() == asio::error::get_ssl_category() &&
       ERR_GET_REASON(ec.value()) == SSL_R_WRONG_VERSION_NUMBER)
     return {kind::transient,

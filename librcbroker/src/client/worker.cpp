@@ -1,5 +1,6 @@
 #include "rcbroker/client/worker.hpp"
 
+#include "certificate_refusal.hpp"
 #include "rcbroker/client/backoff.hpp"
 #include "rcbroker/client/connect_attempt.hpp"
 #include "rcbroker/client/task_failure.hpp"
@@ -182,6 +183,12 @@ private:
   void on_closed(std::uint64_t connection, std::string reason) {
     if (connection != connection_ || !stream_)
       return;
+    if (certificate_refused(stream_->read_error())) {
+      give_up({connection_failure::kind::untrusted,
+               "the broker at " + where_.to_string() + " refused the client certificate: " +
+                   reason + " (is --tls-cert signed by a CA of its tls-client-ca?)"});
+      return;
+    }
     lose_connection(std::move(reason));
   }
 

@@ -14,7 +14,7 @@ struct connection_failure {
     /// Refused, reset, timed out, not resolved: the node may be back in a moment.
     transient,
     /// TLS: the node's certificate did not verify (CA, name), or the node asks for a client
-    /// certificate and none was given.
+    /// certificate and none was given, or refuses the one given.
     untrusted,
     /// The node refused the worker's REGISTER (a missing or wrong worker token).
     refused,
