@@ -3,8 +3,8 @@
 #   cmake --install build --prefix P   the node and tools in P/bin, librcbroker with its headers
 #                                      and a CMake package (P/lib/cmake/rcbroker), the systemd
 #                                      unit, the production configuration and the docs
-#   (cd build && cpack -G DEB)         rcbroker_VERSION_ARCH.deb (node, tools, unit, conffile)
-#                                      and rcbroker-dev_VERSION_ARCH.deb (library, headers, CMake)
+#   (cd build && cpack -G DEB)         rcbroker_VERSION-1_ARCH.deb (node, tools, unit, conffile)
+#                                      and rcbroker-dev_VERSION-1_ARCH.deb (library, headers, CMake)
 #
 # Components: `runtime` (the programs and what runs them) and `development` (the library).
 
@@ -36,9 +36,9 @@ if(BROKER_GRPC)
   set_target_properties(rcbroker_grpc PROPERTIES EXPORT_NAME grpc)
   list(APPEND RCBROKER_EXPORTED rcbroker_grpc)
 endif()
+# The headers' directory comes with rcbroker_protocol (its INSTALL_INTERFACE), which all link.
 install(TARGETS ${RCBROKER_EXPORTED} EXPORT rcbrokerTargets
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development)
 install(DIRECTORY librcbroker/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   COMPONENT development)
 
