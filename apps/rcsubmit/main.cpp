@@ -1,7 +1,8 @@
 // rcsubmit: submits one task to a broker and prints its result.
 //
-//   build/apps/rcsubmit --pipeline echo --variables '{"x": 1}'
+//   build/apps/rcsubmit echo --variables '{"x": 1}'
 //   build/apps/rcsubmit --endpoint socket:///tmp/reasonchip-broker-client.sock --pipeline echo
+//   jq -n '{x: 1}' | RCBROKER_URL=tcp://10.0.0.5:51500 build/apps/rcsubmit echo --variables -
 //
 // The result JSON goes to stdout; a failure's rc, error and stacktrace go to stderr, and the exit
 // status names the outcome (`rcsubmit --help` has the table).
@@ -16,9 +17,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <simdjson.h>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -27,6 +30,8 @@ namespace {
 using rcbroker::protocol::result_code;
 
 constexpr const char* default_endpoint = "tcp://[::1]:51500";
+// The node's client endpoint when --endpoint is not given (as NATS_URL, GEARMAN_SERVER).
+constexpr const char* endpoint_variable = "RCBROKER_URL";
 
 // Exit statuses beyond the result codes (which map to 0..9 in protocol order).
 constexpr int exit_timeout = 10;
@@ -51,24 +56,28 @@ int exit_status(result_code rc) {
 }
 
 std::string help_text() {
-  std::string text = R"(Usage: rcsubmit --pipeline NAME [--variables JSON] [--detach] [--timeout S]
-                [--endpoint URL] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]
-       rcsubmit --status [--admin HOST:PORT]
+  std::string text = R"(Usage: rcsubmit [--pipeline] NAME [--variables JSON|-|@FILE] [--detach]
+                [--timeout S] [--endpoint URL] [--tls-ca FILE]
+                [--tls-cert FILE --tls-key FILE]
+       rcsubmit --status [--json] [--admin HOST:PORT]
 
 Submits one task (a RUN) to a broker's client endpoint and waits for its RESULT.
 On OK the result JSON text is printed on stdout; on failure the rc, error and
 stacktrace are printed on stderr.
 
 Options:
-  --pipeline NAME   the pipeline (work) to run; required, non-empty
-  --variables JSON  the task's variables, a JSON text sent as it is (default: {})
+  NAME, --pipeline NAME
+                    the pipeline (work) to run; required, non-empty (given
+                    both ways, the two must agree)
+  --variables JSON  the task's variables, a JSON text sent as it is (default:
+                    {}); '-' reads them from stdin, '@FILE' from FILE
   --detach          submit and return at once: the broker drops the result
                     (exit status 0 once the RUN is sent)
   --timeout S       give up after S seconds (decimals allowed): the task is
                     cancelled and rcsubmit exits with status 10 (default: wait)
   --endpoint URL    the broker's client endpoint: tcp://HOST:PORT,
                     tcp://[V6ADDR]:PORT, tls://HOST:PORT or socket:///PATH
-                    (default: )";
+                    (default: $RCBROKER_URL, else )";
   text += default_endpoint;
   text += R"()
   --tls-ca FILE     for a tls:// endpoint: the CA certificate(s) (PEM) the
@@ -80,7 +89,10 @@ Options:
   --status          print the node's status (workers, capacity, tasks in flight)
                     from its admin endpoint as tables, and exit (status 11 when
                     the endpoint cannot be reached)
-  --admin HOST:PORT the node's admin endpoint, for --status (default: 127.0.0.1:51580)
+  --json            with --status: print the node's status document (its
+                    GET /status) as one JSON object instead of tables
+  --admin HOST:PORT the node's admin endpoint, for --status
+                    (default: 127.0.0.1:51580)
   --help            print this text and exit
 
 Exit status:
@@ -94,6 +106,10 @@ Exit status:
   text += "  " + std::to_string(exit_timeout) + "  timeout (--timeout passed)\n";
   text += "  " + std::to_string(exit_cannot_connect) + "  cannot connect to the broker\n";
   text += "  " + std::to_string(exit_usage) + "  usage error (bad option or value)\n";
+  text += R"(
+Environment:
+  RCBROKER_URL      the client endpoint when --endpoint is not given
+)";
   return text;
 }
 
@@ -102,10 +118,11 @@ struct command_line {
   std::string variables = "{}";
   bool detach = false;
   std::optional<std::chrono::milliseconds> timeout;
-  std::string endpoint = default_endpoint;
+  std::optional<std::string> endpoint; // --endpoint, else $RCBROKER_URL, else the default
   rcbroker::client::tls_options tls;
   bool help = false;
   bool status = false;                   // --status: print the node's status instead
+  bool json = false;                     // --json: the status as JSON
   std::string admin = "127.0.0.1:51580"; // the admin endpoint for --status
 };
 
@@ -114,10 +131,68 @@ int usage_error(const std::string& message) {
   return exit_usage;
 }
 
+// Reads all of `in`; false when reading failed.
+bool read_all(std::istream& in, std::string& text) {
+  std::ostringstream all;
+  all << in.rdbuf();
+  text = all.str();
+  return !in.bad();
+}
+
+// Reads all of `in` as the variables, without the trailing newline a shell or an editor adds
+// (JSON's whitespace means nothing, and the echoed result would get two).
+bool read_variables(std::istream& in, std::string& variables) {
+  if (!read_all(in, variables))
+    return false;
+  auto end = variables.find_last_not_of(" \t\r\n");
+  variables.resize(end == std::string::npos ? 0 : end + 1);
+  return true;
+}
+
+// Replaces `-` with stdin's text and `@FILE` with FILE's; returns an error text, or "".
+std::string load_variables(std::string& variables) {
+  if (variables == "-") {
+    if (!read_variables(std::cin, variables))
+      return "--variables -: cannot read stdin";
+    return {};
+  }
+  if (variables.empty() || variables.front() != '@')
+    return {};
+  auto path = variables.substr(1);
+  std::ifstream file{path, std::ios::binary};
+  if (!file || std::filesystem::is_directory(path))
+    return "--variables @" + path + ": cannot read " + path + ": " +
+           (std::filesystem::exists(path) ? "not a readable file" : "no such file");
+  if (!read_variables(file, variables))
+    return "--variables @" + path + ": cannot read " + path;
+  return {};
+}
+
+// Sets the pipeline from --pipeline or the positional NAME; returns an error text, or "".
+std::string set_pipeline(command_line& cl, const std::string& name, bool positional) {
+  if (!cl.pipeline.empty() && cl.pipeline != name)
+    return positional ? "the pipeline is given twice: " + cl.pipeline + " and " + name
+                      : "--pipeline " + name + " differs from the pipeline " + cl.pipeline;
+  cl.pipeline = name;
+  return {};
+}
+
 // Parses the arguments; returns an error text, or "" when they are fine.
 std::string parse(const std::vector<std::string>& args, command_line& cl) {
+  bool options_end = false; // after "--", every argument is the pipeline
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string name = args[i];
+    if (options_end || name.empty() || name.front() != '-') {
+      if (name.empty())
+        return "the pipeline name is empty";
+      if (auto error = set_pipeline(cl, name, true); !error.empty())
+        return error;
+      continue;
+    }
+    if (name == "--") {
+      options_end = true;
+      continue;
+    }
     std::optional<std::string> inline_value;
     if (auto eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
       inline_value = name.substr(eq + 1);
@@ -134,6 +209,8 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
       cl.help = true;
     } else if (name == "--status") {
       cl.status = true;
+    } else if (name == "--json") {
+      cl.json = true;
     } else if (name == "--admin") {
       auto v = value();
       if (!v)
@@ -156,7 +233,10 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
       if (!v)
         return name + " needs a value";
       if (name == "--pipeline") {
-        cl.pipeline = *v;
+        if (v->empty())
+          return "--pipeline needs a non-empty name";
+        if (auto error = set_pipeline(cl, *v, false); !error.empty())
+          return error;
       } else if (name == "--variables") {
         cl.variables = *v;
       } else if (name == "--endpoint") {
@@ -172,22 +252,34 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
       return "unknown option " + name;
     }
   }
+  if (cl.json && !cl.status)
+    return "--json goes with --status";
   if (cl.help || cl.status)
     return {};
   if (cl.pipeline.empty())
-    return "--pipeline NAME is required";
+    return "the pipeline is required: rcsubmit NAME or --pipeline NAME";
   if (cl.tls.cert_file.empty() != cl.tls.key_file.empty())
     return "--tls-cert and --tls-key go together";
+  std::string source = "--endpoint";
+  if (!cl.endpoint) {
+    const char* from_environment = std::getenv(endpoint_variable);
+    bool set = from_environment != nullptr && *from_environment != '\0';
+    cl.endpoint = set ? from_environment : default_endpoint;
+    if (set)
+      source = endpoint_variable;
+  }
   auto where =
-      rcbroker::transport::parse_endpoint(cl.endpoint, rcbroker::transport::default_client_port);
+      rcbroker::transport::parse_endpoint(*cl.endpoint, rcbroker::transport::default_client_port);
   if (!where.value)
-    return "--endpoint: " + where.error;
+    return source + ": " + where.error;
   if (!where.value->is_framed())
-    return "--endpoint: rcsubmit connects over tcp://, tls:// or socket://, not " +
+    return source + ": rcsubmit connects over tcp://, tls:// or socket://, not " +
            std::string{where.value->scheme()} + "://";
+  if (auto error = load_variables(cl.variables); !error.empty())
+    return error;
   simdjson::dom::parser parser;
   if (auto error = parser.parse(simdjson::padded_string{cl.variables}).error())
-    return "--variables is not valid JSON: " + std::string{simdjson::error_message(error)};
+    return "the variables are not valid JSON: " + std::string{simdjson::error_message(error)};
   return {};
 }
 
@@ -212,8 +304,12 @@ int main(int argc, char** argv) {
     std::cout << help_text();
     return 0;
   }
-  if (cl.status)
-    return rcsubmit::print_status(cl.admin, std::cout, std::cerr) == 0 ? 0 : exit_cannot_connect;
+  if (cl.status) {
+    auto format = cl.json ? rcsubmit::status_format::json : rcsubmit::status_format::table;
+    return rcsubmit::print_status(cl.admin, std::cout, std::cerr, format) == 0
+               ? 0
+               : exit_cannot_connect;
+  }
 
   std::optional<rcbroker::client::client> connection;
   try {
@@ -221,7 +317,7 @@ int main(int argc, char** argv) {
     options.tls = cl.tls;
     if (cl.timeout)
       options.connect_timeout = std::min(options.connect_timeout, *cl.timeout);
-    connection.emplace(cl.endpoint, options);
+    connection.emplace(*cl.endpoint, options);
   } catch (const rcbroker::client::connect_error& e) {
     std::cerr << "rcsubmit: " << e.what() << "\n";
     return exit_cannot_connect;

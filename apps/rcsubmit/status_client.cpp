@@ -238,11 +238,20 @@ http_reply http_get(std::string_view address_text, std::string_view target,
   return x.run();
 }
 
+namespace {
+
+/// Parses `json` into `doc` when it is a status document (an object with slots and workers).
+bool parse_status(dom::parser& parser, std::string_view json, dom::element& doc) {
+  return !parser.parse(json.data(), json.size()).get(doc) && doc.is_object() &&
+         !doc["slots"].error() && !doc["workers"].error();
+}
+
+} // namespace
+
 bool render_status_table(std::string_view json, std::string& result) {
   dom::parser parser;
   dom::element doc;
-  if (parser.parse(json.data(), json.size()).get(doc) || !doc.is_object() || doc["slots"].error() ||
-      doc["workers"].error()) {
+  if (!parse_status(parser, json, doc)) {
     result = "not a status document";
     return false;
   }
@@ -295,7 +304,8 @@ bool render_status_table(std::string_view json, std::string& result) {
   return true;
 }
 
-int print_status(std::string_view address, std::ostream& out, std::ostream& err) {
+int print_status(std::string_view address, std::ostream& out, std::ostream& err,
+                 status_format format) {
   auto reply = http_get(address, "/status");
   if (reply.status == 0) {
     err << "cannot get the status from " << address << ": " << reply.error << "\n";
@@ -306,12 +316,23 @@ int print_status(std::string_view address, std::ostream& out, std::ostream& err)
         << "\n";
     return 1;
   }
-  std::string table;
-  if (!render_status_table(reply.body, table)) {
-    err << "the node at " << address << " sent " << table << "\n";
+  std::string text;
+  bool fine = false;
+  if (format == status_format::json) {
+    dom::parser parser;
+    dom::element doc;
+    fine = parse_status(parser, reply.body, doc);
+    text = fine ? reply.body : "not a status document";
+    if (fine && (text.empty() || text.back() != '\n'))
+      text += '\n';
+  } else {
+    fine = render_status_table(reply.body, text);
+  }
+  if (!fine) {
+    err << "the node at " << address << " sent " << text << "\n";
     return 1;
   }
-  out << table;
+  out << text;
   return 0;
 }
 

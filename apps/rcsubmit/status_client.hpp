@@ -28,8 +28,15 @@ http_reply http_get(std::string_view address, std::string_view target,
 /// Returns false (and an explanation in `table`) when the JSON is not a status document.
 bool render_status_table(std::string_view json, std::string& table);
 
-/// Fetches the status of the node whose admin endpoint is `address` and prints it as tables to
-/// `out`, or an error to `err`. Returns a process exit code: 0, or 1 when it failed.
-int print_status(std::string_view address, std::ostream& out, std::ostream& err);
+/// How print_status shows the status.
+enum class status_format {
+  table, ///< text tables for a terminal (render_status_table)
+  json,  ///< the node's `GET /status` document as it is, one JSON object, for programs
+};
+
+/// Fetches the status of the node whose admin endpoint is `address` and prints it to `out` in
+/// `format`, or an error to `err`. Returns a process exit code: 0, or 1 when it failed.
+int print_status(std::string_view address, std::ostream& out, std::ostream& err,
+                 status_format format = status_format::table);
 
 } // namespace rcsubmit

@@ -26,7 +26,9 @@
 namespace {
 
 constexpr const char* default_endpoint = "tcp://[::1]:51510";
-constexpr int exit_usage = 64; // EX_USAGE of sysexits.h
+constexpr int exit_usage = 64;         // EX_USAGE of sysexits.h
+constexpr int exit_unavailable = 69;   // EX_UNAVAILABLE: a permanent failure other than trust
+constexpr int exit_no_permission = 77; // EX_NOPERM: the node refused the worker, or TLS trust
 
 constexpr const char* help_text =
     R"(Usage: rcworker [--capacity N] [--endpoint URL] [--delay-ms D] [--exec CMD]
@@ -36,7 +38,9 @@ constexpr const char* help_text =
 A worker for the broker: it connects to a worker endpoint, registers its
 capacity and answers every task. By default a task's result is its variables,
 echoed back. It reconnects with backoff (100 ms doubling to 5 s) when the
-broker goes away, and exits 0 on SIGINT, SIGTERM or the broker's SHUTDOWN.
+broker cannot be reached or goes away (refused, reset, timed out), and exits
+0 on SIGINT, SIGTERM or the broker's SHUTDOWN. A failure that no retry would
+mend (a refused token, a TLS certificate that does not verify) ends it.
 
 Options:
   --capacity N      tasks run at once, registered with the broker (default: 1)
@@ -63,7 +67,15 @@ Options:
                     (default: info)
   --help            print this text and exit
 
-Exit status: 0 when stopped by a signal or SHUTDOWN, 64 on a usage error.
+Exit status:
+  0   stopped by SIGINT, SIGTERM or the broker's SHUTDOWN
+  64  usage error (bad option or value, an endpoint URL that does not parse
+      or is not tcp://, tls:// or socket://)
+  69  another permanent failure: the endpoint cannot be used (EX_UNAVAILABLE)
+  77  the node refused the worker (a missing or wrong --token), or TLS
+      verification failed: the node's certificate does not verify against
+      --tls-ca or does not name the host, or the node asks for a client
+      certificate and none was given, or refuses the one given (EX_NOPERM)
 )";
 
 struct command_line {
@@ -144,6 +156,11 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
   return {};
 }
 
+int failure_status(rcbroker::client::connection_failure::kind what) {
+  using kind = rcbroker::client::connection_failure::kind;
+  return what == kind::refused || what == kind::untrusted ? exit_no_permission : exit_unavailable;
+}
+
 void configure_logging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("rcworker");
   logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
@@ -204,6 +221,10 @@ int main(int argc, char** argv) {
   finished = true;
   pthread_kill(signal_watcher.native_handle(), SIGTERM); // wakes sigwait if no signal came
   signal_watcher.join();
+  auto failure = worker->failure();
   worker.reset();
-  return 0;
+  if (why != rcbroker::client::stop_reason::failed || !failure)
+    return 0;
+  std::cerr << "rcworker: " << failure->message << "\n";
+  return failure_status(failure->what);
 }

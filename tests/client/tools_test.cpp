@@ -5,11 +5,13 @@
 #include "test_certificate.hpp"
 #include "test_node.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <regex>
+#include <simdjson.h>
 #include <sstream>
 #include <thread>
 
@@ -45,14 +47,28 @@ struct tool_run {
   std::string err;
 };
 
+/// What a tool run gets besides its arguments.
+struct tool_input {
+  std::optional<std::string> stdin_text; ///< nullopt: the test's stdin
+  std::vector<std::string> environment;  ///< NAME=VALUE entries added to the test's
+};
+
 /// Runs `program` with `args` to completion (at most `limit_ms`), stdout and stderr apart.
 tool_run run_tool(const temp_dir& dir, const std::string& program,
-                  const std::vector<std::string>& args, int limit_ms = 10000) {
+                  const std::vector<std::string>& args, int limit_ms = 10000,
+                  const tool_input& input = {}) {
   static int runs = 0;
   auto base = dir.path + "/run" + std::to_string(++runs);
-  std::string command = "exec " + shell_quote(program);
+  std::string command = "exec env";
+  for (auto& e : input.environment)
+    command += " " + shell_quote(e);
+  command += " " + shell_quote(program);
   for (auto& a : args)
     command += " " + shell_quote(a);
+  if (input.stdin_text) {
+    std::ofstream{base + ".in"} << *input.stdin_text;
+    command += " <" + shell_quote(base + ".in");
+  }
   command += " 2>" + shell_quote(base + ".err");
   child_process p{"/bin/sh", {"-c", command}, base + ".out"};
   tool_run r;
@@ -112,17 +128,23 @@ std::unique_ptr<child_process> start_worker(const temp_dir& dir, const node_proc
 
 /// rcsubmit, again while it exits with NO_CAPACITY (3): a worker's REGISTER may still be on its
 /// way when the worker logs it.
-tool_run submit_when_served(const temp_dir& dir, const node_process& node,
-                            std::vector<std::string> args) {
-  args.insert(args.begin(), {"--endpoint", node.client_url});
+tool_run submit_until_served(const temp_dir& dir, const std::vector<std::string>& args,
+                             const tool_input& input = {}) {
   tool_run r;
   for (int attempt = 0; attempt < 50; ++attempt) {
-    r = run_tool(dir, RCSUBMIT_BINARY, args);
+    r = run_tool(dir, RCSUBMIT_BINARY, args, 10000, input);
     if (r.status != 3)
       return r;
     std::this_thread::sleep_for(50ms);
   }
   return r;
+}
+
+/// The same, with the node's client endpoint as --endpoint.
+tool_run submit_when_served(const temp_dir& dir, const node_process& node,
+                            std::vector<std::string> args) {
+  args.insert(args.begin(), {"--endpoint", node.client_url});
+  return submit_until_served(dir, args);
 }
 
 } // namespace
@@ -188,6 +210,175 @@ TEST(Tools, SubmitAndWorkOverTlsWithClientCertificates) {
                {"--endpoint", node.client_url, "--tls-ca", cert.cert, "--pipeline", "echo"});
   EXPECT_EQ(without.status, 11);
   EXPECT_NE(without.err.find("client certificate"), std::string::npos) << without.err;
+}
+
+TEST(Tools, SubmitTakesThePipelineAsAnArgumentAndVariablesFromStdinOrAFile) {
+  temp_dir dir;
+  auto node = start_node(dir);
+  auto worker = start_worker(dir, node);
+  auto r = submit_when_served(dir, node, {"echo", "--variables", R"({"x": 1})"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"x\": 1}\n");
+
+  // Both ways, the same name: fine.
+  r = run_tool(dir, RCSUBMIT_BINARY,
+               {"--endpoint", node.client_url, "echo", "--pipeline", "echo", "--variables", "[7]"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "[7]\n");
+
+  // From stdin, without the newline echo(1) adds.
+  tool_input piped;
+  piped.stdin_text = "{\"from\": \"stdin\"}\n";
+  r = run_tool(dir, RCSUBMIT_BINARY, {"--endpoint", node.client_url, "echo", "--variables", "-"},
+               10000, piped);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"from\": \"stdin\"}\n");
+
+  // From a file, read whole.
+  auto file = dir.path + "/vars.json";
+  std::ofstream{file} << "{\n  \"from\": \"file\",\n  \"n\": [1, 2]\n}\n";
+  r = run_tool(dir, RCSUBMIT_BINARY,
+               {"--endpoint", node.client_url, "--variables", "@" + file, "echo"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "{\n  \"from\": \"file\",\n  \"n\": [1, 2]\n}\n");
+
+  // A file that is not there, or not JSON: usage errors that say so.
+  r = run_tool(dir, RCSUBMIT_BINARY,
+               {"--endpoint", node.client_url, "echo", "--variables", "@" + dir.path + "/none"});
+  EXPECT_EQ(r.status, 64);
+  EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(dir.path + "/none"), std::string::npos) << r.err;
+  piped.stdin_text = "{oops";
+  r = run_tool(dir, RCSUBMIT_BINARY, {"--endpoint", node.client_url, "echo", "--variables", "-"},
+               10000, piped);
+  EXPECT_EQ(r.status, 64);
+  EXPECT_NE(r.err.find("not valid JSON"), std::string::npos) << r.err;
+}
+
+TEST(Tools, SubmitTakesTheEndpointFromRcbrokerUrlUnlessGivenOne) {
+  temp_dir dir;
+  auto node = start_node(dir);
+  auto worker = start_worker(dir, node);
+  tool_input env;
+  env.environment = {"RCBROKER_URL=" + node.client_url};
+  auto r = submit_until_served(dir, {"echo", "--variables", "[1]"}, env);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "[1]\n");
+
+  // The flag wins over the environment.
+  env.environment = {"RCBROKER_URL=socket://" + dir.path + "/none.sock"};
+  r = run_tool(dir, RCSUBMIT_BINARY, {"--endpoint", node.client_url, "echo"}, 10000, env);
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = run_tool(dir, RCSUBMIT_BINARY, {"echo"}, 10000, env);
+  EXPECT_EQ(r.status, 11) << r.err;
+  EXPECT_NE(r.err.find("none.sock"), std::string::npos) << r.err;
+
+  // A bad URL in the environment is a usage error that names the variable.
+  env.environment = {"RCBROKER_URL=http://[::1]:51502"};
+  r = run_tool(dir, RCSUBMIT_BINARY, {"echo"}, 10000, env);
+  EXPECT_EQ(r.status, 64);
+  EXPECT_NE(r.err.find("RCBROKER_URL"), std::string::npos) << r.err;
+}
+
+TEST(Tools, StatusAsJsonIsTheNodesStatusDocument) {
+  temp_dir dir;
+  auto node = start_node(dir, false, "tcp", {"--admin", "127.0.0.1:0"});
+  auto worker = start_worker(dir, node, {"--capacity", "3"});
+  std::smatch m;
+  auto log = node.process->log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex{R"(admin endpoint on http://(\S+))"})) << log;
+  std::string admin = m[1];
+  tool_run r;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    r = run_tool(dir, RCSUBMIT_BINARY, {"--status", "--json", "--admin", admin});
+    if (r.out.find(R"("registered":3)") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(r.status, 0) << r.err;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_FALSE(parser.parse(r.out).get(doc)) << r.out;
+  ASSERT_TRUE(doc.is_object()) << r.out;
+  std::uint64_t registered = 0;
+  EXPECT_FALSE(doc["slots"]["registered"].get(registered)) << r.out;
+  EXPECT_EQ(registered, 3u) << r.out;
+  simdjson::dom::array workers;
+  ASSERT_FALSE(doc["workers"].get(workers)) << r.out;
+  EXPECT_EQ(workers.size(), 1u) << r.out;
+  EXPECT_EQ(r.out.back(), '\n');
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one line: " << r.out;
+
+  auto unreachable =
+      run_tool(dir, RCSUBMIT_BINARY, {"--status", "--json", "--admin", "127.0.0.1:1"});
+  EXPECT_EQ(unreachable.status, 11);
+  EXPECT_EQ(unreachable.out, "");
+}
+
+TEST(Tools, WorkerExitsOnARefusedTokenAndDoesNotRetry) {
+  temp_dir dir;
+  auto node = start_node(dir, false, "tcp", {"--worker-token", "right"});
+  auto started = std::chrono::steady_clock::now();
+  auto r = run_tool(dir, RCWORKER_BINARY, {"--endpoint", node.worker_url, "--token", "wrong"});
+  EXPECT_EQ(r.status, 77) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_NE(r.err.find("refused the registration"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Missing or wrong worker token"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("reconnecting"), std::string::npos) << r.err;
+  r = run_tool(dir, RCWORKER_BINARY, {"--endpoint", node.worker_url});
+  EXPECT_EQ(r.status, 77) << r.err;
+
+  // The right token registers and serves, as before.
+  auto worker = start_worker(dir, node, {"--token", "right"});
+  auto served = submit_when_served(dir, node, {"echo", "--variables", "[5]"});
+  EXPECT_EQ(served.status, 0) << served.err;
+}
+
+TEST(Tools, WorkerExitsWhenTheNodesCertificateDoesNotVerify) {
+  temp_dir dir;
+  auto cert = rcbroker::test_support::make_self_signed(dir.path, "node");
+  auto other = rcbroker::test_support::make_self_signed(dir.path, "other");
+  auto node = start_node(dir, true, "tls", {"--tls-cert", cert.cert, "--tls-key", cert.key});
+  auto r = run_tool(dir, RCWORKER_BINARY, {"--endpoint", node.worker_url, "--tls-ca", other.cert});
+  EXPECT_EQ(r.status, 77) << r.err;
+  EXPECT_NE(r.err.find("certificate verify failed"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("reconnecting"), std::string::npos) << r.err;
+}
+
+TEST(Tools, WorkerExitsWhenTheNodeRefusesItsCertificate) {
+  temp_dir dir;
+  auto cert = rcbroker::test_support::make_self_signed(dir.path, "node");
+  auto trusted = rcbroker::test_support::make_self_signed(dir.path, "trusted", "a-client");
+  auto stranger = rcbroker::test_support::make_self_signed(dir.path, "stranger", "a-client");
+  auto node =
+      start_node(dir, true, "tls",
+                 {"--tls-cert", cert.cert, "--tls-key", cert.key, "--tls-client-ca", trusted.cert});
+  // Without a certificate: the handshake says the node asks for one.
+  auto r = run_tool(dir, RCWORKER_BINARY, {"--endpoint", node.worker_url, "--tls-ca", cert.cert});
+  EXPECT_EQ(r.status, 77) << r.err;
+  EXPECT_NE(r.err.find("client certificate"), std::string::npos) << r.err;
+  // With one the node does not trust: with TLS 1.3 its alert comes after the handshake.
+  r = run_tool(dir, RCWORKER_BINARY,
+               {"--endpoint", node.worker_url, "--tls-ca", cert.cert, "--tls-cert", stranger.cert,
+                "--tls-key", stranger.key});
+  EXPECT_EQ(r.status, 77) << r.err;
+  EXPECT_NE(r.err.find("refused the client certificate"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("reconnecting"), std::string::npos) << r.err;
+}
+
+TEST(Tools, WorkerRetriesWhileTheNodeCannotBeReached) {
+  temp_dir dir;
+  // No node yet: connection refused (no such socket) is transient, so the worker waits for one.
+  node_process absent;
+  absent.worker_url = "socket://" + dir.path + "/w.sock";
+  absent.client_url = "socket://" + dir.path + "/c.sock";
+  child_process worker{RCWORKER_BINARY, {"--endpoint", absent.worker_url}, dir.path + "/w.log"};
+  EXPECT_TRUE(worker.log_contains("reconnecting")) << worker.log();
+  EXPECT_FALSE(worker.wait(300).has_value()) << "still retrying: " << worker.log();
+  auto node = start_node(dir);
+  EXPECT_TRUE(worker.log_contains("registered capacity")) << worker.log();
+  auto r = submit_when_served(dir, node, {"echo", "--variables", "[9]"});
+  EXPECT_EQ(r.status, 0) << r.err;
 }
 
 TEST(Tools, ExecRunsAShellCommandPerTask) {
@@ -265,6 +456,11 @@ TEST(Tools, UsageErrorsExit64) {
       {"--pipeline", "p", "--tls-cert", RCBROKER_SOURCE_DIR "/README.md"},
       {"--pipeline", "p", "--tls-key", RCBROKER_SOURCE_DIR "/README.md"},
       {"--pipeline", "p", "--tls-ca", dir.path + "/no-such-ca.pem"},
+      {"one", "--pipeline", "two"},
+      {"one", "two"},
+      {"--pipeline", ""},
+      {"p", "--variables", "@" + dir.path + "/no-such-file.json"},
+      {"p", "--json"},
   };
   for (auto& args : submit_cases) {
     auto r = run_tool(dir, RCSUBMIT_BINARY, args);
@@ -277,6 +473,7 @@ TEST(Tools, UsageErrorsExit64) {
       {"--delay-ms", "-5"},
       {"--log-level", "loud"},
       {"--endpoint", "udp://x"},
+      {"--endpoint", "http://127.0.0.1:1"},
       {"--what"},
       {"--token"},
       {"--tls-cert", "c.pem"},
@@ -316,13 +513,23 @@ TEST(Tools, HelpExplainsEveryOptionAndExitStatus) {
                     "9   EXCEPTION",
                     "10  timeout",
                     "11  cannot connect",
-                    "64  usage error"})
+                    "64  usage error",
+                    "--json",
+                    "RCBROKER_URL",
+                    "@FILE"})
     EXPECT_NE(submit.out.find(text), std::string::npos) << text;
   auto worker = run_tool(dir, RCWORKER_BINARY, {"--help"});
   EXPECT_EQ(worker.status, 0);
-  for (auto text : {"--capacity", "--endpoint", "--delay-ms", "--exec", "--token", "--log-level",
-                    "--tls-ca", "--tls-cert", "--tls-key", "--help", "tcp://[::1]:51510"})
+  for (auto text :
+       {"--capacity", "--endpoint", "--delay-ms", "--exec", "--token", "--log-level", "--tls-ca",
+        "--tls-cert", "--tls-key", "--help", "tcp://[::1]:51510", "69 ", "77 "})
     EXPECT_NE(worker.out.find(text), std::string::npos) << text;
+  // Within 80 columns.
+  for (auto* out : {&submit.out, &worker.out}) {
+    std::istringstream lines{*out};
+    for (std::string line; std::getline(lines, line);)
+      EXPECT_LE(line.size(), 80u) << line;
+  }
 }
 
 TEST(Tools, WorkerExitsZeroOnShutdownAndOnSigterm) {

@@ -1,12 +1,12 @@
 // The worker library: capacity, SHUTDOWN, stop(), and what it writes and does when a broker
 // (played by the test) sends RUN, CANCEL, garbage, or goes away.
 
+#include "eventually.hpp"
 #include "fake_broker.hpp"
 #include "raw_peer.hpp"
 #include "rcbroker/client/client.hpp"
 #include "rcbroker/client/worker.hpp"
 #include "test_node.hpp"
-#include "eventually.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -51,6 +51,15 @@ std::optional<stop_reason> stopped_within(worker& w, std::chrono::milliseconds l
   if (stopped.wait_for(limit) != std::future_status::ready)
     return std::nullopt;
   return stopped.get();
+}
+
+// Starts `w` and accepts its connection at `broker`, REGISTER read; nullopt when none came.
+std::optional<raw_peer> registered(fake_broker& broker, worker& w) {
+  w.start();
+  auto peer = broker.accept();
+  if (peer && !peer->receive())
+    return std::nullopt;
+  return peer;
 }
 
 } // namespace
@@ -198,6 +207,40 @@ TEST(Worker, BadPacketFromTheBrokerMakesItReconnectAndRegisterAgain) {
   ASSERT_TRUE(second);
   EXPECT_EQ(second->receive(), original_register(1));
   EXPECT_EQ(w.registrations(), 2u);
+}
+
+TEST(Worker, ARefusedRegisterStopsTheWorkerForGood) {
+  fake_broker broker;
+  worker w{options_for(broker.url()), wait_for_cancel};
+  auto peer = registered(broker, w);
+  ASSERT_TRUE(peer);
+  // As a node with a worker token answers a REGISTER without it (docs/PROTOCOL.md).
+  peer->send(
+      R"({"packet_type":"RESULT","rc":"BAD_PACKET","error":"Missing or wrong worker token"})");
+  EXPECT_EQ(stopped_within(w, 3s), stop_reason::failed);
+  auto failure = w.failure();
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->what, connection_failure::kind::refused);
+  EXPECT_NE(failure->message.find("Missing or wrong worker token"), std::string::npos)
+      << failure->message;
+  EXPECT_TRUE(peer->closed_by_peer());
+  EXPECT_FALSE(broker.accept(300)) << "no reconnect after a refusal";
+  EXPECT_EQ(w.registrations(), 1u);
+}
+
+TEST(Worker, AnAnswerToOneOfItsResultsDoesNotStopIt) {
+  fake_broker broker;
+  worker w{options_for(broker.url()), wait_for_cancel};
+  auto peer = registered(broker, w);
+  ASSERT_TRUE(peer);
+  peer->send(R"({"packet_type":"RESULT","cookie":")" + new_cookie() +
+             R"(","rc":"COOKIE_NOT_FOUND","error":"Cookie not found"})");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(w.failure());
+  peer->send(original_run(new_cookie(), "after", "{}"));
+  EXPECT_TRUE(eventually([&] { return w.tasks_running() == 1; })) << "still serving";
+  w.stop();
+  EXPECT_EQ(stopped_within(w, 3s), stop_reason::stopped);
 }
 
 TEST(Worker, ReconnectsWhenTheBrokerComesBack) {

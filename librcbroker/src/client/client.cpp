@@ -173,19 +173,21 @@ client::client(const std::string& url, client_options options) {
     throw connect_error("cannot connect to " + url + ": " + e.what());
   }
   io_ = std::make_unique<io_runtime>();
-  std::promise<std::string> outcome;
+  std::promise<std::optional<connection_failure>> outcome;
   transport::stream::limits limits;
   limits.max_frame_size = options.max_frame_size;
   connect_attempt::start(
       io_->strand, *parsed.value, options.connect_timeout, limits, std::move(tls),
-      [s = io_->state, &outcome](transport::stream_ptr stream, std::string error) {
-        if (stream)
-          s->attach(std::move(stream));
-        outcome.set_value(std::move(error));
+      [s = io_->state, &outcome](transport::stream_ptr stream, connection_failure failure) {
+        if (!stream) {
+          outcome.set_value(std::move(failure));
+          return;
+        }
+        s->attach(std::move(stream));
+        outcome.set_value(std::nullopt);
       });
-  auto error = outcome.get_future().get();
-  if (!error.empty())
-    throw connect_error("cannot connect to " + url + ": " + error);
+  if (auto failure = outcome.get_future().get())
+    throw connect_error("cannot connect to " + url + ": " + failure->message, failure->what);
 }
 
 client::~client() = default;

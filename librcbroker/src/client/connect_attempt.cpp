@@ -1,6 +1,7 @@
 #include "rcbroker/client/connect_attempt.hpp"
 
 #include "../transport/tls_socket.hpp"
+#include "certificate_refusal.hpp"
 #include "rcbroker/transport/tls_context.hpp"
 
 #include <boost/asio/local/stream_protocol.hpp>
@@ -37,18 +38,19 @@ void connect_attempt::begin(std::chrono::milliseconds timeout) {
   deadline_.expires_after(timeout);
   deadline_.async_wait([self = shared_from_this(), timeout](boost::system::error_code ec) {
     if (!ec)
-      self->finish(nullptr, "timed out after " + std::to_string(timeout.count()) + " ms" +
-                                (self->tls_ ? " in the TLS handshake" : ""));
+      self->fail("timed out after " + std::to_string(timeout.count()) + " ms" +
+                 (self->tls_ ? " in the TLS handshake" : ""));
   });
   if (!where_.is_framed()) {
-    finish(nullptr, std::string{where_.scheme()} +
-                        ":// is for other kinds of clients; this one connects over tcp://, tls:// "
-                        "or socket://");
+    finish(nullptr, {connection_failure::kind::unusable,
+                     std::string{where_.scheme()} +
+                         ":// is for other kinds of clients; this one connects over tcp://, "
+                         "tls:// or socket://"});
     return;
   }
   if (where_.type == transport::endpoint::kind::tls && !tls_context_) {
     // Connecting in the clear would send the tasks unencrypted where TLS was asked for.
-    finish(nullptr, "tls:// needs a TLS client context");
+    finish(nullptr, {connection_failure::kind::unusable, "tls:// needs a TLS client context"});
     return;
   }
   if (where_.type == transport::endpoint::kind::unix_socket) {
@@ -64,7 +66,7 @@ void connect_attempt::begin(std::chrono::milliseconds timeout) {
         if (self->done_)
           return;
         if (ec) {
-          self->finish(nullptr, "cannot resolve " + self->where_.host + ": " + ec.message());
+          self->fail("cannot resolve " + self->where_.host + ": " + ec.message());
           return;
         }
         for (const auto& entry : results)
@@ -75,7 +77,7 @@ void connect_attempt::begin(std::chrono::milliseconds timeout) {
 
 void connect_attempt::try_next_address() {
   if (next_address_ >= addresses_.size()) {
-    finish(nullptr, last_error_.empty() ? "no address to connect to" : last_error_);
+    fail(last_error_.empty() ? "no address to connect to" : last_error_);
     return;
   }
   const auto& address = addresses_[next_address_++];
@@ -141,31 +143,46 @@ bool connect_attempt::refused_without_certificate() const {
   return client_cert_requested_ && !::SSL_CTX_get0_certificate(tls_context_->native_handle());
 }
 
-std::string connect_attempt::handshake_error(const boost::system::error_code& ec) const {
+connection_failure connect_attempt::handshake_error(const boost::system::error_code& ec) const {
+  using kind = connection_failure::kind;
   std::string prefix = "TLS handshake with " + where_.host + " failed: ";
   if (refused_without_certificate())
-    return prefix + "the node asks for a client certificate (it sets tls-client-ca); give one "
-                    "signed by a CA it trusts, with its key (--tls-cert, --tls-key)";
+    return {kind::untrusted,
+            prefix + "the node asks for a client certificate (it sets tls-client-ca); give one "
+                     "signed by a CA it trusts, with its key (--tls-cert, --tls-key)"};
   auto verify = ::SSL_get_verify_result(tls_->ssl.native_handle());
   if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH)
-    return prefix + "certificate verify failed: " + ::X509_verify_cert_error_string(verify) +
-           " (the node's certificate does not name " + where_.host +
-           "; connect by a name or address it holds)";
+    return {kind::untrusted,
+            prefix + "certificate verify failed: " + ::X509_verify_cert_error_string(verify) +
+                " (the node's certificate does not name " + where_.host +
+                "; connect by a name or address it holds)"};
   if (verify != X509_V_OK)
-    return prefix + "certificate verify failed: " + ::X509_verify_cert_error_string(verify) +
-           " (is --tls-ca the CA that signed the node's certificate? without one, the system's "
-           "CAs are used)";
+    return {kind::untrusted,
+            prefix + "certificate verify failed: " + ::X509_verify_cert_error_string(verify) +
+                " (is --tls-ca the CA that signed the node's certificate? without one, the "
+                "system's CAs are used)"};
+  if (certificate_refused(ec)) // TLS 1.2: the node's refusal comes within the handshake
+    return {kind::untrusted, prefix + ec.message() +
+                                 " (the node refused the client certificate: is --tls-cert "
+                                 "signed by a CA of its tls-client-ca?)"};
+  // Anything else (a reset, a plain-TCP port) may be a node restarting or misplaced for a
+  // moment: transient.
   if (ec.category() == asio::error::get_ssl_category() &&
       ERR_GET_REASON(ec.value()) == SSL_R_WRONG_VERSION_NUMBER)
-    return prefix + ec.message() + " (is " + where_.to_string() + " a tls:// endpoint?)";
-  return prefix + ec.message();
+    return {kind::transient,
+            prefix + ec.message() + " (is " + where_.to_string() + " a tls:// endpoint?)"};
+  return {kind::transient, prefix + ec.message()};
 }
 
 void connect_attempt::cancel() {
-  finish(nullptr, "connection attempt cancelled");
+  fail("connection attempt cancelled");
 }
 
-void connect_attempt::finish(transport::stream_ptr stream, std::string error) {
+void connect_attempt::fail(std::string message) {
+  finish(nullptr, {connection_failure::kind::transient, std::move(message)});
+}
+
+void connect_attempt::finish(transport::stream_ptr stream, connection_failure failure) {
   if (done_)
     return;
   done_ = true;
@@ -180,7 +197,7 @@ void connect_attempt::finish(transport::stream_ptr stream, std::string error) {
   auto on_done = std::move(on_done_);
   on_done_ = nullptr;
   if (on_done)
-    on_done(std::move(stream), std::move(error));
+    on_done(std::move(stream), std::move(failure));
 }
 
 } // namespace rcbroker::client

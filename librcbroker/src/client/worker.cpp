@@ -1,5 +1,6 @@
 #include "rcbroker/client/worker.hpp"
 
+#include "certificate_refusal.hpp"
 #include "rcbroker/client/backoff.hpp"
 #include "rcbroker/client/connect_attempt.hpp"
 #include "rcbroker/client/task_failure.hpp"
@@ -11,6 +12,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <mutex>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <thread>
@@ -59,6 +61,10 @@ transport::endpoint checked_endpoint(const worker_options& options) {
   auto parsed = transport::parse_endpoint(options.endpoint, transport::default_worker_port);
   if (!parsed.value)
     throw std::invalid_argument(parsed.error);
+  if (!parsed.value->is_framed())
+    throw std::invalid_argument(std::string{parsed.value->scheme()} +
+                                ":// is for clients; a worker connects over tcp://, tls:// or "
+                                "socket://");
   return *parsed.value;
 }
 
@@ -81,8 +87,8 @@ public:
     limits.max_frame_size = options_.max_frame_size;
     attempt_ = connect_attempt::start(
         strand_, where_, options_.connect_timeout, limits, tls_,
-        [self = shared_from_this()](transport::stream_ptr stream, std::string error) {
-          self->on_connected(std::move(stream), std::move(error));
+        [self = shared_from_this()](transport::stream_ptr stream, connection_failure failure) {
+          self->on_connected(std::move(stream), std::move(failure));
         });
   }
 
@@ -102,10 +108,15 @@ public:
 
   std::uint64_t registrations() const noexcept { return registrations_.load(); }
 
+  std::optional<connection_failure> failure() const {
+    std::lock_guard<std::mutex> lock{failure_mutex_};
+    return failure_;
+  }
+
   std::size_t tasks_running() const noexcept { return tasks_running_.load(); }
 
 private:
-  void on_connected(transport::stream_ptr stream, std::string error) {
+  void on_connected(transport::stream_ptr stream, connection_failure failure) {
     attempt_.reset();
     if (stopping_) {
       if (stream)
@@ -113,7 +124,11 @@ private:
       return;
     }
     if (!stream) {
-      retry_later("cannot connect to " + where_.to_string() + ": " + error);
+      failure.message = "cannot connect to " + where_.to_string() + ": " + failure.message;
+      if (failure.permanent())
+        give_up(std::move(failure));
+      else
+        retry_later(failure.message);
       return;
     }
     stream_ = std::move(stream);
@@ -155,7 +170,8 @@ private:
         stop(stop_reason::shutdown);
         return;
       case protocol::packet_type::result:
-        report_broker_answer(f);
+        if (!report_broker_answer(f))
+          return;
         break;
       case protocol::packet_type::register_worker:
         lose_connection("the broker sent REGISTER");
@@ -167,6 +183,12 @@ private:
   void on_closed(std::uint64_t connection, std::string reason) {
     if (connection != connection_ || !stream_)
       return;
+    if (certificate_refused(stream_->read_error())) {
+      give_up({connection_failure::kind::untrusted,
+               "the broker at " + where_.to_string() + " refused the client certificate: " +
+                   reason + " (is --tls-cert signed by a CA of its tls-client-ca?)"});
+      return;
+    }
     lose_connection(std::move(reason));
   }
 
@@ -232,11 +254,25 @@ private:
     }
   }
 
-  void report_broker_answer(const protocol::frame& f) {
+  /// Logs an answer of the broker to something the worker sent; returns false when it refused
+  /// the REGISTER, which stops the worker.
+  bool report_broker_answer(const protocol::frame& f) {
     auto answer = protocol::read_packet(f, protocol::read_scope::whole);
-    spdlog::warn("worker: the broker answered {}: {}",
-                 answer.fields.rc ? protocol::to_string(*answer.fields.rc) : "?",
-                 answer.fields.error.value_or(answer.error));
+    std::string rc{answer.fields.rc ? protocol::to_string(*answer.fields.rc) : "?"};
+    auto error = answer.fields.error.value_or(answer.error);
+    // REGISTER is the only packet a worker sends without a cookie, so an answer without one
+    // refuses it (a missing or wrong token, docs/PROTOCOL.md); the same REGISTER would be
+    // refused again.
+    bool refused = !answer.fields.cookie &&
+                   answer.fields.rc.value_or(result_code::bad_packet) != result_code::ok;
+    if (!refused) {
+      spdlog::warn("worker: the broker answered {}: {}", rc, error);
+      return true;
+    }
+    give_up(
+        {connection_failure::kind::refused,
+         "the broker at " + where_.to_string() + " refused the registration: " + rc + " " + error});
+    return false;
   }
 
   /// Ends the current connection: its tasks are cancelled (the broker has told their clients),
@@ -256,6 +292,16 @@ private:
     spdlog::info("worker: connection to {} lost: {}", where_.to_string(), reason);
     drop_connection(reason);
     retry_later("connection lost");
+  }
+
+  /// Stops for good: retrying would fail the same way.
+  void give_up(connection_failure failure) {
+    spdlog::error("worker: {}; not retrying", failure.message);
+    {
+      std::lock_guard<std::mutex> lock{failure_mutex_};
+      failure_ = std::move(failure);
+    }
+    stop(stop_reason::failed);
   }
 
   void retry_later(const std::string& why) {
@@ -296,6 +342,8 @@ private:
   std::promise<stop_reason> finished_promise_;
   std::shared_future<stop_reason> finished_;
   bool finished_set_ = false;
+  mutable std::mutex failure_mutex_; // failure() is read from other threads
+  std::optional<connection_failure> failure_;
 };
 
 /// The I/O thread, the handler pool and the strand of one worker.
@@ -365,6 +413,10 @@ std::uint64_t worker::registrations() const noexcept {
 
 std::size_t worker::tasks_running() const noexcept {
   return io_->state->tasks_running();
+}
+
+std::optional<connection_failure> worker::failure() const {
+  return io_->state->failure();
 }
 
 } // namespace rcbroker::client

@@ -192,6 +192,7 @@ void stream::read_tls() {
 }
 
 void stream::on_read_error(const boost::system::error_code& ec) {
+  read_error_ = ec;
   // A TLS peer that closes without close_notify ends with stream_truncated: a close all the same.
   bool peer_closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
   fail(peer_closed ? "peer closed the connection" : ec.message());

@@ -2,6 +2,7 @@
 
 // The C++ client of the broker: submits runs on one connection and gets their RESULTs.
 
+#include "rcbroker/client/connection_failure.hpp"
 #include "rcbroker/client/task_result.hpp"
 #include "rcbroker/client/tls_options.hpp"
 #include "rcbroker/protocol/cookie.hpp"
@@ -21,7 +22,19 @@ namespace rcbroker::client {
 /// Thrown when a client cannot connect to the broker.
 class connect_error : public std::runtime_error {
 public:
-  using std::runtime_error::runtime_error;
+  /// `what` tells whether trying again could help (a bad URL or TLS file is `unusable`).
+  explicit connect_error(const std::string& message,
+                         connection_failure::kind what = connection_failure::kind::unusable)
+      : std::runtime_error(message), kind_(what) {}
+
+  /// What kind of failure it was.
+  connection_failure::kind kind() const noexcept { return kind_; }
+
+  /// True when another attempt would fail the same way.
+  bool permanent() const noexcept { return kind_ != connection_failure::kind::transient; }
+
+private:
+  connection_failure::kind kind_;
 };
 
 /// How a client connects.

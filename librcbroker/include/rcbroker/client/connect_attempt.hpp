@@ -2,6 +2,7 @@
 
 // Client-side connect: the counterpart of transport::listener, for clients and workers.
 
+#include "rcbroker/client/connection_failure.hpp"
 #include "rcbroker/transport/endpoint.hpp"
 #include "rcbroker/transport/stream.hpp"
 
@@ -31,8 +32,9 @@ using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
 /// certificate for the endpoint's host, all within the same timeout.
 class connect_attempt : public std::enable_shared_from_this<connect_attempt> {
 public:
-  /// Gets the connected stream (not started yet), or null and why not.
-  using handler = std::function<void(transport::stream_ptr stream, std::string error)>;
+  /// Gets the connected stream (not started yet), or null and why not (whether another attempt
+  /// could succeed, too).
+  using handler = std::function<void(transport::stream_ptr stream, connection_failure failure)>;
 
   /// Starts an attempt; `on_done` runs once, on `strand`. The stream's handlers will run on the
   /// same strand. A tls:// endpoint needs `tls` (transport::make_tls_client_context), or fails.
@@ -55,8 +57,9 @@ private:
   void try_next_address();
   void handshake();
   bool refused_without_certificate() const;
-  std::string handshake_error(const boost::system::error_code& ec) const;
-  void finish(transport::stream_ptr stream, std::string error);
+  connection_failure handshake_error(const boost::system::error_code& ec) const;
+  void finish(transport::stream_ptr stream, connection_failure failure);
+  void fail(std::string message);
 
   strand_type strand_;
   transport::endpoint where_;

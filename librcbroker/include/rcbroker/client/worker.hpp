@@ -2,6 +2,7 @@
 
 // The C++ worker of the broker: registers capacity and runs a handler for every RUN it gets.
 
+#include "rcbroker/client/connection_failure.hpp"
 #include "rcbroker/client/task_context.hpp"
 #include "rcbroker/client/tls_options.hpp"
 #include "rcbroker/protocol/frame.hpp"
@@ -49,13 +50,15 @@ using task_handler = std::function<std::string(task_context&)>;
 enum class stop_reason {
   stopped,  ///< worker::stop() was called
   shutdown, ///< the broker sent SHUTDOWN
+  failed,   ///< a permanent failure, which worker::failure() names: retrying would not help
 };
 
 /// A worker connected to a broker's worker endpoint. It REGISTERs its capacity, runs the handler
 /// for every RUN on a pool of threads, passes CANCELs to the task's context, and answers each RUN
 /// with a RESULT. When the connection drops (or the broker sends something unreadable) it cancels
 /// the tasks of that connection, reconnects with exponential backoff and registers again; it
-/// stops on SHUTDOWN or stop(). All members are thread-safe.
+/// stops on SHUTDOWN, on stop(), and on a permanent failure (the node refuses its REGISTER, or
+/// TLS verification fails), which no retry would mend. All members are thread-safe.
 class worker {
 public:
   /// Checks the options (throws std::invalid_argument for a bad endpoint, a capacity < 1 or a
@@ -87,6 +90,10 @@ public:
 
   /// Handlers running now (tasks of a lost connection included until they return).
   std::size_t tasks_running() const noexcept;
+
+  /// The permanent failure that stopped the worker (wait() returned stop_reason::failed), or
+  /// nullopt.
+  std::optional<connection_failure> failure() const;
 
 private:
   class session;

@@ -7,6 +7,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -76,6 +77,10 @@ public:
   /// Writes the frames `send` queued (called by flush_pending_writes).
   void flush();
 
+  /// The error that ended reading, e.g. a peer's TLS alert (none when the stream ended
+  /// otherwise); on the executor, e.g. in `on_closed`.
+  const boost::system::error_code& read_error() const noexcept { return read_error_; }
+
 private:
   void start_reading();
   void read_plain();
@@ -118,6 +123,7 @@ private:
   bool flush_registered_ = false;
   bool closing_ = false; // close once the queue is flushed
   bool closed_ = false;
+  boost::system::error_code read_error_;
 };
 
 /// A shared stream, as carried in messages.
