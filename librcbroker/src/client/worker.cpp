@@ -158,7 +158,8 @@ private:
         report_broker_answer(f);
         break;
       case protocol::packet_type::register_worker:
-        lose_connection("the broker sent REGISTER");
+      case protocol::packet_type::progress:
+        lose_connection("the broker sent " + std::string{protocol::to_string(*fields.type)});
         return;
       }
     }
