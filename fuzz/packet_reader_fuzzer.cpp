@@ -231,7 +231,8 @@ expectation expect_from(dom::object object) {
       if (v.is_array()) {
         std::vector<std::string> names;
         bool strings = true;
-        for (auto name : v.get_array().value()) {
+        dom::array list = v.get_array().value();
+        for (auto name : list) {
           strings &= name.is_string();
           if (name.is_string())
             names.emplace_back(name.get_string().value());
