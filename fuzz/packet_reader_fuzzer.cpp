@@ -166,7 +166,8 @@ bool same_number(const std::optional<double>& x, const std::optional<double>& y)
 bool same_fields(const protocol::packet_fields& x, const protocol::packet_fields& y) {
   return x.type == y.type && x.cookie == y.cookie && x.capacity == y.capacity &&
          x.pipeline == y.pipeline && x.detach == y.detach && x.token == y.token && x.rc == y.rc &&
-         same_number(x.timeout, y.timeout);
+         same_number(x.timeout, y.timeout) && x.progress == y.progress &&
+         x.priority == y.priority && x.retries == y.retries && x.pipelines == y.pipelines;
 }
 
 /// What the reader must make of a document the DOM parser accepted.
@@ -216,6 +217,33 @@ expectation expect_from(dom::object object) {
         f.capacity = v.get_int64().value();
       else
         e.refused = true;
+    } else if (key == "priority" || key == "retries") {
+      auto& target = key == "priority" ? f.priority : f.retries;
+      if (v.is_null())
+        target.reset();
+      else if (v.type() == dom::element_type::INT64)
+        target = v.get_int64().value();
+      else
+        e.refused = true;
+    } else if (key == "pipelines") {
+      // Unlike the other fields, a refused list leaves none (as the reader reads stacktrace).
+      f.pipelines.reset();
+      if (v.is_array()) {
+        std::vector<std::string> names;
+        bool strings = true;
+        dom::array list = v.get_array().value();
+        for (auto name : list) {
+          strings &= name.is_string();
+          if (name.is_string())
+            names.emplace_back(name.get_string().value());
+        }
+        if (strings)
+          f.pipelines = std::move(names);
+        else
+          e.refused = true;
+      } else {
+        e.refused |= !v.is_null();
+      }
     } else if (key == "timeout") {
       if (v.is_null())
         f.timeout.reset();
@@ -231,11 +259,12 @@ expectation expect_from(dom::object object) {
         target = std::string{v.get_string().value()};
       else
         e.refused = true;
-    } else if (key == "detach") {
+    } else if (key == "detach" || key == "progress") {
+      auto& target = key == "detach" ? f.detach : f.progress;
       if (v.is_null())
-        f.detach = false;
+        target = false;
       else if (v.is_bool())
-        f.detach = v.get_bool().value();
+        target = v.get_bool().value();
       else
         e.refused = true;
     } else if (key == "variables" || key == "error" || key == "result") {
@@ -297,7 +326,8 @@ void check_verdicts(const protocol::read_result& r, std::string_view payload) {
       check(v.routed.type == f.type, "routed as another type", payload);
       check(client
                 ? (f.type == protocol::packet_type::run || f.type == protocol::packet_type::cancel)
-                : f.type == protocol::packet_type::result,
+                : (f.type == protocol::packet_type::result ||
+                   f.type == protocol::packet_type::progress),
             "routed a type this side may not send", payload);
       check((v.routed.timeout_ms > 0) == (f.type == protocol::packet_type::run && f.timeout),
             "a deadline that the RUN did not ask for", payload);
@@ -318,7 +348,10 @@ void check_verdicts(const protocol::read_result& r, std::string_view payload) {
       check(!r.ok() && !f.cookie, "closed on a packet it could answer", payload);
       break;
     case action::drop:
-      check(!client && r.ok() && f.type == protocol::packet_type::result && !f.cookie,
+      check(!client && r.ok() &&
+                (f.type == protocol::packet_type::result ||
+                 f.type == protocol::packet_type::progress) &&
+                !f.cookie,
             "dropped a packet it should act on", payload);
       break;
     }

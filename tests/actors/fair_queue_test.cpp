@@ -87,3 +87,49 @@ TEST(FairQueue, ClearForgetsEverything) {
   q.push(3, cookie_n(3));
   EXPECT_EQ(q.pop()->client, 3u);
 }
+
+TEST(FairQueue, HigherPrioritiesFirstThenTurnsWithinOne) {
+  fair_queue q;
+  q.push(1, cookie_n(1));
+  q.push(2, cookie_n(2), 5);
+  q.push(1, cookie_n(3), 5);
+  q.push(2, cookie_n(4), 5);
+  q.push(3, cookie_n(5), -2);
+  using v = std::vector<std::pair<peer_id, int>>;
+  EXPECT_EQ(drain(q), (v{{2, 2}, {1, 3}, {2, 4}, {1, 1}, {3, 5}}));
+}
+
+TEST(FairQueue, RemovalsFindTheirPriority) {
+  fair_queue q;
+  q.push(1, cookie_n(1), 3);
+  q.push(1, cookie_n(2));
+  q.push(2, cookie_n(3), 3);
+  EXPECT_FALSE(q.remove(1, cookie_n(1))) << "not at priority 0";
+  EXPECT_TRUE(q.remove(1, cookie_n(1), 3));
+  EXPECT_EQ(q.remove_client(1), std::vector<cookie>{cookie_n(2)});
+  using v = std::vector<std::pair<peer_id, int>>;
+  EXPECT_EQ(drain(q), (v{{2, 3}}));
+}
+
+TEST(FairQueue, PopFirstSkipsWhatDoesNotFitAndKeepsItsPlace) {
+  fair_queue q;
+  q.push(1, cookie_n(1), 1);
+  q.push(1, cookie_n(2), 1);
+  q.push(2, cookie_n(3));
+  auto e = q.pop_first([](const cookie& c) { return c.bytes[15] != 1; });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->cookie, cookie_n(2));
+  EXPECT_FALSE(q.pop_first([](const cookie&) { return false; }));
+  using v = std::vector<std::pair<peer_id, int>>;
+  EXPECT_EQ(drain(q), (v{{1, 1}, {2, 3}}));
+}
+
+TEST(FairQueue, PushFrontGoesAheadOfItsPriority) {
+  fair_queue q;
+  q.push(1, cookie_n(1));
+  q.push(2, cookie_n(2));
+  q.push(2, cookie_n(3), 1);
+  q.push_front(2, cookie_n(4));
+  using v = std::vector<std::pair<peer_id, int>>;
+  EXPECT_EQ(drain(q), (v{{2, 3}, {2, 4}, {1, 1}, {2, 2}}));
+}

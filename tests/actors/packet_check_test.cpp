@@ -155,3 +155,60 @@ TEST(PacketCheck, AResultWithoutACookieIsDropped) {
   EXPECT_EQ(v.what, action::drop);
   EXPECT_EQ(v.error, "RESULT without a cookie");
 }
+
+TEST(PacketCheck, ARunCarriesItsPriorityProgressAndPipeline) {
+  auto v = check(peer_role::client, run(R"(,"priority":-3,"progress":true)"));
+  ASSERT_EQ(v.what, action::route);
+  EXPECT_EQ(v.routed.priority, -3);
+  EXPECT_TRUE(v.routed.progress);
+  EXPECT_EQ(v.routed.pipeline, "p");
+  auto plain = check(peer_role::client, run(""));
+  EXPECT_EQ(plain.routed.priority, 0);
+  EXPECT_FALSE(plain.routed.progress);
+}
+
+TEST(PacketCheck, ARunCarriesItsRetriesWithinBounds) {
+  EXPECT_EQ(check(peer_role::client, run(R"(,"retries":3)")).routed.retries, 3);
+  EXPECT_EQ(check(peer_role::client, run("")).routed.retries, -1) << "not asked";
+  for (auto bad : {R"(,"retries":-1)", R"(,"retries":1001)"}) {
+    auto v = check(peer_role::client, run(bad));
+    ASSERT_EQ(v.what, action::answer) << bad;
+    EXPECT_EQ(v.error, "Bad retries: an integer from 0 to 1000") << bad;
+  }
+}
+
+TEST(PacketCheck, AWorkersProgressIsRoutedAndAClientsIsUnsupported) {
+  auto payload = std::string{R"({"packet_type":"PROGRESS","cookie":")"} + cookie_text +
+                 R"(","result":"\"tok\""})";
+  auto v = check(peer_role::worker, payload);
+  ASSERT_EQ(v.what, action::route);
+  EXPECT_EQ(v.routed.type, packet_type::progress);
+  EXPECT_EQ(v.routed.id, the_cookie);
+  auto from_client = check(peer_role::client, payload);
+  ASSERT_EQ(from_client.what, action::answer);
+  EXPECT_EQ(from_client.rc, result_code::unsupported_packet_type);
+  EXPECT_EQ(check(peer_role::worker, R"({"packet_type":"PROGRESS"})").what, action::drop);
+}
+
+TEST(PacketCheck, ARegisterCarriesItsPipelines) {
+  auto v =
+      check(peer_role::worker, R"({"packet_type":"REGISTER","capacity":2,"pipelines":["a","b"]})");
+  ASSERT_EQ(v.what, action::enroll);
+  ASSERT_TRUE(v.pipelines);
+  EXPECT_EQ(*v.pipelines, (std::vector<std::string>{"a", "b"}));
+  auto every =
+      check(peer_role::worker, R"({"packet_type":"REGISTER","capacity":2,"pipelines":null})");
+  ASSERT_EQ(every.what, action::enroll);
+  EXPECT_FALSE(every.pipelines);
+  for (auto bad : {R"([])", R"([""])"}) {
+    auto b =
+        check(peer_role::worker,
+              std::string{R"({"packet_type":"REGISTER","capacity":2,"pipelines":)"} + bad + "}");
+    ASSERT_EQ(b.what, action::answer) << bad;
+    EXPECT_EQ(b.error, "Bad pipelines: a non-empty array of non-empty pipeline names");
+  }
+  auto wrong =
+      check(peer_role::worker, R"({"packet_type":"REGISTER","capacity":2,"pipelines":"a"})");
+  ASSERT_EQ(wrong.what, action::answer);
+  EXPECT_EQ(wrong.error, "field 'pipelines' must be an array of strings");
+}

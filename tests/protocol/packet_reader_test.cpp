@@ -72,7 +72,8 @@ TEST(PacketReader, ReadsEveryPacketType) {
       {"SHUTDOWN", packet_type::shutdown},
       {"RUN", packet_type::run},
       {"CANCEL", packet_type::cancel},
-      {"RESULT", packet_type::result}};
+      {"RESULT", packet_type::result},
+      {"PROGRESS", packet_type::progress}};
   for (auto [name, type] : types) {
     auto r = read(R"({"packet_type":")" + std::string{name} + R"("})");
     ASSERT_TRUE(r.ok()) << name << ": " << r.error;
@@ -110,6 +111,25 @@ TEST(PacketReader, ReadsTheTokenExtension) {
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.fields.token, "s3cr\xC3\xA9t");
   EXPECT_EQ(read(R"({"token":null})").fields.token, std::nullopt);
+}
+
+TEST(PacketReader, ReadsTheRoutingExtensions) {
+  auto run =
+      read(R"({"packet_type":"RUN","pipeline":"p","priority":7,"progress":true,"retries":2})");
+  ASSERT_TRUE(run.ok()) << run.error;
+  EXPECT_EQ(run.fields.priority, 7);
+  EXPECT_EQ(run.fields.retries, 2);
+  EXPECT_TRUE(run.fields.progress);
+  auto reg = read(R"({"packet_type":"REGISTER","capacity":1,"pipelines":["a","b\u00e9"]})");
+  ASSERT_TRUE(reg.ok()) << reg.error;
+  ASSERT_TRUE(reg.fields.pipelines);
+  EXPECT_EQ(*reg.fields.pipelines, (std::vector<std::string>{"a", "b\xC3\xA9"}));
+  auto nulls = read(R"({"priority":null,"progress":null,"pipelines":null})");
+  ASSERT_TRUE(nulls.ok()) << nulls.error;
+  EXPECT_EQ(nulls.fields.priority, std::nullopt);
+  EXPECT_FALSE(nulls.fields.progress);
+  EXPECT_EQ(nulls.fields.pipelines, std::nullopt);
+  EXPECT_EQ(read(R"({"packet_type":"RUN"})").fields.priority, std::nullopt);
 }
 
 TEST(PacketReader, PacketTypeIsOptional) {
@@ -296,6 +316,12 @@ const wrong_type_case wrong_types[] = {
     {"cookie", "\"{0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7}\"", "cookie is not a UUID"},
     {"cookie", "\"\"", "cookie is not a UUID"},
     {"cookie", "12", "field 'cookie' must be a string"},
+    {"priority", "1.5", "field 'priority' must be an integer"},
+    {"priority", "\"1\"", "field 'priority' must be an integer"},
+    {"progress", "1", "field 'progress' must be a boolean"},
+    {"retries", "true", "field 'retries' must be an integer"},
+    {"pipelines", "\"a\"", "field 'pipelines' must be an array of strings"},
+    {"pipelines", "[1]", "field 'pipelines' must be an array of strings"},
     {"cookie", "[\"0123abcd-4567-89ef-a0b1-c2d3e4f5a6b7\"]", "field 'cookie' must be a string"},
 };
 

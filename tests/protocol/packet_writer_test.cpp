@@ -51,6 +51,14 @@ std::optional<std::string> error_of(const frame& f) {
   return std::string{value};
 }
 
+TEST(PacketWriter, AppendsAnIntegerFieldBeforeTheClosingBrace) {
+  auto f = append_integer_field(frame{R"({"packet_type":"RESULT","rc":"OK"} )"}, "attempts", 2);
+  EXPECT_EQ(f.payload(), R"({"packet_type":"RESULT","rc":"OK","attempts":2} )");
+  auto read = read_packet(f);
+  EXPECT_TRUE(read.ok()) << read.error;
+  EXPECT_EQ(append_integer_field(frame{"{ }"}, "n", -1).payload(), R"({ "n":-1})");
+}
+
 TEST(PacketWriter, MakesAResultWithACookie) {
   auto f = make_broker_result(the_cookie(), result_code::no_capacity, "No capacity available");
   EXPECT_EQ(f.payload(),

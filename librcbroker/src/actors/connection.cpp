@@ -73,9 +73,9 @@ void pass_routed(connection_pointer self) {
   st.routed = {};
 }
 
-void handle_packet(connection_pointer self, frame& f, const protocol::read_result& r) {
+void handle_packet(connection_pointer self, frame& f, protocol::read_result r) {
   auto& st = self->state;
-  auto v = check_packet(st.role, r, st.worker_token);
+  auto v = check_packet(st.role, std::move(r), st.worker_token);
   if (v.misbehaved && worth_logging(++st.bad_packets))
     connection_log().warn("{}: {} ({}) [{} bad packets so far]", st.peer_name,
                           v.what == packet_verdict::action::close ? "closing"
@@ -88,7 +88,10 @@ void handle_packet(connection_pointer self, frame& f, const protocol::read_resul
     break;
   case packet_verdict::action::enroll:
     pass_routed(self); // what came before the REGISTER reaches the Switchboard before it
-    self->send(st.switchboard, register_atom::value, v.capacity);
+    if (v.pipelines)
+      self->send(st.switchboard, register_atom::value, v.capacity, std::move(*v.pipelines));
+    else
+      self->send(st.switchboard, register_atom::value, v.capacity);
     break;
   case packet_verdict::action::answer:
     reply(self, v.cookie, v.rc, v.error);
@@ -114,7 +117,7 @@ void handle_batch(connection_pointer self) {
           .await(
               [self](protocol::read_result& r) {
                 auto& st = self->state;
-                handle_packet(self, st.batch[st.next++], r);
+                handle_packet(self, st.batch[st.next++], std::move(r));
                 handle_batch(self);
               },
               [self](caf::error& err) {

@@ -1,5 +1,8 @@
 #include "rcbroker/actors/packet_check.hpp"
 
+#include "rcbroker/actors/switchboard.hpp"
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <openssl/crypto.h>
@@ -46,7 +49,7 @@ packet_verdict bad_packet(peer_role role, const protocol::read_result& r) {
   return answer(r.fields.cookie, result_code::bad_packet, r.error, true);
 }
 
-packet_verdict client_packet(const protocol::packet_fields& p) {
+packet_verdict client_packet(protocol::packet_fields& p) {
   if (p.type == packet_type::run) {
     if (!p.cookie)
       return answer(p.cookie, result_code::bad_packet, "Missing cookie");
@@ -61,7 +64,16 @@ packet_verdict client_packet(const protocol::packet_fields& p) {
                       "Bad timeout: a number of seconds > 0 and at most 4294967");
       timeout_ms = static_cast<std::uint32_t>(std::ceil(*p.timeout * 1000.0));
     }
-    return route({packet_type::run, *p.cookie, p.detach, false, {}, {}, timeout_ms});
+    if (p.retries && (*p.retries < 0 || *p.retries > max_retries_on_worker_loss))
+      return answer(p.cookie, result_code::bad_packet,
+                    "Bad retries: an integer from 0 to " +
+                        std::to_string(max_retries_on_worker_loss));
+    routed_packet run{packet_type::run, *p.cookie, p.detach, false, {}, {}, timeout_ms};
+    run.retries = p.retries ? static_cast<std::int32_t>(*p.retries) : -1;
+    run.progress = p.progress;
+    run.priority = p.priority.value_or(0);
+    run.pipeline = std::move(*p.pipeline);
+    return route(std::move(run));
   }
   if (p.type == packet_type::cancel) {
     if (!p.cookie)
@@ -72,17 +84,34 @@ packet_verdict client_packet(const protocol::packet_fields& p) {
                 "Packet type not supported on this client");
 }
 
-packet_verdict worker_packet(const protocol::packet_fields& p, std::string_view worker_token) {
+bool valid_pipelines(const std::vector<std::string>& names) {
+  return !names.empty() &&
+         std::none_of(names.begin(), names.end(), [](const auto& n) { return n.empty(); });
+}
+
+packet_verdict worker_packet(protocol::packet_fields& p, std::string_view worker_token) {
   if (p.type == packet_type::register_worker) {
     if (!worker_token.empty() && !same_token(p.token.value_or(""), worker_token))
       return answer(p.cookie, result_code::bad_packet, "Missing or wrong worker token", true);
     if (!p.capacity || *p.capacity < 1 || *p.capacity > std::numeric_limits<std::uint32_t>::max())
       return answer(p.cookie, result_code::bad_packet,
                     "Missing or invalid capacity: REGISTER needs an integer capacity >= 1");
+    if (p.pipelines && !valid_pipelines(*p.pipelines))
+      return answer(p.cookie, result_code::bad_packet,
+                    "Bad pipelines: a non-empty array of non-empty pipeline names");
     packet_verdict v;
     v.what = action::enroll;
     v.capacity = static_cast<std::uint32_t>(*p.capacity);
+    v.pipelines = std::move(p.pipelines);
     return v;
+  }
+  if (p.type == packet_type::progress) {
+    if (!p.cookie) {
+      packet_verdict v;
+      v.error = "PROGRESS without a cookie";
+      return v;
+    }
+    return route({packet_type::progress, *p.cookie, false, false, {}, {}});
   }
   if (p.type == packet_type::result) {
     if (!p.cookie) {
@@ -114,7 +143,7 @@ bool same_token(std::string_view given, std::string_view expected) noexcept {
   return CRYPTO_memcmp(a, b, sizeof a) == 0;
 }
 
-packet_verdict check_packet(peer_role role, const protocol::read_result& r,
+packet_verdict check_packet(peer_role role, protocol::read_result r,
                             std::string_view worker_token) {
   if (!r.ok())
     return bad_packet(role, r);

@@ -1,5 +1,7 @@
 #include "rcbroker/actors/slot_fifo.hpp"
 
+#include <iterator>
+
 namespace rcbroker::actors {
 
 void slot_fifo::add(peer_id worker, std::uint64_t n) {
@@ -20,6 +22,14 @@ peer_id slot_fifo::take() {
     runs_.pop_front();
   --count_;
   return worker;
+}
+
+void slot_fifo::erase_run(std::deque<run>::iterator it) {
+  it = runs_.erase(it);
+  if (it != runs_.begin() && it != runs_.end() && std::prev(it)->worker == it->worker) {
+    std::prev(it)->count += it->count;
+    runs_.erase(it);
+  }
 }
 
 void slot_fifo::remove(peer_id worker) {

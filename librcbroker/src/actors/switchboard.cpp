@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -50,6 +51,9 @@ struct peer_entry {
   std::set<cookie> routes;
   /// Worker only: the slots it registered.
   std::uint64_t registered = 0;
+  /// Worker only: the pipelines it serves, sorted (absent: every pipeline), as its last REGISTER
+  /// said.
+  std::optional<std::vector<std::string>> pipelines;
   /// Tasks given to it (worker side) or routes it opened (client side) since it joined.
   std::uint64_t tasks = 0;
   /// Cluster client only: where this node's free slot count goes.
@@ -83,6 +87,18 @@ struct route {
   /// The worker running it; 0 while the RUN waits in the queue.
   peer_id worker = 0;
   bool detach = false;
+  /// The client asked for the worker's PROGRESS packets.
+  bool progress = false;
+  /// Its place in the queue: higher first.
+  std::int64_t priority = 0;
+  /// Its pipeline, kept while queued, and while running when it may run again.
+  std::string pipeline;
+  /// How often it may still run again if its worker goes away.
+  std::uint32_t retries_left = 0;
+  /// How often it was given to a worker.
+  std::uint32_t attempts = 0;
+  /// The RUN carried `retries`: its RESULT gets the extension field `attempts`.
+  bool report_attempts = false;
   /// A CANCEL went to the worker (from the client, or on the broker's account for an orphan).
   bool cancel_sent = false;
   /// The client has had its final RESULT from the broker (cancel grace ran out); the route only
@@ -90,7 +106,7 @@ struct route {
   bool answered = false;
   /// Unique per route, so a grace timer of an older route with the same cookie never matches.
   std::uint64_t generation = 0;
-  /// The RUN frame, kept only while queued.
+  /// The RUN frame, kept while queued, and while running when it may run again.
   frame run_frame;
   /// When the RUN reached the Switchboard (for the RUN→RESULT latency histogram).
   clock_type::time_point started;
@@ -194,6 +210,9 @@ struct switchboard_state {
 
   /// RUNs waiting for a free slot, clients taking turns.
   fair_queue queue;
+  /// Live workers that serve only some pipelines; while there is none, a RUN takes the front
+  /// slot without looking at its pipeline.
+  std::uint64_t restricted_workers = 0;
 
   bool shutting_down = false;
 
@@ -368,7 +387,7 @@ struct switchboard_state {
   void route_packet(routed_packet& p) {
     switch (p.type) {
     case protocol::packet_type::run:
-      on_run(p.id, p.detach, p.timeout_ms, p.bytes);
+      on_run(p);
       break;
     case protocol::packet_type::cancel:
       on_cancel(p.id, p.bytes);
@@ -377,6 +396,9 @@ struct switchboard_state {
       on_result(p.id, p.bytes,
                 p.has_rc ? std::optional<result_code>{p.rc}
                          : protocol::read_packet(p.bytes).fields.rc);
+      break;
+    case protocol::packet_type::progress:
+      on_progress(p.id, p.bytes);
       break;
     default:
       ++messages_rejected;
@@ -423,6 +445,30 @@ struct switchboard_state {
            (client_role == peer_role::client && remote_slots.count() > 0);
   }
 
+  /// Whether `worker` runs `pipeline`.
+  static bool serves(const peer_entry& worker, std::string_view pipeline) {
+    return !worker.pipelines ||
+           std::binary_search(worker.pipelines->begin(), worker.pipelines->end(), pipeline);
+  }
+
+  /// Takes a free slot for a RUN of `pipeline` from a client of `client_role`, least recently
+  /// freed first among the local workers that serve it, else (clients only) the front remote
+  /// slot: links offer every pipeline. Returns its worker, or 0 when none is free.
+  peer_id take_slot(peer_role client_role, std::string_view pipeline) {
+    peer_id worker = 0;
+    if (restricted_workers == 0) {
+      if (local_slots.count() > 0)
+        worker = local_slots.take();
+    } else if (local_slots.count() > 0) {
+      worker = local_slots.take_first([&](peer_id id) { return serves(peers.at(id), pipeline); });
+    }
+    if (worker == 0 && client_role == peer_role::client && remote_slots.count() > 0) {
+      worker = remote_slots.take();
+      ++cluster_runs_sent;
+    }
+    return worker;
+  }
+
   /// Tells link clients the free local slot count soon, once for many changes.
   void note_capacity_change() {
     if (link_clients == 0 || flush_scheduled || local_slots.count() == reported_free)
@@ -460,15 +506,13 @@ struct switchboard_state {
 
   // -- routes -----------------------------------------------------------------------------------
 
-  /// Takes the next free slot for the route and forwards its RUN frame there.
-  void start_running(const cookie& c, route& r, const frame& run_frame) {
-    auto remote = local_slots.count() == 0;
-    auto worker_id = remote ? remote_slots.take() : local_slots.take();
+  /// Runs the route on the slot of `worker_id` (taken by take_slot): forwards its RUN frame there.
+  void start_running(const cookie& c, route& r, const frame& run_frame, peer_id worker_id) {
     auto& worker = peers.at(worker_id);
-    if (remote)
-      ++cluster_runs_sent;
     r.worker = worker_id;
-    r.run_frame = frame{};
+    ++r.attempts;
+    // Only a RUN that may run again keeps its frame (a copy of its own, not its read block).
+    r.run_frame = r.retries_left > 0 ? run_frame.compacted() : frame{};
     track(worker.routes, c);
     ++worker.tasks;
     ++runs_accepted;
@@ -477,30 +521,76 @@ struct switchboard_state {
     forward(worker, run_frame);
   }
 
-  /// Hands free slots to queued RUNs, one client at a time in turn.
+  /// Hands free slots to queued RUNs: higher priorities first, clients taking turns within one;
+  /// a RUN no free slot can serve (its pipeline) keeps its place and lets the next one go.
   void dispatch_queued() {
     while (has_free_slot(peer_role::client) && !queue.empty()) {
-      auto next = queue.pop();
+      peer_id worker_id = 0;
+      auto next = queue.pop_first([&](const cookie& c) {
+        worker_id = take_slot(peer_role::client, routes.at(c).pipeline);
+        return worker_id != 0;
+      });
+      if (!next)
+        return;
       auto& r = routes.at(next->cookie);
-      auto run_frame = std::move(r.run_frame);
-      start_running(next->cookie, r, run_frame);
+      auto run_frame = r.retries_left > 0 ? r.run_frame : std::move(r.run_frame);
+      start_running(next->cookie, r, run_frame, worker_id);
     }
   }
 
-  void enqueue(peer_id client_id, peer_entry& client, const cookie& c, bool detach,
-               std::uint32_t timeout_ms, frame run_frame) {
+  /// A new route for a RUN of `client_id`, its arrival counted now.
+  route& open_route(peer_id client_id, peer_entry& client, routed_packet& p) {
     route r;
     r.client = client_id;
-    r.detach = detach;
+    r.detach = p.detach;
+    r.progress = p.progress;
+    r.priority = p.priority;
+    r.report_attempts = p.retries >= 0;
+    r.retries_left =
+        p.retries >= 0 ? static_cast<std::uint32_t>(p.retries) : cfg.retries_on_worker_loss;
+    if (r.retries_left > 0)
+      r.pipeline = pipeline_of(p);
     r.generation = next_generation++;
-    // A queued RUN may wait long: it keeps a copy, not the read block it came in.
-    r.run_frame = run_frame.compacted();
     r.started = now();
-    auto& stored = add_route(c, std::move(r));
-    track_client(client, c);
-    set_deadline(c, stored, timeout_ms);
-    queue.push(client_id, c);
-    switchboard_log().debug("switchboard: {} queued ({} waiting)", cookie_text{c}, queue.size());
+    auto& stored = add_route(p.id, std::move(r));
+    track_client(client, p.id);
+    set_deadline(p.id, stored, p.timeout_ms);
+    return stored;
+  }
+
+  /// The RUN's pipeline: as its connection read it, else read from the frame now.
+  static std::string pipeline_of(const routed_packet& p) {
+    if (!p.pipeline.empty())
+      return p.pipeline;
+    return protocol::read_packet(p.bytes).fields.pipeline.value_or("");
+  }
+
+  /// Gives a route whose worker went away to another slot, or queues it ahead of the RUNs of its
+  /// priority (when `queue-limit` has room); false when neither is possible.
+  bool run_again(const cookie& c, route& r) {
+    --r.retries_left;
+    r.worker = 0;
+    if (auto worker_id = take_slot(peer_role::client, r.pipeline); worker_id != 0) {
+      auto run_frame = r.run_frame;
+      start_running(c, r, run_frame, worker_id);
+      return true;
+    }
+    if (queue.size() >= cfg.queue_limit)
+      return false;
+    queue.push_front(r.client, c, r.priority);
+    switchboard_log().debug("switchboard: {} queued to run again", cookie_text{c});
+    return true;
+  }
+
+  void enqueue(peer_id client_id, peer_entry& client, routed_packet& p) {
+    auto& r = open_route(client_id, client, p);
+    // A queued RUN may wait long: it keeps a copy, not the read block it came in.
+    r.run_frame = p.bytes.compacted();
+    // Workers serving only some pipelines may register while it waits: it keeps its pipeline.
+    if (r.pipeline.empty())
+      r.pipeline = pipeline_of(p);
+    queue.push(client_id, p.id, p.priority);
+    switchboard_log().debug("switchboard: {} queued ({} waiting)", cookie_text{p.id}, queue.size());
   }
 
   // -- handlers ---------------------------------------------------------------------------------
@@ -547,7 +637,19 @@ struct switchboard_state {
     switchboard_log().debug("switchboard: {} joined", peer_text{role, id});
   }
 
-  void on_run(const cookie& c, bool detach, std::uint32_t timeout_ms, frame& run_frame) {
+  /// A RUN from an actor or a link (no fields read by a connection).
+  void on_run(const cookie& c, bool detach, frame& run_frame) {
+    routed_packet p;
+    p.id = c;
+    p.detach = detach;
+    p.bytes = std::move(run_frame);
+    if (restricted_workers > 0)
+      p.pipeline = protocol::read_packet(p.bytes).fields.pipeline.value_or("");
+    on_run(p);
+  }
+
+  void on_run(routed_packet& p) {
+    const auto& c = p.id;
     auto [client_id, client] = sender_as(peer_role::client, "RUN");
     if (client == nullptr)
       return;
@@ -583,25 +685,36 @@ struct switchboard_state {
     }
     if (client->role == peer_role::link_client)
       ++cluster_runs_received;
-    if (!has_free_slot(client->role)) {
+    auto worker_id = take_slot(client->role, p.pipeline);
+    if (worker_id == 0) {
       if (client->role == peer_role::client && queue.size() < cfg.queue_limit) {
-        enqueue(client_id, *client, c, detach, timeout_ms, std::move(run_frame));
+        enqueue(client_id, *client, p);
         return;
       }
       switchboard_log().debug("switchboard: {} from {}: no capacity", cookie_text{c},
                               peer_text{peer_role::client, client_id});
-      answer(*client, c, result_code::no_capacity, "No capacity available");
+      // While every worker serves every pipeline, the original's text.
+      if (restricted_workers == 0)
+        answer(*client, c, result_code::no_capacity, "No capacity available");
+      else
+        answer(*client, c, result_code::no_capacity,
+               fmt::format("No capacity available for pipeline '{}'", p.pipeline).c_str());
       return;
     }
-    route r;
-    r.client = client_id;
-    r.detach = detach;
-    r.generation = next_generation++;
-    r.started = now();
-    auto& stored = add_route(c, std::move(r));
-    track_client(*client, c);
-    set_deadline(c, stored, timeout_ms);
-    start_running(c, stored, run_frame);
+    start_running(c, open_route(client_id, *client, p), p.bytes, worker_id);
+  }
+
+  /// A worker's PROGRESS: goes to the route's client only if its RUN asked for it; never frees
+  /// the slot nor ends the route.
+  void on_progress(const cookie& c, frame& progress_frame) {
+    auto [worker_id, worker, it] = own_route(c, "PROGRESS");
+    if (worker == nullptr)
+      return;
+    auto& r = it->second;
+    if (!r.progress || r.detach || r.answered)
+      return;
+    if (auto* client = find_peer(r.client); client != nullptr)
+      forward(*client, std::move(progress_frame));
   }
 
   void on_cancel(const cookie& c, frame& cancel_frame) {
@@ -623,7 +736,7 @@ struct switchboard_state {
       answer(*client, c, result_code::ok, cancel_taken_text);
     if (r.worker == 0) {
       switchboard_log().debug("switchboard: queued {} cancelled", cookie_text{c});
-      queue.remove(owner_id, c);
+      queue.remove(owner_id, c, r.priority);
       if (owner != nullptr)
         untrack_client(*owner, c);
       auto detach = r.detach;
@@ -653,7 +766,8 @@ struct switchboard_state {
     return sender.cancels_by_cookie && owner != nullptr && owner->cancels_by_cookie;
   }
 
-  void on_register(std::uint32_t capacity) {
+  void on_register(std::uint32_t capacity,
+                   std::optional<std::vector<std::string>> pipelines = std::nullopt) {
     auto [worker_id, worker] = sender_as(peer_role::worker, "REGISTER");
     if (worker == nullptr)
       return;
@@ -682,6 +796,7 @@ struct switchboard_state {
                                        cfg.max_worker_capacity, worker->registered + capacity)));
       return;
     }
+    set_pipelines(*worker, std::move(pipelines));
     worker->registered += capacity;
     local_slots.add(worker_id, capacity);
     switchboard_log().info("switchboard: {} registered {} slot(s), {} in all; {} of {} slots free",
@@ -690,20 +805,43 @@ struct switchboard_state {
     dispatch_queued();
   }
 
-  void on_result(const cookie& c, frame& result_frame, std::optional<result_code> rc) {
-    auto [worker_id, worker] = sender_as(peer_role::worker, "RESULT");
-    if (worker == nullptr)
+  /// Sets the pipelines a worker serves, as its latest REGISTER says (absent: every one).
+  void set_pipelines(peer_entry& worker, std::optional<std::vector<std::string>> pipelines) {
+    if (worker.pipelines)
+      --restricted_workers;
+    worker.pipelines = std::move(pipelines);
+    if (!worker.pipelines)
       return;
+    ++restricted_workers;
+    std::sort(worker.pipelines->begin(), worker.pipelines->end());
+  }
+
+  /// The sending worker and its route `c`. A packet (`what`) for an unknown cookie or for
+  /// another worker's route is logged and counted (`results_dropped`) and gives a null worker, as
+  /// does a sender that is not a worker.
+  std::tuple<peer_id, peer_entry*, std::unordered_map<cookie, route>::iterator>
+  own_route(const cookie& c, const char* what) {
+    auto [worker_id, worker] = sender_as(peer_role::worker, what);
+    if (worker == nullptr)
+      return {0, nullptr, routes.end()};
     auto it = routes.find(c);
     if (it == routes.end() || it->second.worker != worker_id) {
       ++results_dropped;
       // After a shutdown every route is gone, and workers answering their last tasks is expected.
-      switchboard_log().log(
-          shutting_down ? spdlog::level::debug : spdlog::level::warn,
-          "switchboard: dropped RESULT from {} for {}: {}", peer_text{peer_role::worker, worker_id},
-          cookie_text{c}, it == routes.end() ? "no such route" : "the route is not this worker's");
-      return;
+      switchboard_log().log(shutting_down ? spdlog::level::debug : spdlog::level::warn,
+                            "switchboard: dropped {} from {} for {}: {}", what,
+                            peer_text{peer_role::worker, worker_id}, cookie_text{c},
+                            it == routes.end() ? "no such route"
+                                               : "the route is not this worker's");
+      return {worker_id, nullptr, routes.end()};
     }
+    return {worker_id, worker, it};
+  }
+
+  void on_result(const cookie& c, frame& result_frame, std::optional<result_code> rc) {
+    auto [worker_id, worker, it] = own_route(c, "RESULT");
+    if (worker == nullptr)
+      return;
     auto r = std::move(it->second);
     drop_route(it);
     untrack(worker->routes, c);
@@ -715,6 +853,8 @@ struct switchboard_state {
       if (!r.detach && !r.answered) {
         ++results_forwarded;
         count_result(*client);
+        if (r.report_attempts)
+          result_frame = protocol::append_integer_field(result_frame, "attempts", r.attempts);
         forward(*client, std::move(result_frame));
       }
     }
@@ -811,7 +951,7 @@ struct switchboard_state {
       switchboard_log().debug("switchboard: queued {} timed out", cookie_text{c});
       auto detach = r.detach;
       if (client != nullptr) {
-        queue.remove(r.client, c);
+        queue.remove(r.client, c, r.priority);
         untrack_client(*client, c);
       }
       drop_route(it);
@@ -859,13 +999,25 @@ struct switchboard_state {
   }
 
   void worker_gone(peer_id id, peer_entry& worker) {
+    // Its free slots go first: a task that runs again must not land on them.
+    pool_of(worker).remove(id);
+    if (worker.pipelines)
+      --restricted_workers;
     std::uint64_t notified = 0;
+    std::uint64_t again = 0;
     for (auto& c : worker.routes) {
       auto it = routes.find(c);
       if (it == routes.end())
         continue;
       auto& r = it->second;
-      if (auto* client = find_peer(r.client); client != nullptr) {
+      auto* client = find_peer(r.client);
+      // Never after a CANCEL (the client wants it stopped) or once the client was answered.
+      if (client != nullptr && r.retries_left > 0 && !r.cancel_sent && !r.answered &&
+          run_again(c, r)) {
+        ++again;
+        continue;
+      }
+      if (client != nullptr) {
         untrack_client(*client, c);
         if (!r.detach && !r.answered) {
           ++notified;
@@ -874,11 +1026,10 @@ struct switchboard_state {
       }
       drop_route(it);
     }
-    pool_of(worker).remove(id);
     switchboard_log().info(
         "switchboard: {} went away with {} slot(s) and {} running task(s) ({} client(s) "
-        "told); {} of {} slots free",
-        peer_text{worker.role, id}, worker.registered, worker.routes.size(), notified,
+        "told, {} to run again); {} of {} slots free",
+        peer_text{worker.role, id}, worker.registered, worker.routes.size(), notified, again,
         local_slots.count(), registered_total());
   }
 
@@ -1044,7 +1195,7 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
         self->state.on_join(role, std::move(host), cancels_by_cookie, std::move(transport));
       },
       [self](run_atom, const cookie& c, bool detach, frame& run_frame) {
-        self->state.on_run(c, detach, 0, run_frame);
+        self->state.on_run(c, detach, run_frame);
         self->state.note_capacity_change();
       },
       [self](cancel_atom, const cookie& c, frame& cancel_frame) {
@@ -1057,6 +1208,10 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
       // The token was checked by the cluster face, or the worker is an actor of this process.
       [self](register_atom, std::uint32_t capacity, const std::string&) {
         self->state.on_register(capacity);
+        self->state.note_capacity_change();
+      },
+      [self](register_atom, std::uint32_t capacity, std::vector<std::string>& pipelines) {
+        self->state.on_register(capacity, std::move(pipelines));
         self->state.note_capacity_change();
       },
       [self](result_atom, const cookie& c, frame& result_frame) {

@@ -174,7 +174,8 @@ private:
           return;
         break;
       case protocol::packet_type::register_worker:
-        lose_connection("the broker sent REGISTER");
+      case protocol::packet_type::progress:
+        lose_connection("the broker sent " + std::string{protocol::to_string(*fields.type)});
         return;
       }
     }

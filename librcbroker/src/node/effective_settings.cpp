@@ -46,6 +46,7 @@ std::string render_settings(const settings& s) {
       {"max-write-queue", std::to_string(s.max_write_queue)},
       {"cancel-grace", duration(s.cancel_grace)},
       {"queue-limit", std::to_string(s.queue_limit)},
+      {"retries-on-worker-loss", std::to_string(s.retries_on_worker_loss)},
       {"cancel-orphans", s.cancel_orphans ? "true" : "false"},
       {"log-level", quoted(s.log_level)},
       {"status-interval", duration(s.status_interval)},

@@ -14,6 +14,7 @@
 #include "rcbroker/transport/grpc_listener.hpp"
 #endif
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/publish.hpp>
@@ -210,6 +211,8 @@ void node::start(const settings& s) {
   sb_cfg.max_runs_per_address = s.max_runs_per_address;
   sb_cfg.max_worker_capacity = s.max_worker_capacity;
   sb_cfg.max_task_duration = s.max_task_duration;
+  sb_cfg.retries_on_worker_loss = static_cast<std::uint32_t>(
+      std::min<std::size_t>(s.retries_on_worker_loss, actors::max_retries_on_worker_loss));
   switchboard_ = actors::spawn_switchboard(sys, sb_cfg);
   actors::broker_config b_cfg;
   b_cfg.client_listeners = client_listeners_;

@@ -203,6 +203,10 @@ const std::vector<option_spec>& option_specs() {
                   "RUNs that may wait for a free slot, fair across clients (default 0: answer "
                   "NO_CAPACITY at once, as the original broker)",
                   &settings::queue_limit),
+      size_option("retries-on-worker-loss", "N",
+                  "times a task whose worker went away runs again, for a RUN without 'retries' "
+                  "(default 0: WORKER_WENT_AWAY, as the original broker)",
+                  &settings::retries_on_worker_loss),
       {"cancel-orphans", "",
        "CANCEL at the worker the tasks of a client that went away (default off)", "true or false",
        [](std::string_view t, settings& s) { return parse_bool(t, s.cancel_orphans); },

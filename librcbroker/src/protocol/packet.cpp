@@ -7,12 +7,13 @@ namespace rcbroker::protocol {
 
 namespace {
 
-constexpr std::array<std::pair<packet_type, std::string_view>, 5> packet_type_names{{
+constexpr std::array<std::pair<packet_type, std::string_view>, 6> packet_type_names{{
   {packet_type::register_worker, "REGISTER"},
   {packet_type::shutdown, "SHUTDOWN"},
   {packet_type::run, "RUN"},
   {packet_type::cancel, "CANCEL"},
   {packet_type::result, "RESULT"},
+  {packet_type::progress, "PROGRESS"},
 }};
 
 constexpr std::array<std::pair<result_code, std::string_view>, 10> result_code_names{{

@@ -387,6 +387,13 @@ public:
     return false;
   }
 
+  /// `r`, recording `error` (unless an earlier one was recorded) when the value had the wrong type.
+  outcome noted(outcome r, const char* error) {
+    if (r == outcome::wrong_type)
+      note(error);
+    return r;
+  }
+
   /// Records a type error unless an earlier one was recorded.
   void note(std::string text) {
     if (result_.error.empty())
@@ -409,6 +416,10 @@ private:
     result,
     detach,
     stacktrace,
+    progress,
+    priority,
+    pipelines,
+    retries,
   };
 
   static field_id identify(std::string_view name) noexcept {
@@ -425,13 +436,19 @@ private:
              : name == "result" ? field_id::result
                                 : field_id::other;
     case 7:
-      return name == "timeout" ? field_id::timeout : field_id::other;
+      return name == "timeout"   ? field_id::timeout
+             : name == "retries" ? field_id::retries
+                                 : field_id::other;
     case 8:
       return name == "capacity"   ? field_id::capacity
              : name == "pipeline" ? field_id::pipeline
+             : name == "progress" ? field_id::progress
+             : name == "priority" ? field_id::priority
                                   : field_id::other;
     case 9:
-      return name == "variables" ? field_id::variables : field_id::other;
+      return name == "variables"   ? field_id::variables
+             : name == "pipelines" ? field_id::pipelines
+                                   : field_id::other;
     case 10:
       return name == "stacktrace" ? field_id::stacktrace : field_id::other;
     case 11:
@@ -471,15 +488,9 @@ private:
       }
       break;
     case field_id::capacity:
-      r = read_number(v, fields.capacity);
-      if (r == outcome::wrong_type)
-        note("field 'capacity' must be an integer");
-      return r;
+      return noted(read_number(v, fields.capacity), "field 'capacity' must be an integer");
     case field_id::timeout:
-      r = read_number(v, fields.timeout);
-      if (r == outcome::wrong_type)
-        note("field 'timeout' must be a number of seconds");
-      return r;
+      return noted(read_number(v, fields.timeout), "field 'timeout' must be a number of seconds");
     case field_id::rc:
       r = read_string(v, text);
       if (r == outcome::ok) {
@@ -509,15 +520,20 @@ private:
       break;
     }
     case field_id::detach:
-      r = read_bool(v, fields.detach);
-      if (r == outcome::wrong_type)
-        note("field 'detach' must be a boolean");
-      return r;
+      return noted(read_bool(v, fields.detach), "field 'detach' must be a boolean");
+    case field_id::progress:
+      return noted(read_bool(v, fields.progress), "field 'progress' must be a boolean");
+    case field_id::priority:
+      return noted(read_number(v, fields.priority), "field 'priority' must be an integer");
+    case field_id::retries:
+      return noted(read_number(v, fields.retries), "field 'retries' must be an integer");
+    case field_id::pipelines:
+      // Only a REGISTER carries it: rare enough to copy even when reading for routing.
+      return noted(read_string_array(v, &fields.pipelines),
+                   "field 'pipelines' must be an array of strings");
     case field_id::stacktrace:
-      r = read_string_array(v, whole_ ? &fields.stacktrace : nullptr);
-      if (r == outcome::wrong_type)
-        note("field 'stacktrace' must be an array of strings");
-      return r;
+      return noted(read_string_array(v, whole_ ? &fields.stacktrace : nullptr),
+                   "field 'stacktrace' must be an array of strings");
     case field_id::other:
       return check_value(v, 1, end_);
     }

@@ -3,6 +3,7 @@
 #include "rcbroker/protocol/json_string.hpp"
 
 #include <initializer_list>
+#include <string>
 #include <utility>
 
 namespace rcbroker::protocol {
@@ -155,6 +156,27 @@ frame make_broker_result(const std::optional<cookie>& c, result_code rc, std::st
 
 frame make_shutdown() {
   return frame{R"({"packet_type":"SHUTDOWN"})"};
+}
+
+frame append_integer_field(const frame& packet, std::string_view name, std::int64_t value) {
+  auto payload = packet.payload();
+  auto close = payload.rfind('}');
+  if (close == std::string_view::npos)
+    return packet;
+  auto before = payload.find_last_not_of(" \t\r\n", close == 0 ? 0 : close - 1);
+  bool empty_object = before == std::string_view::npos || payload[before] == '{';
+  auto number = std::to_string(value);
+  std::string out;
+  out.reserve(payload.size() + name.size() + number.size() + 4);
+  out.append(payload.substr(0, close));
+  if (!empty_object)
+    out += ',';
+  out += '"';
+  out.append(name);
+  out += "\":";
+  out += number;
+  out.append(payload.substr(close));
+  return frame::adopt(std::move(out));
 }
 
 } // namespace rcbroker::protocol

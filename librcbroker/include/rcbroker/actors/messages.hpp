@@ -164,13 +164,17 @@ struct routed_packet {
   protocol::result_code rc = protocol::result_code::ok;    ///< RESULT: its outcome
   frame bytes;                                             ///< the packet as the peer sent it
   std::uint32_t timeout_ms = 0; ///< RUN: its `timeout` field in milliseconds (0: none given)
+  bool progress = false;        ///< RUN: the client wants the worker's PROGRESS packets
+  std::int64_t priority = 0;    ///< RUN: its queue priority (higher first)
+  std::string pipeline{};       ///< RUN: its pipeline, for workers that serve only some
+  std::int32_t retries = -1;    ///< RUN: runs again on worker loss this often (-1: not asked)
 };
 
 /// Serializes a routed packet.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, routed_packet& x) {
   return f(caf::meta::type_name("routed_packet"), x.type, x.id, x.detach, x.has_rc, x.rc, x.bytes,
-           x.timeout_ms);
+           x.timeout_ms, x.progress, x.priority, x.pipeline, x.retries);
 }
 
 // -- typed interfaces ---------------------------------------------------------------------------
@@ -276,6 +280,8 @@ using switchboard_actor = caf::typed_actor<
     caf::reacts_to<cancel_atom, cookie, frame>,
     caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
     caf::reacts_to<register_atom, std::uint32_t /* capacity */, std::string /* token */>,
+    caf::reacts_to<register_atom, std::uint32_t /* capacity */,
+                   std::vector<std::string> /* pipelines */>,
     caf::reacts_to<result_atom, cookie, frame>,
     caf::reacts_to<result_atom, cookie, protocol::result_code /* rc */, frame>,
     caf::reacts_to<packets_atom, std::vector<routed_packet>>,

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rcbroker::actors {
 
@@ -24,8 +25,10 @@ struct packet_verdict {
     drop,   ///< ignore the packet (`error` says why, for the log)
   };
   action what = action::drop;
-  routed_packet routed;                   ///< route: what the Switchboard gets
-  std::uint32_t capacity = 0;             ///< enroll: the slots
+  routed_packet routed;       ///< route: what the Switchboard gets
+  std::uint32_t capacity = 0; ///< enroll: the slots
+  /// enroll: the pipelines the worker serves (absent: every pipeline).
+  std::optional<std::vector<std::string>> pipelines;
   std::optional<protocol::cookie> cookie; ///< answer: the cookie to answer with (may be none)
   protocol::result_code rc = protocol::result_code::bad_packet; ///< answer: its rc
   std::string error; ///< answer, close, drop: the reason, as the RESULT's `error` text
@@ -39,8 +42,7 @@ bool same_token(std::string_view given, std::string_view expected) noexcept;
 
 /// The verdict on packet `r` (as read_packet read it for routing) from a peer of `role` (client
 /// or worker); a worker's REGISTER must carry `worker_token` when that is not empty (compared in
-/// constant time).
-packet_verdict check_packet(peer_role role, const protocol::read_result& r,
-                            std::string_view worker_token);
+/// constant time). Strings the verdict carries (a RUN's pipeline) are moved out of `r`.
+packet_verdict check_packet(peer_role role, protocol::read_result r, std::string_view worker_token);
 
 } // namespace rcbroker::actors

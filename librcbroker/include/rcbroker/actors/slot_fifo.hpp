@@ -17,6 +17,22 @@ public:
   /// Takes the least recently freed slot and returns its worker; the FIFO must not be empty.
   peer_id take();
 
+  /// Takes the least recently freed slot of a worker that `fits` accepts and returns its worker;
+  /// 0 (no peer) when no free slot fits. Scans the free runs in order.
+  template <class Fits>
+  peer_id take_first(Fits&& fits) {
+    for (auto it = runs_.begin(); it != runs_.end(); ++it) {
+      if (!fits(it->worker))
+        continue;
+      auto worker = it->worker;
+      --count_;
+      if (--it->count == 0)
+        erase_run(it);
+      return worker;
+    }
+    return 0;
+  }
+
   /// Forgets every free slot of `worker` (it went away).
   void remove(peer_id worker);
 
@@ -37,6 +53,9 @@ private:
     peer_id worker;
     std::uint64_t count;
   };
+
+  /// Erases an emptied run, merging its neighbours when they are of one worker.
+  void erase_run(std::deque<run>::iterator it);
 
   std::deque<run> runs_;
   std::uint64_t count_ = 0;

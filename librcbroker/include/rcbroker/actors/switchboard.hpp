@@ -10,6 +10,9 @@
 
 namespace rcbroker::actors {
 
+/// The most retries on worker loss a RUN (or the node's default) may ask for.
+inline constexpr std::uint32_t max_retries_on_worker_loss = 1000;
+
 /// How the Switchboard routes; the `[broker]` settings that concern routing.
 struct switchboard_config {
   /// How long a cancelled task may take before the broker answers its client itself.
@@ -30,6 +33,8 @@ struct switchboard_config {
   /// With a duration > 0, a task not answered within it is answered for its client with
   /// EXCEPTION; a RUN's own `timeout` field may only shorten it.
   caf::timespan max_task_duration{0};
+  /// How often a task whose worker went away runs again, for a RUN without `retries`.
+  std::uint32_t retries_on_worker_loss = 0;
 };
 
 /// Spawns the Switchboard: the one actor that holds routes and worker slots. See

@@ -39,6 +39,8 @@ struct settings {
   std::size_t queue_limit = 0;
   /// Whether to CANCEL at the worker the tasks of a client that went away.
   bool cancel_orphans = false;
+  /// How often a task whose worker went away runs again when its RUN has no `retries` field.
+  std::size_t retries_on_worker_loss = 0;
   /// trace, debug, info, warn, error, critical or off.
   std::string log_level = "info";
   /// Period of the status line in the log (0: never).

@@ -5,8 +5,9 @@
 
 namespace rcbroker::protocol {
 
-/// The `packet_type` values of the wire protocol.
-enum class packet_type { register_worker, shutdown, run, cancel, result };
+/// The `packet_type` values of the wire protocol. `progress` is an extension: a worker's partial
+/// output, sent on to a client only when its RUN asked for it (`"progress": true`).
+enum class packet_type { register_worker, shutdown, run, cancel, result, progress };
 
 /// The `rc` values a RESULT packet may carry.
 enum class result_code {

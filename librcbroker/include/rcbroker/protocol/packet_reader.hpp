@@ -27,7 +27,12 @@ struct packet_fields {
   bool detach = false;                  ///< `null` and absent read as false
   std::optional<std::string> token;     ///< extension: worker token in REGISTER
   std::optional<double> timeout; ///< extension: RUN's deadline in seconds (caller checks > 0)
-  std::optional<result_code> rc; ///< RESULT's outcome
+  bool progress = false;         ///< extension: RUN wants its worker's PROGRESS packets
+  std::optional<std::int64_t> priority; ///< extension: RUN's queue priority (higher first)
+  std::optional<std::int64_t> retries;  ///< extension: RUN's retries on worker loss (caller checks)
+  /// Extension: the pipelines a REGISTERing worker serves (absent: every pipeline).
+  std::optional<std::vector<std::string>> pipelines;
+  std::optional<result_code> rc;                      ///< RESULT's outcome
   std::optional<std::string> variables;               ///< RUN's JSON text, as the client sent it
   std::optional<std::string> error;                   ///< RESULT's text for people
   std::optional<std::string> result;                  ///< RESULT's JSON text, as the worker sent it
