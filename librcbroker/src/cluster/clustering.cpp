@@ -1,6 +1,7 @@
 #include "rcbroker/cluster/clustering.hpp"
 
 #include "guarded_multiplexer.hpp"
+#include "openssl_error_queue.hpp"
 #include "rcbroker/actors/messages.hpp"
 
 #include <caf/actor_system.hpp>
@@ -17,7 +18,7 @@ void enable_clustering(caf::actor_system_config& cfg, const clustering_options& 
           caf::actor_system& sys) -> caf::actor_system::module* {
         return new guarded_middleman(sys, max_payload, max_connections);
       });
-  if (opts.tls()) {
+  if (opts.tls() && tls_error_queue_emptied()) {
     cfg.openssl_certificate = opts.tls_cert;
     cfg.openssl_key = opts.tls_key;
     cfg.openssl_cafile = opts.tls_ca;

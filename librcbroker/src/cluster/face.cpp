@@ -155,7 +155,7 @@ cluster_face_actor::behavior_type face(face_pointer self, switchboard_actor sb, 
   return {
       [self](bind_atom, cluster_membership_actor& membership) {
         auto& sender = self->current_sender();
-        if (self->state.membership || (sender && sender->node() != self->node()))
+        if (self->state.membership || !sender || sender->node() != self->node())
           return refuse(self, "a bind");
         self->state.membership = std::move(membership);
       },
@@ -168,7 +168,9 @@ cluster_face_actor::behavior_type face(face_pointer self, switchboard_actor sb, 
           return rp;
         }
         // Answered by the face itself: the other node never learns the membership actor.
-        self->request(self->state.membership, std::chrono::seconds{10}, hello_atom::value,
+        // Within the greeter's own timeout (5 s): a late answer would link a member whose
+        // greeter already gave up.
+        self->request(self->state.membership, std::chrono::seconds{4}, hello_atom::value,
                       sender->node(), std::move(hello))
             .then([rp](member_hello& answer) mutable { rp.deliver(std::move(answer)); },
                   [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });

@@ -8,6 +8,7 @@
 #include <caf/io/network/default_multiplexer.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace rcbroker::cluster {
 
@@ -32,10 +33,12 @@ public:
 
   caf::io::scribe_ptr new_scribe(caf::io::network::native_socket fd) override;
 
-  connection_guard& guard() noexcept { return guard_; }
+  connection_guard& guard() noexcept { return *guard_; }
 
 private:
-  connection_guard guard_;
+  // Shared with the connections: the base class releases the last of them after this class's
+  // members are gone.
+  std::shared_ptr<connection_guard> guard_ = std::make_shared<connection_guard>();
 };
 
 /// CAF's middleman on a `guarded_multiplexer`: what `enable_clustering` loads.

@@ -49,8 +49,8 @@ void bind_to(Self* self, Remote remote, peer_role role) {
   if (st.remote || !remote)
     return drop(self, "a second bind");
   // Only this node binds a half (the membership actor, after the greeting).
-  auto sender = self->current_sender();
-  if (sender && sender->node() != self->node())
+  auto& sender = self->current_sender();
+  if (!sender || sender->node() != self->node())
     return drop(self, "a bind");
   st.remote = std::move(remote);
   st.remote_ptr = caf::actor_cast<caf::strong_actor_ptr>(st.remote);
@@ -152,9 +152,10 @@ cluster_outbound_actor::behavior_type outbound(outbound_pointer self, switchboar
       },
       [self](capacity_atom, std::uint64_t free) {
         auto& st = self->state;
-        if (!st.remote_ptr && self->current_sender()) {
+        auto& sender = self->current_sender();
+        if (!st.remote_ptr && sender && sender->node() != self->node()) {
           st.early_free = free;
-          st.early_sender = self->current_sender();
+          st.early_sender = sender;
           return;
         }
         if (!from(self->current_sender(), st.remote_ptr))
@@ -178,7 +179,7 @@ void inbound_send_results(inbound_pointer self, std::vector<frame>& frames) {
   std::vector<frame> batch;
   std::size_t bytes = 0;
   for (auto& f : frames) {
-    auto size = f.payload().size();
+    auto size = f.payload().size() + 16; // and what serializing it adds
     if (!batch.empty() && bytes + size > st.cfg.max_batch_bytes) {
       self->send(st.remote, deliver_atom::value, std::move(batch));
       batch.clear();

@@ -92,10 +92,11 @@ void enter(member& m, member_state s) {
 }
 
 // Only this node's actors (its face, the Broker, its own timers) talk to the membership actor;
-// its handle is seen by the members it greets, and anything they send it directly is dropped.
+// its handle is seen by the members it greets, and anything they send it directly is dropped. An
+// anonymous message may come from another node (CAF delivers a remote anon_send without sender).
 bool local_sender(membership_pointer self) {
   auto& sender = self->current_sender();
-  return sender == nullptr || sender->node() == self->node();
+  return sender != nullptr && sender->node() == self->node();
 }
 
 member_map::iterator find_by_node(membership_pointer self, const caf::node_id& node) {
@@ -301,6 +302,17 @@ void dial(membership_pointer self, std::uint64_t id) {
           });
 }
 
+/// Whether another member fits: greetings and gossip must not make the node keep (and dial)
+/// members without bound.
+bool room_for_member(membership_pointer self) {
+  auto& st = self->state;
+  if (st.cfg.max_members == 0 || st.members.size() < st.cfg.max_members)
+    return true;
+  spdlog::warn("cluster: {} members known (cluster-max-connections); another is refused",
+               st.members.size());
+  return false;
+}
+
 std::uint64_t add_member(membership_pointer self, std::string dial, bool listed) {
   auto id = self->state.next_id++;
   auto& m = self->state.members[id];
@@ -322,6 +334,8 @@ void learn(membership_pointer self, const std::vector<std::string>& addresses) {
       spdlog::warn("cluster: a member told of a bad address: {}", error);
       continue;
     }
+    if (!room_for_member(self))
+      return;
     spdlog::info("cluster: learnt of member {}; dialling it", address);
     dial(self, add_member(self, address, false));
   }
@@ -354,8 +368,11 @@ caf::result<member_hello> on_hello(membership_pointer self, const caf::node_id& 
     else if (i != st.members.end())
       end_link(self, i->second);
   }
-  if (i == st.members.end())
+  if (i == st.members.end()) {
+    if (!room_for_member(self))
+      return caf::make_error(caf::sec::runtime_error, "too many members");
     i = st.members.find(add_member(self, hello.address, false));
+  }
   auto& m = i->second;
   ++m.attempt; // a dial or greeting of ours under way is moot now
   m.node = node;

@@ -236,20 +236,12 @@ void node::start_cluster(const settings& s) {
   bool tls = !s.cluster_tls_cert.empty();
   face_ = cluster::spawn_face(sys, switchboard_,
                               {s.worker_token, s.max_client_connections, s.max_worker_connections});
-  if (s.cluster_port != 0) {
-    auto requested = static_cast<std::uint16_t>(s.cluster_port);
-    auto port = tls ? caf::openssl::publish(face_, requested, s.cluster_bind.c_str(), true)
-                    : sys.middleman().publish(face_, requested, s.cluster_bind.c_str(), true);
-    if (!port)
-      throw std::runtime_error("cannot publish the cluster port " + s.cluster_bind + ":" +
-                               std::to_string(s.cluster_port) + ": " + sys.render(port.error()));
-    cluster_port_ = *port;
-  }
   cluster::membership_config m_cfg;
   m_cfg.name = s.node_name;
-  m_cfg.address = advertised_address(s, cluster_port_);
+  m_cfg.address = advertised_address(s, static_cast<std::uint16_t>(s.cluster_port));
   m_cfg.tls = tls;
   m_cfg.max_batch_bytes = s.max_frame_size;
+  m_cfg.max_members = s.cluster_max_connections;
   for (auto& text : s.cluster_peers) {
     cluster::peer_address address;
     std::string error;
@@ -258,11 +250,24 @@ void node::start_cluster(const settings& s) {
   }
   auto address = m_cfg.address;
   membership_ = cluster::spawn_membership(sys, switchboard_, face_, std::move(m_cfg));
-  caf::anon_send(face_, actors::bind_atom::value, membership_);
-  if (cluster_port_ != 0)
-    spdlog::info("cluster: this node{} is reachable for members on {}:{}{} and advertises {}",
-                 s.node_name.empty() ? "" : " (" + s.node_name + ")", s.cluster_bind, cluster_port_,
-                 tls ? " (TLS)" : "", address);
+  // The face takes its membership actor from a named local sender only, and has it before the
+  // port is open: no greeting finds it unbound, and no remote sender can bind it first.
+  {
+    caf::scoped_actor self{sys};
+    self->send(face_, actors::bind_atom::value, membership_);
+  }
+  if (s.cluster_port == 0)
+    return;
+  auto requested = static_cast<std::uint16_t>(s.cluster_port);
+  auto port = tls ? caf::openssl::publish(face_, requested, s.cluster_bind.c_str(), true)
+                  : sys.middleman().publish(face_, requested, s.cluster_bind.c_str(), true);
+  if (!port)
+    throw std::runtime_error("cannot publish the cluster port " + s.cluster_bind + ":" +
+                             std::to_string(s.cluster_port) + ": " + sys.render(port.error()));
+  cluster_port_ = *port;
+  spdlog::info("cluster: this node{} is reachable for members on {}:{}{} and advertises {}",
+               s.node_name.empty() ? "" : " (" + s.node_name + ")", s.cluster_bind, cluster_port_,
+               tls ? " (TLS)" : "", address);
 }
 
 node::~node() {

@@ -31,6 +31,9 @@ struct membership_config {
   caf::timespan forget_after = std::chrono::minutes{5};
   /// Passed to the links (link_config::max_batch_bytes).
   std::size_t max_batch_bytes = 1 << 20;
+  /// Members known at once, linked or not (0: no limit); more greetings are refused and more
+  /// addresses from gossip ignored.
+  std::size_t max_members = 256;
 };
 
 /// Spawns the actor that keeps this node's links to every member of the cluster
