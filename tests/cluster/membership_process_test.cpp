@@ -58,25 +58,12 @@ struct member_process {
   }
 };
 
-/// Sends RUNs from `client` until `worker` takes one (the link may not offer the worker's slot
-/// yet: NO_CAPACITY until it does); returns its cookie, or "" after 20 s. A RUN that crosses a
-/// (TLS) link on a loaded machine may take far longer than a local one: each is given a second.
-std::string run_until_taken(raw_peer& client, raw_peer& worker) {
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    auto cookie = new_cookie();
-    client.send(original_run(cookie, "echo", "{}"));
-    if (auto run = worker.receive(1000))
-      return field(*run, "cookie") == cookie ? cookie : std::string{};
-    auto reply = client.receive(1000);
-    if (!reply || field(*reply, "rc") != "NO_CAPACITY")
-      return {};
-  }
-  return {};
-}
+/// A RUN that crosses a (TLS) link on a loaded machine may take far longer than a local one.
+constexpr int crossing_ms = 1000;
 
 /// Sends a RUN from `client` until `worker` takes one, answers it and checks the RESULT.
 void expect_served(raw_peer& client, raw_peer& worker, const std::string& what) {
-  auto cookie = run_until_taken(client, worker);
+  auto cookie = run_until_accepted(client, worker, crossing_ms);
   ASSERT_FALSE(cookie.empty()) << what;
   worker.send(original_result(cookie, "\"ok\""));
   auto result = client.receive();
@@ -106,7 +93,7 @@ TEST(ClusterMembership, FiveNodesJoinedThroughOneSeedFormAMeshThatOutlivesTheSee
   expect_served(client_b, worker_e, "B's client on E's worker");
 
   // A task between B and E is under way when the seed dies: it completes.
-  auto open = run_until_taken(client_b, worker_e);
+  auto open = run_until_accepted(client_b, worker_e, crossing_ms);
   ASSERT_FALSE(open.empty());
   nodes[0].process->signal(SIGKILL);
   nodes[0].process->wait();

@@ -187,11 +187,11 @@ std::string original_result(const std::string& cookie, const std::string& result
          json_string_or_null(result_json) + "}";
 }
 
-std::string run_until_accepted(raw_peer& client, raw_peer& worker) {
+std::string run_until_accepted(raw_peer& client, raw_peer& worker, int worker_wait_ms) {
   for (int attempt = 0; attempt < 200; ++attempt) {
     auto cookie = new_cookie();
     client.send(original_run(cookie, "echo", "{}"));
-    if (auto run = worker.receive(50))
+    if (auto run = worker.receive(worker_wait_ms))
       return field(*run, "cookie") == cookie ? cookie : std::string{};
     auto reply = client.receive(1000);
     if (!reply || field(*reply, "rc") != "NO_CAPACITY")

@@ -70,7 +70,9 @@ std::string original_result(const std::string& cookie, const std::string& result
 /// Sends RUNs from `client` until one reaches `worker` (where capacity shows up asynchronously,
 /// e.g. across cluster links); returns its cookie, or "" when a reply is not NO_CAPACITY or after
 /// about 10 s.
-std::string run_until_accepted(raw_peer& client, raw_peer& worker);
+/// `worker_wait_ms` is how long a RUN may take to reach the worker (longer across a cluster link
+/// on a loaded machine).
+std::string run_until_accepted(raw_peer& client, raw_peer& worker, int worker_wait_ms = 50);
 
 /// A fresh random UUID in canonical lower-case form.
 std::string new_cookie();
