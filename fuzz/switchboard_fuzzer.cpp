@@ -494,7 +494,7 @@ private:
       send(result_atom::value, c, result_frame(c, result_code::ok, ++serial_));
       break;
     default:
-      send(capacity_atom::value, std::uint64_t{5});
+      send(capacity_atom::value, slot_offer{5, 5, {}});
       break;
     }
   }

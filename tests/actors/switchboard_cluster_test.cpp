@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -15,17 +17,41 @@ namespace {
 using namespace std::chrono_literals;
 using namespace sbtest;
 
-/// A stand-in for a link between two nodes: records the frames and the capacity counts it is sent.
+/// A stand-in for a link between two nodes: records the frames and the slot offers it is sent.
 struct fake_link : fake_peer {
-  std::shared_ptr<std::vector<std::uint64_t>> capacities;
+  std::shared_ptr<std::vector<slot_offer>> offers;
 
-  /// Returns the capacity counts received so far and forgets them.
+  /// Returns the free slot counts of the offers received so far and forgets them.
   std::vector<std::uint64_t> take_capacities() {
-    auto counts = std::move(*capacities);
-    capacities->clear();
+    std::vector<std::uint64_t> counts;
+    for (auto& o : take_offers())
+      counts.push_back(o.total);
     return counts;
   }
+
+  /// Returns the offers received so far and forgets them.
+  std::vector<slot_offer> take_offers() {
+    auto got = std::move(*offers);
+    offers->clear();
+    return got;
+  }
 };
+
+/// An offer of `total` slots, `any` of them for every pipeline, the rest per pipeline.
+slot_offer offer_of(std::uint64_t total, std::uint64_t any,
+                    std::map<std::string, std::uint64_t> by_pipeline = {}) {
+  slot_offer o;
+  o.total = total;
+  o.any = any;
+  o.by_pipeline = std::move(by_pipeline);
+  return o;
+}
+
+/// A RUN of `pipeline` as an extended client writes it; `extra` is appended as fields.
+frame run_of(const cookie& c, const std::string& pipeline, const std::string& extra = "") {
+  return frame{R"({"packet_type":"RUN","cookie":")" + c.to_string() + R"(","pipeline":")" +
+               pipeline + R"(","variables":"{}")" + extra + "}"};
+}
 
 /// The Switchboard with peers in the cluster roles as well.
 class SwitchboardClusterTest : public SwitchboardTest {
@@ -35,24 +61,23 @@ protected:
 
   fake_link spawn_link() {
     auto inbox = std::make_shared<std::vector<frame>>();
-    auto capacities = std::make_shared<std::vector<std::uint64_t>>();
+    auto offers = std::make_shared<std::vector<slot_offer>>();
     auto handle = sys_.spawn(
         [](cluster_link_actor::pointer, std::shared_ptr<std::vector<frame>> inbox,
-           std::shared_ptr<std::vector<std::uint64_t>> capacities)
-            -> cluster_link_actor::behavior_type {
+           std::shared_ptr<std::vector<slot_offer>> offers) -> cluster_link_actor::behavior_type {
           return {
               [inbox](deliver_atom, const frame& f) { inbox->push_back(f); },
               [inbox](deliver_atom, const std::vector<frame>& fs) {
                 inbox->insert(inbox->end(), fs.begin(), fs.end());
               },
-              [capacities](capacity_atom, std::uint64_t n) { capacities->push_back(n); },
+              [offers](capacity_atom, const slot_offer& o) { offers->push_back(o); },
           };
         },
-        inbox, capacities);
+        inbox, offers);
     fake_link link;
     link.handle = caf::actor_cast<peer_actor>(handle);
     link.inbox = inbox;
-    link.capacities = capacities;
+    link.offers = offers;
     // As a plain peer, so that the fixture stops it and counts its frames at shutdown.
     peers_.push_back(link);
     return link;
@@ -75,8 +100,43 @@ protected:
     return link;
   }
 
-  void offer(const fake_peer& link, std::uint64_t free) {
-    caf::send_as(link.handle, sb_, capacity_atom::value, free);
+  void offer(const fake_peer& link, std::uint64_t free) { offer(link, offer_of(free, free)); }
+
+  void offer(const fake_peer& link, slot_offer o) {
+    caf::send_as(link.handle, sb_, capacity_atom::value, std::move(o));
+    sched_.run();
+  }
+
+  /// A worker with `capacity` slots that serves only `pipelines`.
+  fake_peer worker_for(std::uint32_t capacity, std::vector<std::string> pipelines) {
+    auto peer = join(peer_role::worker);
+    caf::send_as(peer.handle, sb_, register_atom::value, capacity, std::move(pipelines));
+    sched_.run();
+    return peer;
+  }
+
+  /// Sends `f` as the RUN of `c` from `client` (an actor or a link: the Switchboard reads it).
+  void send_run(const fake_peer& client, const cookie& c, frame f) {
+    caf::send_as(client.handle, sb_, run_atom::value, c, false, std::move(f));
+    sched_.run();
+  }
+
+  /// Sends a frame from a link worker as its outbound half passes on another node's PROGRESS.
+  void send_progress(const fake_peer& link, const cookie& c, const std::string& tag) {
+    routed_packet p;
+    p.type = packet_type::progress;
+    p.id = c;
+    p.bytes = frame{R"({"packet_type":"PROGRESS","cookie":")" + c.to_string() + R"(","result":"")" +
+                    tag + R"(""})"};
+    caf::send_as(link.handle, sb_, packets_atom::value, std::vector<routed_packet>{p});
+    sched_.run();
+  }
+
+  /// Sends a RESULT with `rc` from `worker` for `c`.
+  void result_with(const fake_peer& worker, const cookie& c, result_code rc) {
+    auto f = frame{R"({"packet_type":"RESULT","cookie":")" + c.to_string() + R"(","rc":")" +
+                   std::string{protocol::to_string(rc)} + R"(","error":"gone"})"};
+    caf::send_as(worker.handle, sb_, result_atom::value, c, rc, f);
     sched_.run();
   }
 };
@@ -532,6 +592,174 @@ TEST_F(SwitchboardClusterTest, ShutdownTellsClusterWorkersButNotClusterClients) 
   EXPECT_TRUE(
       is_result(got[0], cookie_n(4), result_code::broker_went_away, "The broker is shutting down"));
   EXPECT_TRUE(cw.take().empty());
+}
+
+// -- pipelines, progress and retries across links (issue 14) -------------------------------------
+
+TEST_F(SwitchboardClusterTest, ALinkClientIsOfferedSlotsPerPipelineWhileSomeWorkerIsRestricted) {
+  start();
+  auto link = link_client();
+  EXPECT_EQ(link.take_offers(), std::vector<slot_offer>{offer_of(0, 0)});
+  auto alpha = worker_for(2, {"alpha", "beta"});
+  auto every = worker(1);
+  advance(flush_period);
+  EXPECT_EQ(link.take_offers(),
+            std::vector<slot_offer>{offer_of(3, 1, {{"alpha", 2}, {"beta", 2}})});
+  // A slot of the restricted worker taken: the total and the pipelines it served change.
+  auto c = client();
+  send_run(c, cookie_n(1), run_of(cookie_n(1), "alpha"));
+  ASSERT_EQ(alpha.take().size(), 1u);
+  advance(flush_period);
+  EXPECT_EQ(link.take_offers(),
+            std::vector<slot_offer>{offer_of(2, 1, {{"alpha", 1}, {"beta", 1}})});
+  // Once no worker is restricted, the offer is a count again.
+  kill(alpha);
+  advance(flush_period);
+  EXPECT_EQ(link.take_offers(), std::vector<slot_offer>{offer_of(1, 1)});
+  EXPECT_TRUE(every.take().empty());
+}
+
+TEST_F(SwitchboardClusterTest, ARunCrossesOnlyToANodeWhoseOfferServesItsPipeline) {
+  start();
+  auto alpha_node = link_worker(0);
+  offer(alpha_node, offer_of(1, 0, {{"alpha", 1}}));
+  auto any_node = link_worker(0);
+  offer(any_node, offer_of(1, 1));
+  auto c = client();
+  send_run(c, cookie_n(1), run_of(cookie_n(1), "beta"));
+  send_run(c, cookie_n(2), run_of(cookie_n(2), "alpha"));
+  EXPECT_EQ(cookie_of(any_node.take().at(0)), cookie_n(1));
+  EXPECT_EQ(cookie_of(alpha_node.take().at(0)), cookie_n(2));
+  // The alpha node has no slot left for alpha, and none ever for gamma.
+  offer(alpha_node, offer_of(1, 0, {{"alpha", 1}}));
+  send_run(c, cookie_n(3), run_of(cookie_n(3), "gamma"));
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(3), result_code::no_capacity, "No capacity available"));
+  EXPECT_TRUE(alpha_node.take().empty());
+  EXPECT_EQ(status().cluster_runs_sent, 2u);
+}
+
+TEST_F(SwitchboardClusterTest, ProgressFromAnotherNodeReachesAnOptedInClientOnly) {
+  start();
+  auto cw = link_worker(2);
+  auto c = client();
+  send_run(c, cookie_n(1), run_of(cookie_n(1), "echo", R"(,"progress":true)"));
+  send_run(c, cookie_n(2), run_of(cookie_n(2), "echo"));
+  ASSERT_EQ(cw.take().size(), 2u);
+  send_progress(cw, cookie_n(1), "half");
+  send_progress(cw, cookie_n(2), "half");
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(cookie_of(got[0]), cookie_n(1));
+  EXPECT_NE(got[0].payload().find("PROGRESS"), std::string_view::npos);
+  EXPECT_EQ(status().routes, 2u) << "PROGRESS ends no route";
+}
+
+TEST_F(SwitchboardClusterTest, ALinkClientsRunGetsProgressAndNeverRunsAgainHere) {
+  start();
+  auto w1 = worker(1);
+  auto w2 = worker(1);
+  auto link = link_client();
+  send_run(link, cookie_n(1), run_of(cookie_n(1), "echo", R"(,"progress":true,"retries":3)"));
+  ASSERT_EQ(w1.take().size(), 1u);
+  link.take();
+  packets(w1, {routed_packet{packet_type::progress,
+                             cookie_n(1),
+                             false,
+                             false,
+                             {},
+                             frame{R"({"packet_type":"PROGRESS","cookie":")" +
+                                   cookie_n(1).to_string() + R"(","result":"1"})"}}});
+  auto got = link.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_NE(got[0].payload().find("PROGRESS"), std::string_view::npos);
+  // The other node owns the retries: here the loss is answered, without attempts.
+  kill(w1);
+  EXPECT_TRUE(w2.take().empty());
+  got = link.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(is_result(got[0], cookie_n(1), result_code::worker_went_away,
+                        "The worker connection went away"));
+  EXPECT_EQ(got[0].payload().find("attempts"), std::string_view::npos);
+}
+
+TEST_F(SwitchboardClusterTest, ATaskWhoseRemoteWorkerWentAwayRunsAgainWithTheSameFrame) {
+  start();
+  auto cw = link_worker(1);
+  auto c = client();
+  auto sent = run_of(cookie_n(1), "echo", R"(,"retries":1)");
+  send_run(c, cookie_n(1), sent);
+  auto first = cw.take();
+  ASSERT_EQ(first.size(), 1u);
+  auto w = worker(1); // registers after the RUN crossed
+  result_with(cw, cookie_n(1), result_code::worker_went_away);
+  EXPECT_TRUE(c.take().empty()) << "no WORKER_WENT_AWAY while a retry is left";
+  auto again = w.take();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].payload(), sent.payload());
+  result(w, cookie_n(1), "ok");
+  auto got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_NE(got[0].payload().find(R"("attempts":2})"), std::string_view::npos) << got[0].payload();
+  // Without retries the other node's answer goes to the client.
+  send_run(c, cookie_n(2), run_of(cookie_n(2), "echo"));
+  send_run(c, cookie_n(3), run_of(cookie_n(3), "echo"));
+  ASSERT_EQ(w.take().size(), 1u);
+  ASSERT_EQ(cw.take().size(), 1u);
+  result_with(cw, cookie_n(3), result_code::worker_went_away);
+  got = c.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(cookie_of(got[0]), cookie_n(3));
+  EXPECT_EQ(protocol::read_packet(got[0]).fields.rc, result_code::worker_went_away);
+}
+
+TEST_F(SwitchboardClusterTest, AnUnreadableRunFromAnActorOrALinkIsAnsweredBadPacket) {
+  start();
+  auto w = worker(1);
+  auto link = link_client();
+  link.take();
+  send_run(link, cookie_n(1), frame{"not json"});
+  send_run(link, cookie_n(2), run_of(cookie_n(3), "echo")); // another cookie inside
+  auto got = link.take();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(protocol::read_packet(got[0]).fields.rc, result_code::bad_packet);
+  EXPECT_EQ(protocol::read_packet(got[1]).fields.rc, result_code::bad_packet);
+  EXPECT_TRUE(w.take().empty());
+}
+
+TEST_F(SwitchboardClusterTest, AnOfferFollowsWhatTheOtherNodeMakesOfTheLastOne) {
+  start();
+  auto w1 = worker_for(1, {"alpha"});
+  auto link = link_client();
+  EXPECT_EQ(link.take_offers(), std::vector<slot_offer>{offer_of(1, 0, {{"alpha", 1}})});
+  // The other node counts the slot as taken when it sends the RUN; a worker joining within the
+  // same flush leaves the real offer as it was, yet the other node must hear of the slot.
+  send_run(link, cookie_n(1), run_of(cookie_n(1), "alpha"));
+  ASSERT_EQ(w1.take().size(), 1u);
+  auto w2 = worker_for(1, {"alpha"});
+  advance(flush_period);
+  EXPECT_EQ(link.take_offers(), std::vector<slot_offer>{offer_of(1, 0, {{"alpha", 1}})});
+  result(w1, cookie_n(1));
+  ASSERT_EQ(link.take().size(), 1u);
+  advance(flush_period);
+  EXPECT_EQ(link.take_offers(), std::vector<slot_offer>{offer_of(2, 0, {{"alpha", 2}})});
+  // Without restricted workers a RESULT going back says all there is: no offer follows it.
+  kill(w1);
+  kill(w2);
+  auto w = worker(1);
+  advance(flush_period);
+  EXPECT_EQ(link.take_offers(), std::vector<slot_offer>{offer_of(1, 1)});
+  send_run(link, cookie_n(2), run_of(cookie_n(2), "beta"));
+  ASSERT_EQ(w.take().size(), 1u);
+  advance(flush_period);
+  EXPECT_TRUE(link.take_offers().empty());
+  result(w, cookie_n(2));
+  advance(flush_period);
+  EXPECT_TRUE(link.take_offers().empty());
+  // Once a second, every link hears the offer as it is, whatever it makes of it.
+  advance(1s);
+  EXPECT_EQ(link.take_offers(), std::vector<slot_offer>{offer_of(1, 1)});
 }
 
 } // namespace

@@ -134,7 +134,7 @@ TEST_F(SwitchboardTest, ClusterLinksAreNotHeldToThePerClientLimit) {
                 [inbox](deliver_atom, const std::vector<frame>& fs) {
                   inbox->insert(inbox->end(), fs.begin(), fs.end());
                 },
-                [](capacity_atom, std::uint64_t) {}};
+                [](capacity_atom, const slot_offer&) {}};
       },
       inbox);
   fake_peer link{caf::actor_cast<peer_actor>(handle), inbox};

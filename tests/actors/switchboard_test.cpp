@@ -387,7 +387,7 @@ TEST_F(SwitchboardTest, MessagesFromAnonymousSendersAreDropped) {
   caf::anon_send(sb_, register_atom::value, std::uint32_t{4});
   caf::anon_send(sb_, result_atom::value, cookie_n(1), result_frame(cookie_n(1)));
   caf::anon_send(sb_, result_atom::value, cookie_n(1), result_code::ok, result_frame(cookie_n(1)));
-  caf::anon_send(sb_, capacity_atom::value, std::uint64_t{4});
+  caf::anon_send(sb_, capacity_atom::value, slot_offer{4, 4, {}});
   caf::anon_send(sb_, join_atom::value, peer_role::worker);
   sched_.run();
   EXPECT_TRUE(c.take().empty());

@@ -207,3 +207,74 @@ TEST(ClusterPeering, ThreeNodesInALineBecomeAMesh) {
   ASSERT_TRUE(result);
   EXPECT_EQ(field(*result, "result"), "\"from C\"");
 }
+
+namespace {
+
+/// `packet` (a JSON object) with `fields` (",\"name\":value...") added before its closing brace.
+std::string with_fields(std::string packet, const std::string& fields) {
+  packet.insert(packet.size() - 1, fields);
+  return packet;
+}
+
+/// A REGISTER of an extended worker that serves only `pipelines` (a JSON array).
+std::string register_for(int capacity, const std::string& pipelines) {
+  return with_fields(original_register(capacity), R"(,"pipelines":)" + pipelines);
+}
+
+} // namespace
+
+// Issue 14 across a link: A's own worker serves beta, B's workers alpha. Each RUN lands on a
+// worker that serves its pipeline, PROGRESS crosses back to the client that asked, and a task
+// whose worker on B went away runs again on B's other worker.
+TEST(ClusterPeering, PipelinesProgressAndRetriesCrossALink) {
+  auto port_b = free_tcp_port();
+  auto b = start_cluster_node(port_b, {});
+  auto a = start_cluster_node(0, {"127.0.0.1:" + std::to_string(port_b)});
+  raw_peer alpha_1{b->worker_tcp};
+  alpha_1.send(register_for(1, R"(["alpha"])"));
+  raw_peer beta{a->worker_tcp};
+  beta.send(register_for(1, R"(["beta"])"));
+  ASSERT_TRUE(a->wait_for([](auto& s) { return s.cluster_free_slots == 1 && s.free_slots == 1; }));
+  raw_peer client{a->client_tcp};
+  // Nobody serves gamma: B's free slot is for alpha only.
+  auto gamma = new_cookie();
+  client.send(original_run(gamma, "gamma", "{}"));
+  auto refused = client.receive();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(field(*refused, "rc"), "NO_CAPACITY");
+  EXPECT_EQ(field(*refused, "error"), "No capacity available for pipeline 'gamma'");
+  auto beta_cookie = new_cookie();
+  client.send(original_run(beta_cookie, "beta", "{}"));
+  auto at_beta = beta.receive();
+  ASSERT_TRUE(at_beta);
+  EXPECT_EQ(field(*at_beta, "cookie"), beta_cookie);
+  auto alpha_cookie = new_cookie();
+  auto alpha_run =
+      with_fields(original_run(alpha_cookie, "alpha", "{}"), R"(,"progress":true,"retries":1)");
+  client.send(alpha_run);
+  auto at_alpha = alpha_1.receive();
+  ASSERT_TRUE(at_alpha);
+  EXPECT_EQ(*at_alpha, alpha_run);
+  auto progress = R"({"packet_type":"PROGRESS","cookie":")" + alpha_cookie + R"(","result":"1/2"})";
+  alpha_1.send(progress);
+  EXPECT_EQ(client.receive(), progress) << "PROGRESS crosses back byte for byte";
+  // A second alpha worker on B; once A knows of its slot, the first goes away mid-task.
+  raw_peer alpha_2{b->worker_tcp};
+  alpha_2.send(register_for(1, R"(["alpha"])"));
+  ASSERT_TRUE(a->wait_for([](auto& s) { return s.cluster_free_slots == 1; }))
+      << "A sees " << a->status().cluster_free_slots << " free slot(s) on B, B has "
+      << b->status().free_slots;
+  alpha_1.close();
+  auto again = alpha_2.receive();
+  ASSERT_TRUE(again) << "the task runs again on B's other alpha worker";
+  EXPECT_EQ(*again, alpha_run);
+  alpha_2.send(original_result(alpha_cookie, "\"done\""));
+  auto result = client.receive();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(field(*result, "rc"), "OK");
+  EXPECT_NE(result->find(R"("attempts":2})"), std::string::npos) << *result;
+  beta.send(original_result(beta_cookie, "\"b\""));
+  auto beta_result = client.receive();
+  ASSERT_TRUE(beta_result);
+  EXPECT_EQ(field(*beta_result, "cookie"), beta_cookie);
+}

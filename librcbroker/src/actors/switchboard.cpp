@@ -1,6 +1,7 @@
 #include "rcbroker/actors/switchboard.hpp"
 
 #include "rcbroker/actors/fair_queue.hpp"
+#include "rcbroker/actors/packet_check.hpp"
 #include "rcbroker/actors/slot_fifo.hpp"
 #include "rcbroker/logging/component.hpp"
 #include "rcbroker/protocol/packet.hpp"
@@ -56,10 +57,11 @@ struct peer_entry {
   std::optional<std::vector<std::string>> pipelines;
   /// Tasks given to it (worker side) or routes it opened (client side) since it joined.
   std::uint64_t tasks = 0;
-  /// Cluster client only: where this node's free slot count goes.
+  /// Cluster client only: where this node's slot offers go.
   cluster_link_actor link;
-  /// Cluster client only: the free slot count it was last sent.
-  std::uint64_t reported_free = 0;
+  /// Cluster client: the offer it was last sent. Cluster worker: what its node offers now (less
+  /// what this node has sent there since).
+  slot_offer offer;
   /// Socket client only: its host ("" otherwise) and that host's entry (stable: a map node).
   std::string host;
   host_entry* host_load = nullptr;
@@ -202,10 +204,10 @@ struct switchboard_state {
   slot_fifo local_slots;
   /// Free slots that other nodes offer through their links.
   slot_fifo remote_slots;
-  /// The free local slot count at the last flush (or the first cluster client's join), and
-  /// whether a flush is scheduled.
-  std::uint64_t reported_free = 0;
+  /// Whether a flush of slot offers to link clients is scheduled, and whether their periodic
+  /// refresh is.
   bool flush_scheduled = false;
+  bool refresh_scheduled = false;
   std::uint64_t link_clients = 0;
 
   /// RUNs waiting for a free slot, clients taking turns.
@@ -407,16 +409,19 @@ struct switchboard_state {
     }
   }
 
-  void answer(const peer_entry& client, const cookie& c, result_code rc, const char* text) {
+  void answer(peer_entry& client, const cookie& c, result_code rc, const char* text) {
     ++traffic.broker_results[static_cast<std::size_t>(rc)];
     count_result(client);
     deliver(client, protocol::make_broker_result(c, rc, text));
   }
 
   /// Counts a RESULT delivered to `client` for its transport.
-  static void count_result(const peer_entry& client) {
+  static void count_result(peer_entry& client) {
     if (client.results_delivered != nullptr)
       ++*client.results_delivered;
+    // The other node frees the slot it counted for the RUN as the RESULT arrives.
+    if (client.role == peer_role::link_client)
+      client.offer.give_back();
   }
 
   /// Delivers a peer's frame unchanged to another peer, counting it.
@@ -452,8 +457,8 @@ struct switchboard_state {
   }
 
   /// Takes a free slot for a RUN of `pipeline` from a client of `client_role`, least recently
-  /// freed first among the local workers that serve it, else (clients only) the front remote
-  /// slot: links offer every pipeline. Returns its worker, or 0 when none is free.
+  /// freed first among the local workers that serve it, else (clients only) of the first link
+  /// whose node offers a slot for the pipeline. Returns its worker, or 0 when none is free.
   peer_id take_slot(peer_role client_role, std::string_view pipeline) {
     peer_id worker = 0;
     if (restricted_workers == 0) {
@@ -463,33 +468,86 @@ struct switchboard_state {
       worker = local_slots.take_first([&](peer_id id) { return serves(peers.at(id), pipeline); });
     }
     if (worker == 0 && client_role == peer_role::client && remote_slots.count() > 0) {
-      worker = remote_slots.take();
-      ++cluster_runs_sent;
+      worker = remote_slots.take_first(
+          [&](peer_id id) { return peers.at(id).offer.serves(std::string{pipeline}); });
+      if (worker != 0) {
+        peers.at(worker).offer.take(std::string{pipeline});
+        ++cluster_runs_sent;
+      }
     }
     return worker;
   }
 
-  /// Tells link clients the free local slot count soon, once for many changes.
+  /// The free local slots as links offer them to other nodes: per pipeline only while some
+  /// worker serves only some pipelines.
+  slot_offer local_offer() const {
+    slot_offer offer;
+    offer.total = local_slots.count();
+    if (restricted_workers == 0) {
+      offer.any = offer.total;
+      return offer;
+    }
+    local_slots.for_each([&](peer_id id, std::uint64_t free) {
+      auto& worker = peers.at(id);
+      if (!worker.pipelines) {
+        offer.any += free;
+        return;
+      }
+      for (auto& name : *worker.pipelines)
+        offer.by_pipeline[name] += free;
+    });
+    return offer;
+  }
+
+  /// Tells link clients the free local slots soon, once for many changes.
   void note_capacity_change() {
-    if (link_clients == 0 || flush_scheduled || local_slots.count() == reported_free)
+    if (link_clients == 0 || flush_scheduled)
       return;
     flush_scheduled = true;
     self->delayed_send(self, std::chrono::milliseconds{5}, flush_atom::value);
   }
 
-  void on_flush() {
-    flush_scheduled = false;
-    reported_free = local_slots.count();
-    // Per link: one that joined while a flush was pending already has a newer count.
+  /// Sends each link client the offer of free local slots where it differs from what its node
+  /// makes of the last one (each link client's `offer` follows the RUNs it sent and the RESULTs
+  /// it got as its node counts them), or to every one with `all`.
+  void send_offers(bool all) {
+    auto now_offered = local_offer();
     for (auto& [id, peer] : peers) {
-      if (peer.role == peer_role::link_client && peer.reported_free != reported_free) {
-        peer.reported_free = reported_free;
-        self->send(peer.link, capacity_atom::value, reported_free);
+      if (peer.role == peer_role::link_client && (all || peer.offer != now_offered)) {
+        peer.offer = now_offered;
+        self->send(peer.link, capacity_atom::value, now_offered);
       }
     }
   }
 
-  void on_capacity(std::uint64_t free) {
+  void on_flush() {
+    flush_scheduled = false;
+    send_offers(false);
+  }
+
+  /// Every second while links listen, each gets the offer as it is: the other node's count
+  /// drifts when an offer and its RUNs cross.
+  void on_refresh() {
+    if (self->current_sender() != self->ctrl()) {
+      ++messages_rejected;
+      switchboard_log().warn("switchboard: dropped a tick that it did not send itself");
+      return;
+    }
+    refresh_scheduled = false;
+    if (link_clients == 0)
+      return;
+    send_offers(true);
+    schedule_refresh();
+  }
+
+  void schedule_refresh() {
+    if (refresh_scheduled)
+      return;
+    refresh_scheduled = true;
+    self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
+  }
+
+  void on_capacity(slot_offer& offer) {
     auto it = find_sender();
     if (it == peer_by_addr.end() || peers.at(it->second).role != peer_role::link_worker) {
       ++messages_rejected;
@@ -498,9 +556,10 @@ struct switchboard_state {
       return;
     }
     remote_slots.remove(it->second);
-    remote_slots.add(it->second, free);
+    remote_slots.add(it->second, offer.total);
     switchboard_log().debug("switchboard: {} offers {} slot(s)",
-                            peer_text{peer_role::link_worker, it->second}, free);
+                            peer_text{peer_role::link_worker, it->second}, offer.total);
+    peers.at(it->second).offer = std::move(offer);
     dispatch_queued();
   }
 
@@ -545,9 +604,12 @@ struct switchboard_state {
     r.detach = p.detach;
     r.progress = p.progress;
     r.priority = p.priority;
-    r.report_attempts = p.retries >= 0;
-    r.retries_left =
-        p.retries >= 0 ? static_cast<std::uint32_t>(p.retries) : cfg.retries_on_worker_loss;
+    // Another node's RUN runs again, and counts its attempts, on the node of its client.
+    if (client.role != peer_role::link_client) {
+      r.report_attempts = p.retries >= 0;
+      r.retries_left =
+          p.retries >= 0 ? static_cast<std::uint32_t>(p.retries) : cfg.retries_on_worker_loss;
+    }
     if (r.retries_left > 0)
       r.pipeline = pipeline_of(p);
     r.generation = next_generation++;
@@ -626,25 +688,38 @@ struct switchboard_state {
     }
     if (role == peer_role::link_client) {
       peer.link = caf::actor_cast<cluster_link_actor>(sender);
-      peer.reported_free = local_slots.count();
-      // Changes while no link listened scheduled no flush: start counting from what it is told.
-      if (link_clients++ == 0)
-        reported_free = local_slots.count();
-      self->send(peer.link, capacity_atom::value, local_slots.count());
+      peer.offer = local_offer();
+      ++link_clients;
+      schedule_refresh();
+      self->send(peer.link, capacity_atom::value, peer.offer);
       switchboard_log().info("switchboard: another node linked here ({} slot(s) free)",
                              local_slots.count());
     }
     switchboard_log().debug("switchboard: {} joined", peer_text{role, id});
   }
 
-  /// A RUN from an actor or a link (no fields read by a connection).
+  /// A RUN from an actor or a link, which no connection read: read here under the rules a
+  /// connection applies (an actor of another node may send anything).
   void on_run(const cookie& c, bool detach, frame& run_frame) {
-    routed_packet p;
-    p.id = c;
+    auto verdict = check_packet(peer_role::client, protocol::read_packet(run_frame), {});
+    auto& p = verdict.routed;
+    if (verdict.what != packet_verdict::action::route || p.type != protocol::packet_type::run ||
+        p.id != c) {
+      auto [client_id, client] = sender_as(peer_role::client, "RUN");
+      if (client == nullptr)
+        return;
+      ++traffic.runs_received;
+      switchboard_log().warn("switchboard: bad RUN {} from {}: {}", cookie_text{c},
+                             peer_text{client->role, client_id},
+                             verdict.error.empty() ? "not a RUN for its cookie" : verdict.error);
+      answer(*client, c, result_code::bad_packet,
+             (verdict.error.empty() ? std::string{"Bad packet: not a RUN for its cookie"}
+                                    : verdict.error)
+                 .c_str());
+      return;
+    }
     p.detach = detach;
     p.bytes = std::move(run_frame);
-    if (restricted_workers > 0)
-      p.pipeline = protocol::read_packet(p.bytes).fields.pipeline.value_or("");
     on_run(p);
   }
 
@@ -683,8 +758,11 @@ struct switchboard_state {
       answer(*client, c, result_code::no_capacity, too_many_host_runs_text.c_str());
       return;
     }
-    if (client->role == peer_role::link_client)
+    if (client->role == peer_role::link_client) {
       ++cluster_runs_received;
+      // Its node counted a slot taken for this RUN, whatever the answer.
+      client->offer.take(p.pipeline);
+    }
     auto worker_id = take_slot(client->role, p.pipeline);
     if (worker_id == 0) {
       if (client->role == peer_role::client && queue.size() < cfg.queue_limit) {
@@ -842,9 +920,19 @@ struct switchboard_state {
     auto [worker_id, worker, it] = own_route(c, "RESULT");
     if (worker == nullptr)
       return;
+    untrack(worker->routes, c);
+    give_back_slot(worker_id, *worker);
+    // The other node lost its worker: the task runs again as if this node had lost it (else
+    // the client gets the other node's answer).
+    if (worker->role == peer_role::link_worker && rc == result_code::worker_went_away &&
+        may_run_again(it->second) && run_again(c, it->second)) {
+      switchboard_log().debug("switchboard: {} runs again: the worker behind {} went away",
+                              cookie_text{c}, peer_text{peer_role::link_worker, worker_id});
+      dispatch_queued();
+      return;
+    }
     auto r = std::move(it->second);
     drop_route(it);
-    untrack(worker->routes, c);
     ++traffic.worker_results[rc ? static_cast<std::size_t>(*rc) : result_code_count];
     traffic.run_latency.observe(now() - r.started);
     auto* client = find_peer(r.client);
@@ -863,8 +951,23 @@ struct switchboard_state {
                             client == nullptr ? " (client gone)"
                             : r.answered      ? " (client already answered)"
                                               : "");
-    pool_of(*worker).add(worker_id, 1);
     dispatch_queued();
+  }
+
+  /// Whether a route whose worker went away may run again: retries left, its client there and
+  /// waiting, no CANCEL sent.
+  bool may_run_again(const route& r) {
+    return r.retries_left > 0 && !r.cancel_sent && !r.answered && find_peer(r.client) != nullptr;
+  }
+
+  /// Frees the slot a finished task held. A link's slot is offered again at once only while its
+  /// node serves every pipeline everywhere; else its next offer says what is free.
+  void give_back_slot(peer_id worker_id, peer_entry& worker) {
+    pool_of(worker).add(worker_id, 1);
+    if (worker.role == peer_role::link_worker) {
+      ++worker.offer.total;
+      worker.offer.give_back();
+    }
   }
 
   /// Gives the route a deadline: the shorter of the RUN's `timeout` and max-task-duration, when
@@ -1012,8 +1115,7 @@ struct switchboard_state {
       auto& r = it->second;
       auto* client = find_peer(r.client);
       // Never after a CANCEL (the client wants it stopped) or once the client was answered.
-      if (client != nullptr && r.retries_left > 0 && !r.cancel_sent && !r.answered &&
-          run_again(c, r)) {
+      if (may_run_again(r) && run_again(c, r)) {
         ++again;
         continue;
       }
@@ -1231,8 +1333,9 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
         self->state.on_grace(c, generation);
       },
       [self](deadline_atom) { self->state.on_deadline_timer(); },
-      [self](capacity_atom, std::uint64_t free) { self->state.on_capacity(free); },
+      [self](capacity_atom, slot_offer& offer) { self->state.on_capacity(offer); },
       [self](flush_atom) { self->state.on_flush(); },
+      [self](tick_atom) { self->state.on_refresh(); },
       [self](status_atom) { return self->state.status(); },
       [self](metrics_atom) { return self->state.snapshot(); },
       [self](drain_atom) {

@@ -34,6 +34,7 @@ void enable_clustering(caf::actor_system_config& cfg, const clustering_options& 
   cfg.add_message_type<protocol::result_code>("rcbroker::result_code");
   cfg.add_message_type<routed_packet>("rcbroker::routed_packet");
   cfg.add_message_type<std::vector<routed_packet>>("rcbroker::routed_packets");
+  cfg.add_message_type<slot_offer>("rcbroker::slot_offer");
   cfg.add_message_type<member_hello>("rcbroker::member_hello");
   cfg.add_message_type<cluster_inbound_actor>("rcbroker::cluster_inbound");
   cfg.add_message_type<cluster_outbound_actor>("rcbroker::cluster_outbound");

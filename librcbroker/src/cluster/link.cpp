@@ -89,7 +89,7 @@ void end_on_down(Self* self, const char* half) {
 struct outbound_state : half_state<cluster_inbound_actor> {
   // The other node binds its halves first and its inbound half reports its free slots at once:
   // kept until this half is bound, then taken if it came from the half it is bound to.
-  std::optional<std::uint64_t> early_free;
+  std::optional<slot_offer> early_offer;
   caf::strong_actor_ptr early_sender;
   static inline const char* name = "cluster_outbound";
 };
@@ -116,6 +116,12 @@ void outbound_pass(outbound_pointer self, frame& f, bool from_local) {
       self->send(st.local, result_atom::value, c, *r.fields.rc, std::move(f));
     else
       self->send(st.local, result_atom::value, c, std::move(f));
+  } else if (!from_local && type == packet_type::progress) {
+    routed_packet p;
+    p.type = type;
+    p.id = c;
+    p.bytes = std::move(f);
+    self->send(st.local, packets_atom::value, std::vector<routed_packet>{std::move(p)});
   } else if (type != packet_type::shutdown) {
     drop(self, "a frame of the wrong kind");
   }
@@ -136,9 +142,9 @@ cluster_outbound_actor::behavior_type outbound(outbound_pointer self, switchboar
       [self](bind_atom, cluster_inbound_actor& remote) {
         bind_to(self, std::move(remote), peer_role::link_worker);
         auto& st = self->state;
-        if (st.early_free && st.remote_ptr && st.early_sender == st.remote_ptr)
-          self->send(st.local, capacity_atom::value, *st.early_free);
-        st.early_free.reset();
+        if (st.early_offer && st.remote_ptr && st.early_sender == st.remote_ptr)
+          self->send(st.local, capacity_atom::value, std::move(*st.early_offer));
+        st.early_offer.reset();
         st.early_sender = nullptr;
       },
       [self](deliver_atom, frame& f) { outbound_delivered(self, f); },
@@ -150,17 +156,17 @@ cluster_outbound_actor::behavior_type outbound(outbound_pointer self, switchboar
         for (auto& f : frames)
           outbound_pass(self, f, local);
       },
-      [self](capacity_atom, std::uint64_t free) {
+      [self](capacity_atom, slot_offer& offer) {
         auto& st = self->state;
         auto& sender = self->current_sender();
         if (!st.remote_ptr && sender && sender->node() != self->node()) {
-          st.early_free = free;
+          st.early_offer = std::move(offer);
           st.early_sender = sender;
           return;
         }
         if (!from(self->current_sender(), st.remote_ptr))
           return drop(self, "a capacity");
-        self->send(st.local, capacity_atom::value, free);
+        self->send(st.local, capacity_atom::value, std::move(offer));
       },
   };
 }
@@ -223,10 +229,10 @@ cluster_inbound_actor::behavior_type inbound(inbound_pointer self, switchboard_a
           return drop(self, "frames");
         inbound_send_results(self, frames);
       },
-      [self](capacity_atom, std::uint64_t free) {
+      [self](capacity_atom, slot_offer& offer) {
         if (!from(self->current_sender(), self->state.local_ptr))
           return drop(self, "a capacity");
-        self->send(self->state.remote, capacity_atom::value, free);
+        self->send(self->state.remote, capacity_atom::value, std::move(offer));
       },
   };
 }

@@ -18,6 +18,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -177,6 +178,57 @@ typename Inspector::result_type inspect(Inspector& f, routed_packet& x) {
            x.timeout_ms, x.progress, x.priority, x.pipeline, x.retries);
 }
 
+/// The free slots one node offers another through a link: all of them, and how many of those
+/// each pipeline may use (workers that serve every pipeline, and per pipeline the workers that
+/// serve only some). A RUN crosses only to a node whose offer has a slot for its pipeline.
+struct slot_offer {
+  std::uint64_t total = 0; ///< free slots
+  std::uint64_t any = 0;   ///< free slots of workers that serve every pipeline
+  /// Per pipeline named by a worker that serves only some: its free slots of those workers.
+  std::map<std::string, std::uint64_t> by_pipeline;
+
+  /// Whether a RUN of `pipeline` may take one of the offered slots.
+  bool serves(const std::string& pipeline) const {
+    if (any > 0)
+      return true;
+    auto it = by_pipeline.find(pipeline);
+    return it != by_pipeline.end() && it->second > 0;
+  }
+
+  /// Counts one slot taken by a RUN of `pipeline`: one that serves every pipeline if any is
+  /// left (the other node's choice is not known: this never offers more than it has).
+  void take(const std::string& pipeline) {
+    if (total > 0)
+      --total;
+    if (any > 0) {
+      --any;
+      return;
+    }
+    auto it = by_pipeline.find(pipeline);
+    if (it != by_pipeline.end() && it->second > 0)
+      --it->second;
+  }
+
+  /// Counts one slot freed as a RUN's RESULT came back. Which pipelines it serves again is known
+  /// only while every slot serves every pipeline; else the next offer says.
+  void give_back() {
+    ++total;
+    if (by_pipeline.empty())
+      ++any;
+  }
+
+  friend bool operator==(const slot_offer& x, const slot_offer& y) {
+    return x.total == y.total && x.any == y.any && x.by_pipeline == y.by_pipeline;
+  }
+  friend bool operator!=(const slot_offer& x, const slot_offer& y) { return !(x == y); }
+};
+
+/// Serializes a slot offer.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, slot_offer& x) {
+  return f(caf::meta::type_name("slot_offer"), x.total, x.any, x.by_pipeline);
+}
+
 // -- typed interfaces ---------------------------------------------------------------------------
 
 /// Anything the Switchboard routes to: a socket connection or an actor client or worker.
@@ -185,8 +237,8 @@ using peer_actor = caf::typed_actor<caf::reacts_to<deliver_atom, frame>,
                                     caf::reacts_to<deliver_atom, std::vector<frame>>>;
 
 /// What a Switchboard sends a `link_client`, and what the outbound half of a link gets from the
-/// other node: frames and a free slot count.
-using cluster_link_actor = peer_actor::extend<caf::reacts_to<capacity_atom, std::uint64_t>>;
+/// other node: frames and the free slots it offers.
+using cluster_link_actor = peer_actor::extend<caf::reacts_to<capacity_atom, slot_offer>>;
 
 /// The inbound half of a link between two nodes (docs/CLUSTER.md): a `link_client` of this
 /// node's Switchboard that takes RUN and CANCEL from the other node's outbound half (bound with
@@ -269,8 +321,9 @@ using cluster_stand_in_actor =
 /// batched. A RESULT may carry the `rc` its sender already read (else the Switchboard reads it for
 /// its counters); `metrics` answers a detailed snapshot for the admin endpoint. A socket connection
 /// passes the RUNs, CANCELs and RESULTs of one read as one `packets` message; what the
-/// Switchboard delivers while it handles them goes out as one message per peer. `grace` and
-/// `deadline` are the Switchboard's own timers (a cancel grace, the earliest task deadline).
+/// Switchboard delivers while it handles them goes out as one message per peer. `grace`,
+/// `deadline` and `tick` are the Switchboard's own timers (a cancel grace, the earliest task
+/// deadline, the refresh of slot offers to links); `flush` sends batched offers.
 using switchboard_actor = caf::typed_actor<
     caf::reacts_to<join_atom, peer_role>,
     caf::reacts_to<join_atom, peer_role, std::string /* peer host */>,
@@ -286,8 +339,9 @@ using switchboard_actor = caf::typed_actor<
     caf::reacts_to<result_atom, cookie, protocol::result_code /* rc */, frame>,
     caf::reacts_to<packets_atom, std::vector<routed_packet>>,
     caf::reacts_to<grace_atom, cookie, std::uint64_t /* route generation */>,
-    caf::reacts_to<deadline_atom>, caf::reacts_to<capacity_atom, std::uint64_t /* free slots */>,
-    caf::reacts_to<flush_atom>, caf::replies_to<status_atom>::with<switchboard_status>,
+    caf::reacts_to<deadline_atom>, caf::reacts_to<capacity_atom, slot_offer>,
+    caf::reacts_to<flush_atom>, caf::reacts_to<tick_atom>,
+    caf::replies_to<status_atom>::with<switchboard_status>,
     caf::replies_to<metrics_atom>::with<switchboard_snapshot>,
     caf::replies_to<drain_atom>::with<done_atom>, caf::replies_to<shutdown_atom>::with<done_atom>>;
 

@@ -33,6 +33,14 @@ public:
     return 0;
   }
 
+  /// Calls `visit(worker, free)` for each run of one worker's free slots, in order (a worker
+  /// may come up more than once).
+  template <class Visit>
+  void for_each(Visit&& visit) const {
+    for (auto& r : runs_)
+      visit(r.worker, r.count);
+  }
+
   /// Forgets every free slot of `worker` (it went away).
   void remove(peer_id worker);
 
