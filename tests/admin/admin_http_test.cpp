@@ -185,9 +185,25 @@ TEST(AdminHttp, StatusListsWorkersWithCapacityAndTasksInFlight) {
   EXPECT_NE(std::string_view{w["name"]}.find("tcp 127.0.0.1:"), std::string_view::npos);
   EXPECT_EQ(std::uint64_t{w["capacity"]}, 4u);
   EXPECT_EQ(std::uint64_t{w["in_flight"]}, 1u);
+  EXPECT_EQ(std::uint64_t{w["tasks"]}, 1u);
+  // Each peer is an object an operator can read without parsing its name.
+  EXPECT_EQ(std::string_view{w["kind"]}, "worker");
+  EXPECT_EQ(std::string_view{w["transport"]}, "tcp");
+  EXPECT_EQ(std::string_view{w["endpoint"]}, node.worker_tcp);
+  EXPECT_EQ(std::string_view{w["remote_address"]}.rfind("127.0.0.1:", 0), 0u) << reply.body;
+  auto since = double{w["connected_since_unix_seconds"]};
+  auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch());
+  EXPECT_GT(since, now.count() - 60);
+  EXPECT_LE(since, now.count() + 1);
+  EXPECT_EQ(std::uint64_t{w["bytes_in"]}, original_register(4).size() + 4);
+  EXPECT_GT(std::uint64_t{w["bytes_out"]}, 0u) << "the RUN went out";
+  EXPECT_EQ(std::uint64_t{w["write_queue_bytes"]}, 0u);
   simdjson::dom::array clients = doc["clients"];
   ASSERT_EQ(clients.size(), 1u);
   EXPECT_EQ(std::uint64_t{clients.at(0)["in_flight"]}, 1u);
+  EXPECT_EQ(std::string_view{clients.at(0)["kind"]}, "client");
+  EXPECT_EQ(std::string_view{clients.at(0)["transport"]}, "socket");
+  EXPECT_EQ(std::string_view{clients.at(0)["remote_address"]}, "");
   EXPECT_EQ(std::uint64_t{doc["slots"]["free"]}, 3u);
 
   // What `rcsubmit --status` prints: the same figures as a table.
@@ -333,4 +349,32 @@ TEST(AdminHttp, MetricsHaveTheStandardProcessSeries) {
   auto start = e.value("process_start_time_seconds", {}).value_or(0);
   EXPECT_LE(start, now.count() + 1);
   EXPECT_GT(start, now.count() - 24 * 3600) << "started within the last day";
+}
+
+TEST(AdminHttp, ConnectionsClosedAreCountedByCause) {
+  test_node node{[](node::settings& s) {
+    with_admin(s);
+    s.max_frame_size = 1024;
+  }};
+  {
+    raw_peer gone{node.client_tcp};
+    gone.send(original_run(new_cookie(), "job", "{}"));
+    ASSERT_TRUE(gone.receive()); // NO_CAPACITY: the connection is up
+  }                              // closed here: peer_closed
+  raw_peer garbage{node.client_tcp};
+  garbage.send("this is not JSON");
+  EXPECT_TRUE(garbage.closed_by_peer()) << "a packet without a readable cookie closes";
+  raw_peer huge{node.client_tcp};
+  huge.send_raw(std::string{"\x00\x10\x00\x00", 4}); // announces 1 MiB
+  EXPECT_TRUE(huge.closed_by_peer());
+  auto closed = [&](const char* cause) {
+    return scrape(node).value("rcbroker_connections_closed_total", {{"cause", cause}}).value_or(-1);
+  };
+  for (int i = 0; i < 100 && closed("peer_closed") < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  EXPECT_EQ(closed("peer_closed"), 1);
+  EXPECT_EQ(closed("bad_packet"), 1);
+  EXPECT_EQ(closed("frame_too_large"), 1);
+  EXPECT_EQ(closed("slow_reader"), 0) << "every cause has its series, at 0 when none happened";
+  EXPECT_EQ(closed("idle_timeout"), 0);
 }

@@ -1,10 +1,10 @@
 // tls:// endpoints: RUN and RESULT over TLS, plain TCP on a TLS port, client certificates, and
 // start-up errors for missing or wrong TLS files. Certificates are made at test time.
 
-#include "rcbroker/client/client.hpp"
-#include "rcbroker/node/settings.hpp"
 #include "log_capture.hpp"
 #include "raw_peer.hpp"
+#include "rcbroker/client/client.hpp"
+#include "rcbroker/node/settings.hpp"
 #include "test_certificate.hpp"
 #include "test_node.hpp"
 #include "tls_peer.hpp"
@@ -19,7 +19,7 @@ namespace {
 
 // A test node whose TCP client and worker endpoints are tls:// (Unix ones stay plain).
 std::function<void(rcbroker::node::settings&)> with_tls(const test_certificate& node_cert,
-                                                      const std::string& client_ca = "") {
+                                                        const std::string& client_ca = "") {
   return [=](rcbroker::node::settings& s) {
     s.client_endpoints[0] = "tls://127.0.0.1:0";
     s.worker_endpoints[0] = "tls://127.0.0.1:0";
@@ -111,6 +111,11 @@ TEST(SocketTls, PlainTcpOnATlsPortIsClosedAndNeverReachesTheBroker) {
   auto snapshot = node.metrics();
   EXPECT_EQ(snapshot.broker.clients_accepted, 0u);
   EXPECT_EQ(snapshot.switchboard.clients, 0u);
+  // Counted per endpoint (rcbroker_tls_handshakes_failed_total): the client one, not the worker's.
+  auto& failures = snapshot.broker.tls_handshake_failures;
+  ASSERT_EQ(failures.size(), 2u);
+  for (auto& f : failures)
+    EXPECT_EQ(f.count, f.endpoint == node.client_tcp ? 1u : 0u) << f.endpoint;
   // The port still serves TLS.
   tls_peer client{node.client_tcp, trusting(cert.cert)};
   client.send(original_run(new_cookie(), "echo", "{}"));

@@ -6,6 +6,7 @@
 #include "rcbroker/logging/component.hpp"
 
 #include <algorithm>
+#include <array>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -28,7 +29,21 @@ struct connection_entry {
   connection_actor handle;
   std::string name;
   std::string transport;
+  transport::channel_ptr channel; // for what crossed it, and why it ended
+  std::string endpoint;
+  std::int64_t since_unix_ms = 0;
 };
+
+std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+/// The peer's address in a channel's name ("tcp 127.0.0.1:40122" → "127.0.0.1:40122"; "" for a
+/// Unix socket's "unix").
+std::string remote_of(const std::string& channel_name) {
+  auto space = channel_name.find(' ');
+  return space == std::string::npos ? std::string{} : channel_name.substr(space + 1);
+}
 
 struct broker_state {
   broker_config cfg;
@@ -48,6 +63,8 @@ struct broker_state {
   std::uint64_t workers_refused = 0;
   /// Open and accepted connections by transport.
   std::map<std::string, transport_load> transports;
+  /// Socket connections that ended, by cause.
+  std::array<std::uint64_t, transport::close_cause_count> closed{};
   // Refusals are logged at most once a second, with how many the line stands for.
   std::chrono::steady_clock::time_point last_refusal_logged{};
   std::uint64_t refusals_not_logged = 0;
@@ -63,7 +80,7 @@ broker_snapshot snapshot_of(const broker_state& st) {
   using std::chrono::milliseconds;
   broker_snapshot b;
   b.accepting = !st.shutting_down;
-  b.started_unix_ms = duration_cast<milliseconds>(st.started_at.time_since_epoch()).count();
+  b.started_unix_ms = unix_ms(st.started_at);
   b.uptime_ms = duration_cast<milliseconds>(std::chrono::steady_clock::now() - st.started).count();
   b.client_connections = st.clients;
   b.worker_connections = st.workers;
@@ -77,8 +94,28 @@ broker_snapshot snapshot_of(const broker_state& st) {
     b.worker_endpoints.push_back(l->bound_url());
   for (auto& [name, load] : st.transports)
     b.transports.push_back(load);
-  for (auto& [addr, entry] : st.connections)
-    b.connections.push_back({entry.handle.id(), entry.role == peer_role::worker, entry.name});
+  for (auto& [addr, entry] : st.connections) {
+    connection_info c;
+    c.actor_id = entry.handle.id();
+    c.worker = entry.role == peer_role::worker;
+    c.name = entry.name;
+    c.transport = entry.transport;
+    c.endpoint = entry.endpoint;
+    c.remote = remote_of(entry.channel->name());
+    c.since_unix_ms = entry.since_unix_ms;
+    if (auto t = entry.channel->traffic()) {
+      c.counted = true;
+      c.bytes_in = t->bytes_in;
+      c.bytes_out = t->bytes_out;
+      c.queued_bytes = t->queued_bytes;
+    }
+    b.connections.push_back(std::move(c));
+  }
+  b.closed_by_cause.assign(st.closed.begin(), st.closed.end());
+  for (auto* list : {&st.cfg.client_listeners, &st.cfg.worker_listeners})
+    for (auto& l : *list)
+      if (auto failures = l->handshake_failures())
+        b.tls_handshake_failures.push_back({l->bound_url(), *failures});
   // Actor ids grow with each spawn: by id is oldest first.
   std::sort(b.connections.begin(), b.connections.end(),
             [](auto& x, auto& y) { return x.actor_id < y.actor_id; });
@@ -126,8 +163,8 @@ void start_listeners(broker_pointer self) {
     auto handle = caf::actor_cast<broker_actor>(self);
     for (auto& l : listeners) {
       broker_log().info("listening for {}s on {}", role_name(role), l->bound_url());
-      l->start([handle, role](transport::channel_ptr s) {
-        caf::anon_send(handle, accept_atom::value, role, std::move(s));
+      l->start([handle, role, url = l->bound_url()](transport::channel_ptr s) {
+        caf::anon_send(handle, accept_atom::value, role, std::move(s), url);
       });
     }
   };
@@ -154,6 +191,8 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
       return;
     (i->second.role == peer_role::client ? st.clients : st.workers) -= 1;
     st.transports[i->second.transport].open -= 1;
+    if (auto cause = i->second.channel->cause())
+      ++st.closed[static_cast<std::size_t>(*cause)];
     broker_log().debug("{} ended ({} clients, {} workers)", i->second.name, st.clients, st.workers);
     st.connections.erase(i);
     finish_shutdown_if_done(self);
@@ -162,7 +201,7 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
   if (self->state.cfg.status_interval.count() > 0)
     self->delayed_send(self, self->state.cfg.status_interval, tick_atom::value);
   return {
-      [self](accept_atom, peer_role role, transport::channel_ptr& stream) {
+      [self](accept_atom, peer_role role, transport::channel_ptr& stream, std::string& endpoint) {
         auto& st = self->state;
         if (st.shutting_down) {
           stream->close("the broker is shutting down");
@@ -190,7 +229,9 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
         ++load.open;
         ++load.accepted;
         st.connections.emplace(conn.address(),
-                               connection_entry{role, conn, std::move(name), std::move(transport)});
+                               connection_entry{role, conn, std::move(name), std::move(transport),
+                                                stream, std::move(endpoint),
+                                                unix_ms(std::chrono::system_clock::now())});
       },
       [self](tick_atom) {
         auto& st = self->state;

@@ -1,6 +1,7 @@
 #include "rcbroker/admin/metrics.hpp"
 
 #include "rcbroker/admin/member_view.hpp"
+#include "rcbroker/transport/channel.hpp"
 
 #include <cstdint>
 #include <spdlog/fmt/fmt.h>
@@ -118,6 +119,20 @@ void render_node(exposition& e, const actors::broker_snapshot& b, const node_inf
            "endpoint kind.");
   e.sample("rcbroker_connections_refused_total", {{"kind", "client"}}, b.clients_refused);
   e.sample("rcbroker_connections_refused_total", {{"kind", "worker"}}, b.workers_refused);
+  e.family("rcbroker_connections_closed_total", "counter",
+           "Socket connections (tcp, tls, socket) that ended, by cause: peer_closed, io_error, "
+           "frame_too_large, idle_timeout, first_packet_timeout, slow_reader (its write queue "
+           "passed its bound), bad_packet (no readable cookie), node (shutdown, refusal).");
+  for (std::size_t i = 0; i < b.closed_by_cause.size(); ++i)
+    e.sample("rcbroker_connections_closed_total",
+             {{"cause", transport::to_string(static_cast<transport::close_cause>(i))}},
+             b.closed_by_cause[i]);
+  if (!b.tls_handshake_failures.empty()) {
+    e.family("rcbroker_tls_handshakes_failed_total", "counter",
+             "TLS handshakes that failed or timed out, by tls:// or https:// endpoint.");
+    for (auto& f : b.tls_handshake_failures)
+      e.sample("rcbroker_tls_handshakes_failed_total", {{"endpoint", f.endpoint}}, f.count);
+  }
   e.family("rcbroker_transport_connections", "gauge",
            "Open connections by transport (an HTTP request is a connection of its own).");
   for (auto& t : b.transports)

@@ -81,21 +81,39 @@ private:
   bool first_ = true;
 };
 
-using names_by_actor = std::unordered_map<std::uint64_t, std::string_view>;
+using connections_by_actor = std::unordered_map<std::uint64_t, const actors::connection_info*>;
 
-void peers(json_writer& w, std::string_view name, const std::vector<actors::peer_load>& list,
-           const names_by_actor& names, bool with_capacity) {
+void peers(json_writer& w, std::string_view name, std::string_view kind,
+           const std::vector<actors::peer_load>& list, const connections_by_actor& connections,
+           bool with_capacity) {
   w.key(name);
   w.open('[');
   for (auto& p : list) {
     w.open('{');
     w.member("id", p.actor_id);
-    auto it = names.find(p.actor_id);
-    // Actor peers (in-process clients or workers) have no socket and so no connection name.
-    w.member("name", it == names.end() ? std::string_view{"actor"} : it->second);
+    w.member("kind", kind);
+    auto it = connections.find(p.actor_id);
+    // Actor peers (in-process or of other nodes) and links have no socket of their own.
+    if (it == connections.end()) {
+      w.member("name", std::string_view{"actor"});
+      w.member("transport", std::string_view{"actor"});
+    } else {
+      auto& c = *it->second;
+      w.member("name", std::string_view{c.name});
+      w.member("transport", std::string_view{c.transport});
+      w.member("endpoint", std::string_view{c.endpoint});
+      w.member("remote_address", std::string_view{c.remote});
+      w.member("connected_since_unix_seconds", static_cast<double>(c.since_unix_ms) / 1e3);
+      if (c.counted) {
+        w.member("bytes_in", c.bytes_in);
+        w.member("bytes_out", c.bytes_out);
+        w.member("write_queue_bytes", c.queued_bytes);
+      }
+    }
     if (with_capacity)
       w.member("capacity", p.capacity);
     w.member("in_flight", p.in_flight);
+    w.member("tasks", p.total);
     w.close('}');
   }
   w.close(']');
@@ -128,9 +146,9 @@ void members(json_writer& w, const actors::node_snapshot& s) {
 std::string render_status_json(const actors::node_snapshot& s, const node_info& info) {
   auto& b = s.broker;
   auto& sb = s.switchboard;
-  names_by_actor names;
+  connections_by_actor connections;
   for (auto& c : b.connections)
-    names.emplace(c.actor_id, c.name);
+    connections.emplace(c.actor_id, &c);
   std::string out;
   json_writer w{out};
   w.open('{');
@@ -165,15 +183,15 @@ std::string render_status_json(const actors::node_snapshot& s, const node_info& 
   w.member("results_dropped", sb.results_dropped);
   w.member("messages_rejected", sb.messages_rejected);
   w.close('}');
-  peers(w, "workers", sb.worker_peers, names, true);
-  peers(w, "clients", sb.client_peers, names, false);
+  peers(w, "workers", "worker", sb.worker_peers, connections, true);
+  peers(w, "clients", "client", sb.client_peers, connections, false);
   w.key("cluster");
   w.open('{');
   w.member("link_count", sb.cluster_links);
   w.member("free_slots", sb.cluster_free_slots);
   w.member("runs_sent", sb.cluster_runs_sent);
   w.member("runs_received", sb.cluster_runs_received);
-  peers(w, "links", sb.cluster_link_loads, names, true);
+  peers(w, "links", "link", sb.cluster_link_loads, connections, true);
   members(w, s);
   w.key("connections");
   w.open('{');

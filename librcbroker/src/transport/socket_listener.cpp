@@ -246,6 +246,12 @@ void socket_listener::handshake(stream::socket_type socket, std::string name) {
   });
 }
 
+std::optional<std::uint64_t> socket_listener::handshake_failures() const {
+  if (!endpoint_.uses_tls())
+    return std::nullopt;
+  return handshake_failures_.load(std::memory_order_relaxed);
+}
+
 void socket_listener::handshake_failed(const std::string& name, const std::string& reason) {
   // A port scanner or a plain-TCP peer fails here at every attempt: a flood must not flood the log.
   auto n = ++handshake_failures_;

@@ -100,7 +100,8 @@ void stream::start(handlers h) {
       boost::system::error_code ec;
       self->socket_.non_blocking(true, ec);
       if (ec)
-        return self->fail("cannot make the socket non-blocking: " + ec.message());
+        return self->fail(close_cause::io_error,
+                          "cannot make the socket non-blocking: " + ec.message());
     }
     if (self->limits_.idle_timeout.count() > 0) {
       self->idle_timer_ = std::make_unique<asio::steady_timer>(self->executor());
@@ -195,10 +196,14 @@ void stream::on_read_error(const boost::system::error_code& ec) {
   read_error_ = ec;
   // A TLS peer that closes without close_notify ends with stream_truncated: a close all the same.
   bool peer_closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
-  fail(peer_closed ? "peer closed the connection" : ec.message());
+  if (peer_closed)
+    fail(close_cause::peer_closed, "peer closed the connection");
+  else
+    fail(close_cause::io_error, ec.message());
 }
 
 void stream::on_bytes(const protocol::block_ref& block, const char* data, std::size_t size) {
+  bytes_in_ += size;
   if (idle_timer_)
     last_read_ = std::chrono::steady_clock::now();
   std::vector<protocol::frame> frames;
@@ -213,8 +218,9 @@ void stream::on_bytes(const protocol::block_ref& block, const char* data, std::s
   if (closed_)
     return;
   if (st == protocol::frame_decoder::status::too_large) {
-    fail("frame of " + std::to_string(decoder_.rejected_length()) +
-         " bytes exceeds max-frame-size " + std::to_string(limits_.max_frame_size));
+    fail(close_cause::frame_too_large, "frame of " + std::to_string(decoder_.rejected_length()) +
+                                           " bytes exceeds max-frame-size " +
+                                           std::to_string(limits_.max_frame_size));
     return;
   }
   if (unconsumed_ > 0)
@@ -239,7 +245,8 @@ void stream::watch_idle(std::chrono::steady_clock::duration wait) {
       return;
     auto idle = std::chrono::steady_clock::now() - self->last_read_;
     if (idle >= self->limits_.idle_timeout) {
-      self->fail("no bytes read for " + describe(self->limits_.idle_timeout) + " (idle-timeout)");
+      self->fail(close_cause::idle_timeout,
+                 "no bytes read for " + describe(self->limits_.idle_timeout) + " (idle-timeout)");
       return;
     }
     self->watch_idle(self->limits_.idle_timeout - idle);
@@ -252,8 +259,9 @@ void stream::watch_first_packet() {
   first_packet_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_ || !self->first_packet_timer_)
       return;
-    self->fail("no complete packet within " + describe(self->limits_.first_packet_timeout) +
-               " of connecting (first-packet-timeout)");
+    self->fail(close_cause::first_packet_timeout, "no complete packet within " +
+                                                      describe(self->limits_.first_packet_timeout) +
+                                                      " of connecting (first-packet-timeout)");
   });
 }
 
@@ -265,8 +273,9 @@ void stream::send(protocol::frame f) {
   pending_bytes_ += f.payload().size() + 4;
   pending_.push_back(std::move(f));
   if (over_write_limit()) {
-    fail("write queue exceeded " + std::to_string(limits_.max_write_queue) +
-         " bytes (the peer does not read)");
+    fail(close_cause::slow_reader, "write queue exceeded " +
+                                       std::to_string(limits_.max_write_queue) +
+                                       " bytes (the peer does not read)");
     return;
   }
   if (!flush_registered_) {
@@ -316,9 +325,10 @@ void stream::write_plain() {
     boost::system::error_code ec;
     auto n = socket_.write_some(buffer_span{buffers.data(), buffers.data() + 2 * count}, ec);
     if (ec && !would_block(ec))
-      return fail("write failed: " + ec.message());
+      return fail(close_cause::io_error, "write failed: " + ec.message());
     if (ec)
       n = 0;
+    bytes_out_ += n;
     if (n < total) {
       // The socket is full: keep the rest as bytes of our own and wait until it drains.
       buffer_pending(done, n);
@@ -354,7 +364,7 @@ void stream::wait_writable() {
                        if (self->closed_)
                          return;
                        if (ec)
-                         return self->fail("write failed: " + ec.message());
+                         return self->fail(close_cause::io_error, "write failed: " + ec.message());
                        self->write_buffered();
                      });
 }
@@ -367,8 +377,9 @@ void stream::write_buffered() {
     if (would_block(ec))
       return wait_writable();
     if (ec)
-      return fail("write failed: " + ec.message());
+      return fail(close_cause::io_error, "write failed: " + ec.message());
     out_offset_ += n;
+    bytes_out_ += n;
   }
   out_.clear();
   out_offset_ = 0;
@@ -404,22 +415,23 @@ void stream::write_tls() {
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(taken));
   writing_ = true;
   asio::async_write(tls_->ssl, asio::buffer(out_),
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
                       self->writing_ = false;
+                      self->bytes_out_ += n;
                       self->out_.clear();
                       if (self->out_.capacity() > out_kept)
                         std::vector<char>{}.swap(self->out_);
                       if (self->closed_)
                         return;
                       if (ec)
-                        return self->fail("write failed: " + ec.message());
+                        return self->fail(close_cause::io_error, "write failed: " + ec.message());
                       self->write_tls();
                     });
 }
 
 void stream::finish_close_if_flushed() {
   if (closing_ && !writing_ && pending_.empty() && out_offset_ == out_.size())
-    fail("closed by the broker");
+    fail(close_cause::node, "closed by the broker");
 }
 
 // -- closing ------------------------------------------------------------------------------------
@@ -436,14 +448,25 @@ void stream::close_after_flush() {
 
 void stream::close(std::string reason) {
   asio::post(executor(), [self = shared_from_this(), reason = std::move(reason)]() mutable {
-    self->fail(std::move(reason));
+    self->fail(close_cause::node, std::move(reason));
   });
 }
 
-void stream::fail(std::string reason) {
+void stream::reject(std::string reason) {
+  asio::post(executor(), [self = shared_from_this(), reason = std::move(reason)]() mutable {
+    self->fail(close_cause::bad_packet, std::move(reason));
+  });
+}
+
+std::optional<channel_traffic> stream::traffic() const {
+  return channel_traffic{bytes_in_, bytes_out_, pending_bytes_ + (out_.size() - out_offset_)};
+}
+
+void stream::fail(close_cause cause, std::string reason) {
   if (closed_)
     return;
   closed_ = true;
+  cause_ = cause;
   if (idle_timer_)
     idle_timer_->cancel();
   first_packet_timer_.reset();

@@ -371,7 +371,8 @@ using actor_client_actor =
 
 /// The Broker: supervises listeners and connections and runs the orderly shutdown.
 using broker_actor = caf::typed_actor<
-    caf::reacts_to<accept_atom, peer_role, std::shared_ptr<transport::channel>>,
+    caf::reacts_to<accept_atom, peer_role, std::shared_ptr<transport::channel>,
+                   std::string /* endpoint */>,
     caf::reacts_to<tick_atom>, caf::reacts_to<close_atom /* shutdown took too long */>,
     caf::replies_to<status_atom>::with<switchboard_status>,
     caf::replies_to<metrics_atom>::with<node_snapshot>,

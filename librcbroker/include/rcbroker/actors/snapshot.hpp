@@ -159,15 +159,37 @@ typename Inspector::result_type inspect(Inspector& f, switchboard_snapshot& x) {
 
 /// One socket connection the Broker supervises.
 struct connection_info {
-  std::uint64_t actor_id = 0; ///< the connection actor's id
-  bool worker = false;        ///< on a worker endpoint (else a client endpoint)
-  std::string name;           ///< as in the logs, e.g. "worker#2 (tcp 127.0.0.1:40122)"
+  std::uint64_t actor_id = 0;     ///< the connection actor's id
+  bool worker = false;            ///< on a worker endpoint (else a client endpoint)
+  std::string name;               ///< as in the logs, e.g. "worker#2 (tcp 127.0.0.1:40122)"
+  std::string transport;          ///< "tcp", "tls", "socket", "http", "grpc", …
+  std::string endpoint;           ///< the endpoint it came by, as bound
+  std::string remote;             ///< the peer's address, e.g. "127.0.0.1:40122" ("" for Unix)
+  std::int64_t since_unix_ms = 0; ///< wall-clock time it was accepted
+  bool counted = false;           ///< whether the bytes below are counted (socket transports)
+  std::uint64_t bytes_in = 0;     ///< read from the peer
+  std::uint64_t bytes_out = 0;    ///< written to the peer
+  std::uint64_t queued_bytes = 0; ///< waiting to be written to the peer
 };
 
 /// Serializes a connection entry.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connection_info& x) {
-  return f(caf::meta::type_name("connection_info"), x.actor_id, x.worker, x.name);
+  return f(caf::meta::type_name("connection_info"), x.actor_id, x.worker, x.name, x.transport,
+           x.endpoint, x.remote, x.since_unix_ms, x.counted, x.bytes_in, x.bytes_out,
+           x.queued_bytes);
+}
+
+/// A count that belongs to one endpoint (e.g. its failed TLS handshakes).
+struct endpoint_count {
+  std::string endpoint; ///< as bound
+  std::uint64_t count = 0;
+};
+
+/// Serializes an endpoint's count.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, endpoint_count& x) {
+  return f(caf::meta::type_name("endpoint_count"), x.endpoint, x.count);
 }
 
 /// The Broker's part of a snapshot: connections, endpoints, and whether it accepts.
@@ -199,6 +221,10 @@ struct broker_snapshot {
   std::vector<std::string> worker_endpoints; ///< as bound
   std::vector<connection_info> connections;  ///< open connections, oldest first
   std::vector<transport_load> transports;    ///< by transport, by name
+  /// Socket connections that ended, by transport::close_cause.
+  std::vector<std::uint64_t> closed_by_cause;
+  /// Failed TLS handshakes, per tls:// and https:// endpoint.
+  std::vector<endpoint_count> tls_handshake_failures;
 };
 
 /// Serializes the Broker's part of a snapshot.
@@ -207,7 +233,7 @@ typename Inspector::result_type inspect(Inspector& f, broker_snapshot& x) {
   return f(caf::meta::type_name("broker_snapshot"), x.accepting, x.started_unix_ms, x.uptime_ms,
            x.client_connections, x.worker_connections, x.clients_accepted, x.workers_accepted,
            x.client_endpoints, x.worker_endpoints, x.connections, x.clients_refused,
-           x.workers_refused, x.transports);
+           x.workers_refused, x.transports, x.closed_by_cause, x.tls_handshake_failures);
 }
 
 /// One member of the cluster as this node's membership actor sees it.

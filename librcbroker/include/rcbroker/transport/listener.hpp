@@ -2,7 +2,9 @@
 
 #include "rcbroker/transport/channel.hpp"
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace rcbroker::transport {
@@ -23,6 +25,10 @@ public:
 
   /// The endpoint actually bound, as a URL (with the real port when the configured one was 0).
   virtual std::string bound_url() const = 0;
+
+  /// TLS handshakes that failed or timed out (tls://, https://); nullopt for a listener without
+  /// TLS of its own (thread-safe).
+  virtual std::optional<std::uint64_t> handshake_failures() const { return std::nullopt; }
 };
 
 } // namespace rcbroker::transport

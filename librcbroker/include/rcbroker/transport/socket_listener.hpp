@@ -66,6 +66,9 @@ public:
   /// The endpoint actually bound (with the real port when the configured port was 0).
   std::string bound_url() const override;
 
+  /// Failed TLS handshakes of a tls:// or https:// endpoint; nullopt without TLS.
+  std::optional<std::uint64_t> handshake_failures() const override;
+
 private:
   void accept_next();
   void handshake(stream::socket_type socket, std::string name);

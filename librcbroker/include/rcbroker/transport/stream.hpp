@@ -71,6 +71,15 @@ public:
   /// Closes now, dropping what is queued (thread-safe).
   void close(std::string reason) override;
 
+  /// Closes now, counted as a bad packet (thread-safe).
+  void reject(std::string reason) override;
+
+  /// Bytes read, written and queued so far.
+  std::optional<channel_traffic> traffic() const override;
+
+  /// Why the stream ended (nullopt while open).
+  std::optional<close_cause> cause() const noexcept override { return cause_; }
+
   /// The executor every handler of this stream runs on.
   boost::asio::any_io_executor executor();
 
@@ -97,7 +106,7 @@ private:
   void buffer_pending(std::size_t first, std::size_t skip);
   bool over_write_limit() const noexcept;
   void finish_close_if_flushed();
-  void fail(std::string reason);
+  void fail(close_cause cause, std::string reason);
 
   socket_type socket_;              // plain: the connection; TLS: closed, the socket is in tls_
   std::unique_ptr<tls_socket> tls_; // null for a plain stream
@@ -123,6 +132,9 @@ private:
   bool flush_registered_ = false;
   bool closing_ = false; // close once the queue is flushed
   bool closed_ = false;
+  std::optional<close_cause> cause_;
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t bytes_out_ = 0;
   boost::system::error_code read_error_;
 };
 
