@@ -637,12 +637,16 @@ struct switchboard_state {
     switchboard_log().debug("switchboard: {} joined", peer_text{role, id});
   }
 
-  /// A RUN from an actor or a link (no fields read by a connection).
-  void on_run(const cookie& c, bool detach, frame& run_frame) {
+  /// A RUN from an actor or a link (no fields read by a connection); an actor client's may come
+  /// with `settings`.
+  void on_run(const cookie& c, bool detach, frame& run_frame, const run_settings& settings = {}) {
     routed_packet p;
     p.id = c;
     p.detach = detach;
     p.bytes = std::move(run_frame);
+    p.priority = settings.priority;
+    // Its sender checked the range (an actor of this process, or the cluster face).
+    p.retries = std::min<std::int32_t>(settings.retries, max_retries_on_worker_loss);
     if (restricted_workers > 0)
       p.pipeline = protocol::read_packet(p.bytes).fields.pipeline.value_or("");
     on_run(p);
@@ -1198,6 +1202,11 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
         self->state.on_run(c, detach, run_frame);
         self->state.note_capacity_change();
       },
+      [self](run_atom, const cookie& c, bool detach, frame& run_frame,
+             const run_settings& settings) {
+        self->state.on_run(c, detach, run_frame, settings);
+        self->state.note_capacity_change();
+      },
       [self](cancel_atom, const cookie& c, frame& cancel_frame) {
         self->state.on_cancel(c, cancel_frame);
       },
@@ -1211,6 +1220,12 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
         self->state.note_capacity_change();
       },
       [self](register_atom, std::uint32_t capacity, std::vector<std::string>& pipelines) {
+        self->state.on_register(capacity, std::move(pipelines));
+        self->state.note_capacity_change();
+      },
+      // As above: the token was checked by the cluster face, or the worker is in this process.
+      [self](register_atom, std::uint32_t capacity, const std::string&,
+             std::vector<std::string>& pipelines) {
         self->state.on_register(capacity, std::move(pipelines));
         self->state.note_capacity_change();
       },
