@@ -13,8 +13,10 @@
 #include "status_client.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -57,7 +59,8 @@ int exit_status(result_code rc) {
 
 std::string help_text() {
   std::string text = R"(Usage: rcsubmit [--pipeline] NAME [--variables JSON|-|@FILE] [--detach]
-                [--timeout S] [--endpoint URL] [--tls-ca FILE]
+                [--timeout S] [--priority N] [--retries N] [--progress]
+                [--endpoint URL] [--tls-ca FILE]
                 [--tls-cert FILE --tls-key FILE]
        rcsubmit --status [--json] [--admin HOST:PORT]
 
@@ -75,6 +78,14 @@ Options:
                     (exit status 0 once the RUN is sent)
   --timeout S       give up after S seconds (decimals allowed): the task is
                     cancelled and rcsubmit exits with status 10 (default: wait)
+  --priority N      the RUN's priority (an integer, higher first): the order in
+                    which waiting tasks get a worker at a node with a queue
+  --retries N       run the task again on another worker, up to N times (0 to
+                    1000), when its worker goes away; "attempts: K" (workers
+                    the task was given to) is then printed on stderr
+  --progress        ask for the worker's partial output: each PROGRESS's
+                    result is printed on stdout as a line of its own, as it
+                    comes, before the result's line (not with --detach)
   --endpoint URL    the broker's client endpoint: tcp://HOST:PORT,
                     tcp://[V6ADDR]:PORT, tls://HOST:PORT or socket:///PATH
                     (default: $RCBROKER_URL, else )";
@@ -118,6 +129,9 @@ struct command_line {
   std::string variables = "{}";
   bool detach = false;
   std::optional<std::chrono::milliseconds> timeout;
+  std::optional<std::int64_t> priority;
+  std::optional<std::int64_t> retries;
+  bool progress = false;
   std::optional<std::string> endpoint; // --endpoint, else $RCBROKER_URL, else the default
   rcbroker::client::tls_options tls;
   bool help = false;
@@ -166,6 +180,18 @@ std::string load_variables(std::string& variables) {
   if (!read_variables(file, variables))
     return "--variables @" + path + ": cannot read " + path;
   return {};
+}
+
+// Reads a whole decimal number (a sign allowed); nullopt when `text` is not one or out of range.
+std::optional<std::int64_t> integer(const std::string& text) {
+  if (text.empty() || text.find_first_not_of("+-0123456789") != std::string::npos)
+    return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  long long n = std::strtoll(text.c_str(), &end, 10);
+  if (errno != 0 || *end != '\0')
+    return std::nullopt;
+  return n;
 }
 
 // Sets the pipeline from --pipeline or the positional NAME; returns an error text, or "".
@@ -218,6 +244,22 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
       cl.admin = *v;
     } else if (name == "--detach") {
       cl.detach = true;
+    } else if (name == "--progress") {
+      cl.progress = true;
+    } else if (name == "--priority" || name == "--retries") {
+      auto v = value();
+      if (!v)
+        return name + " needs a value";
+      auto n = integer(*v);
+      if (name == "--priority") {
+        if (!n)
+          return "--priority needs an integer, not '" + *v + "'";
+        cl.priority = n;
+      } else {
+        if (!n || *n < 0 || *n > 1000)
+          return "--retries needs a whole number from 0 to 1000, not '" + *v + "'";
+        cl.retries = n;
+      }
     } else if (name == "--tls-ca" || name == "--tls-cert" || name == "--tls-key") {
       auto v = value();
       if (!v)
@@ -260,6 +302,8 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
     return "the pipeline is required: rcsubmit NAME or --pipeline NAME";
   if (cl.tls.cert_file.empty() != cl.tls.key_file.empty())
     return "--tls-cert and --tls-key go together";
+  if (cl.progress && cl.detach)
+    return "--progress does not go with --detach: a detached run hears nothing back";
   std::string source = "--endpoint";
   if (!cl.endpoint) {
     const char* from_environment = std::getenv(endpoint_variable);
@@ -326,6 +370,14 @@ int main(int argc, char** argv) {
   rcbroker::client::run_options options;
   options.detach = cl.detach;
   options.cookie = rcbroker::client::random_cookie(); // to cancel the run on timeout
+  options.priority = cl.priority;
+  options.retries = cl.retries;
+  if (cl.progress) {
+    // On the client's I/O thread, each before the result is handed over: the lines keep order.
+    options.on_progress = [](const rcbroker::protocol::cookie&, std::string result_json) {
+      std::cout << result_json << std::endl;
+    };
+  }
   auto pending = connection->run(cl.pipeline, cl.variables, options);
   if (cl.timeout && pending.wait_for(*cl.timeout) != std::future_status::ready) {
     connection->cancel(*options.cookie);
@@ -337,6 +389,8 @@ int main(int argc, char** argv) {
     std::cerr << "rcsubmit: detached run " << result.cookie.to_string() << " submitted\n";
     return result.ok() ? 0 : exit_status(result.rc);
   }
+  if (result.attempts)
+    std::cerr << "attempts: " << *result.attempts << "\n";
   if (!result.ok()) {
     print_failure(result);
     return exit_status(result.rc);

@@ -32,7 +32,7 @@ constexpr int exit_no_permission = 77; // EX_NOPERM: the node refused the worker
 
 constexpr const char* help_text =
     R"(Usage: rcworker [--capacity N] [--endpoint URL] [--delay-ms D] [--exec CMD]
-                [--token T] [--log-level LEVEL]
+                [--pipelines LIST] [--token T] [--log-level LEVEL]
                 [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]
 
 A worker for the broker: it connects to a worker endpoint, registers its
@@ -60,7 +60,13 @@ Options:
                     the variables go to its stdin, RC_PIPELINE and RC_COOKIE
                     to its environment, and its stdout is the result; a
                     non-zero exit gives PROCESSOR_EXCEPTION with its stderr
-                    text; a CANCEL kills it
+                    text; a CANCEL kills it. Each line CMD writes to file
+                    descriptor 3 (e.g. echo '"half"' >&3) is sent as a
+                    PROGRESS packet, that line its result (JSON text), to a
+                    client that asked for progress, before the result
+  --pipelines LIST  serve only these pipelines (comma-separated names, e.g.
+                    echo,upper): the node sends this worker no other RUN
+                    (default: every pipeline)
   --token T         send T in the REGISTER packet's extension field "token"
   --log-level L     trace, debug (one line per task), info (connections,
                     registrations, reconnects), warn, error or off
@@ -98,6 +104,22 @@ std::optional<long long> whole_number(const std::string& text) {
   return std::stoll(text);
 }
 
+// Splits "a,b,c" into its names; nullopt when a name is empty.
+std::optional<std::vector<std::string>> comma_separated(const std::string& text) {
+  std::vector<std::string> names;
+  std::size_t start = 0;
+  for (;;) {
+    auto comma = text.find(',', start);
+    auto name = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (name.empty())
+      return std::nullopt;
+    names.push_back(std::move(name));
+    if (comma == std::string::npos)
+      return names;
+    start = comma + 1;
+  }
+}
+
 // Parses the arguments; returns an error text, or "" when they are fine.
 std::string parse(const std::vector<std::string>& args, command_line& cl) {
   cl.worker.endpoint = default_endpoint;
@@ -114,7 +136,7 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
     }
     if (name != "--capacity" && name != "--endpoint" && name != "--delay-ms" && name != "--exec" &&
         name != "--token" && name != "--log-level" && name != "--tls-ca" && name != "--tls-cert" &&
-        name != "--tls-key")
+        name != "--tls-key" && name != "--pipelines")
       return "unknown option " + name;
     std::string value;
     if (inline_value)
@@ -139,6 +161,11 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
       cl.exec = value;
     } else if (name == "--token") {
       cl.worker.token = value;
+    } else if (name == "--pipelines") {
+      auto names = comma_separated(value);
+      if (!names)
+        return "--pipelines needs comma-separated non-empty names, not '" + value + "'";
+      cl.worker.pipelines = std::move(names);
     } else if (name == "--tls-ca") {
       cl.worker.tls.ca_file = value;
     } else if (name == "--tls-cert") {
@@ -204,7 +231,14 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     return usage_error(e.what());
   }
-  spdlog::info("rcworker: capacity {}, connecting to {}", cl.worker.capacity, cl.worker.endpoint);
+  std::string serves = "every pipeline";
+  if (cl.worker.pipelines) {
+    serves = "pipelines";
+    for (auto& name : *cl.worker.pipelines)
+      serves += " " + name;
+  }
+  spdlog::info("rcworker: capacity {}, serving {}, connecting to {}", cl.worker.capacity, serves,
+               cl.worker.endpoint);
 
   std::atomic<bool> finished{false};
   std::thread signal_watcher{[&] {

@@ -24,6 +24,9 @@ namespace {
 // How often a running command looks at the task's cancel flag.
 constexpr int cancel_poll_ms = 20;
 
+// The command's descriptor for progress lines.
+constexpr int progress_fd = 3;
+
 /// A file descriptor closed when it goes out of scope.
 class owned_fd {
 public:
@@ -81,11 +84,12 @@ struct spawn_setup {
 };
 
 pid_t spawn_shell(const std::string& command, const rcbroker::client::task_context& task,
-                  pipe_ends& in, pipe_ends& out, pipe_ends& err) {
+                  pipe_ends& in, pipe_ends& out, pipe_ends& err, pipe_ends& progress) {
   spawn_setup setup;
   posix_spawn_file_actions_adddup2(&setup.actions, in.read.get(), 0);
   posix_spawn_file_actions_adddup2(&setup.actions, out.write.get(), 1);
   posix_spawn_file_actions_adddup2(&setup.actions, err.write.get(), 2);
+  posix_spawn_file_actions_adddup2(&setup.actions, progress.write.get(), progress_fd);
   // The child leads its own process group, so that a cancel kills what the shell started too;
   // it gets the default signal mask and handlers back (rcworker blocks and ignores some).
   sigset_t none;
@@ -151,6 +155,26 @@ int wait_for_exit(pid_t pid, const rcbroker::client::task_context& task) {
   }
 }
 
+// Sends each whole line of `pending` as the task's progress and keeps the unfinished rest; with
+// `all`, the rest too. Empty lines are no JSON text, and are skipped.
+void send_progress_lines(std::string& pending, const rcbroker::client::task_context& task,
+                         bool all) {
+  std::size_t start = 0;
+  for (;;) {
+    auto newline = pending.find('\n', start);
+    if (newline == std::string::npos && !(all && start < pending.size()))
+      break;
+    auto end = newline == std::string::npos ? pending.size() : newline;
+    auto line = pending.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (!line.empty())
+      task.progress(std::move(line));
+    start = end == pending.size() ? end : end + 1;
+  }
+  pending.erase(0, start);
+}
+
 std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
     text.pop_back();
@@ -164,13 +188,16 @@ std::string run_shell_command(const std::string& command,
   auto in = make_pipe();
   auto out = make_pipe();
   auto err = make_pipe();
-  pid_t pid = spawn_shell(command, task, in, out, err);
+  auto progress = make_pipe();
+  pid_t pid = spawn_shell(command, task, in, out, err, progress);
   in.read.reset();
   out.write.reset();
   err.write.reset();
+  progress.write.reset();
   set_nonblocking(in.write.get());
   set_nonblocking(out.read.get());
   set_nonblocking(err.read.get());
+  set_nonblocking(progress.read.get());
 
   const std::string& input = task.variables();
   std::size_t written = 0;
@@ -178,13 +205,16 @@ std::string run_shell_command(const std::string& command,
     in.write.reset();
   std::string stdout_text;
   std::string stderr_text;
+  std::string progress_text;
   char chunk[65536];
-  while (out.read.get() >= 0 || err.read.get() >= 0) {
+  while (out.read.get() >= 0 || err.read.get() >= 0 || progress.read.get() >= 0) {
     if (task.cancelled())
       kill_cancelled(pid);
-    pollfd fds[3] = {
-        {in.write.get(), POLLOUT, 0}, {out.read.get(), POLLIN, 0}, {err.read.get(), POLLIN, 0}};
-    if (::poll(fds, 3, cancel_poll_ms) < 0 && errno != EINTR)
+    pollfd fds[4] = {{in.write.get(), POLLOUT, 0},
+                     {out.read.get(), POLLIN, 0},
+                     {err.read.get(), POLLIN, 0},
+                     {progress.read.get(), POLLIN, 0}};
+    if (::poll(fds, 4, cancel_poll_ms) < 0 && errno != EINTR)
       break;
     if (fds[0].revents & (POLLOUT | POLLERR | POLLHUP)) {
       auto n = ::write(in.write.get(), input.data() + written, input.size() - written);
@@ -195,7 +225,8 @@ std::string run_shell_command(const std::string& command,
         in.write.reset();
     }
     for (auto [index, fd, text] :
-         {std::tuple{1, &out.read, &stdout_text}, std::tuple{2, &err.read, &stderr_text}}) {
+         {std::tuple{1, &out.read, &stdout_text}, std::tuple{2, &err.read, &stderr_text},
+          std::tuple{3, &progress.read, &progress_text}}) {
       if (!(fds[index].revents & (POLLIN | POLLERR | POLLHUP)))
         continue;
       auto n = ::read(fd->get(), chunk, sizeof chunk);
@@ -204,6 +235,7 @@ std::string run_shell_command(const std::string& command,
       else if (n == 0 || (errno != EAGAIN && errno != EINTR))
         fd->reset();
     }
+    send_progress_lines(progress_text, task, progress.read.get() < 0);
   }
   in.write.reset();
   int status = wait_for_exit(pid, task);

@@ -26,17 +26,24 @@ protected:
     sched_.run();
   }
 
-  /// Asks `client` to run `pipeline` and returns the slot its reply lands in.
-  std::shared_ptr<std::optional<run_outcome>> submit(const actor_client_actor& client,
-                                                     std::string pipeline, std::string vars) {
+  /// Asks `client` to run `pipeline` (with `settings`, when given) and returns the slot its
+  /// reply lands in.
+  std::shared_ptr<std::optional<run_outcome>>
+  submit(const actor_client_actor& client, std::string pipeline, std::string vars,
+         std::optional<run_settings> settings = std::nullopt) {
     auto outcome = std::make_shared<std::optional<run_outcome>>();
     auto requester = sys_.spawn(
         [](caf::event_based_actor* self, actor_client_actor client, std::string pipeline,
-           std::string vars, std::shared_ptr<std::optional<run_outcome>> out) {
-          self->request(client, caf::infinite, run_atom::value, pipeline, vars)
-              .then([out](run_outcome& x) { *out = std::move(x); });
+           std::string vars, std::optional<run_settings> settings,
+           std::shared_ptr<std::optional<run_outcome>> out) {
+          auto keep = [out](run_outcome& x) { *out = std::move(x); };
+          if (settings)
+            self->request(client, caf::infinite, run_atom::value, pipeline, vars, *settings)
+                .then(keep);
+          else
+            self->request(client, caf::infinite, run_atom::value, pipeline, vars).then(keep);
         },
-        client, std::move(pipeline), std::move(vars), outcome);
+        client, std::move(pipeline), std::move(vars), settings, outcome);
     to_stop_.push_back(caf::actor_cast<caf::actor>(requester));
     sched_.run();
     return outcome;
@@ -63,6 +70,49 @@ TEST_F(ActorClientTest, RunReachesAnActorWorkerAndItsResultComesBack) {
   EXPECT_EQ((*outcome)->rc, "OK");
   EXPECT_EQ((*outcome)->result, R"({"pipeline": "echo", "echo": {"x": 1}})");
   EXPECT_TRUE((*outcome)->error.empty());
+}
+
+TEST_F(ActorClientTest, ActorWorkersServeTheirPipelinesOnly) {
+  auto tagged = [](std::string tag) {
+    return [tag](const std::string&, const std::string&) { return tag; };
+  };
+  auto a = spawn_actor_worker(sys_, sb_, 1, tagged(R"("A")"), {}, {"a"});
+  auto b = spawn_actor_worker(sys_, sb_, 1, tagged(R"("B")"), "any-token", {"b", "bb"});
+  auto client = spawn_actor_client(sys_, sb_);
+  for (auto& x : {caf::actor_cast<caf::actor>(a), caf::actor_cast<caf::actor>(b),
+                  caf::actor_cast<caf::actor>(client)})
+    to_stop_.push_back(x);
+  sched_.run();
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(submit(client, "bb", "{}")->value().result, R"("B")");
+    EXPECT_EQ(submit(client, "a", "{}")->value().result, R"("A")");
+  }
+  auto none = submit(client, "c", "{}");
+  EXPECT_EQ(none->value().rc, "NO_CAPACITY");
+  EXPECT_EQ(none->value().error, "No capacity available for pipeline 'c'");
+}
+
+TEST_F(ActorClientTest, RunSettingsRetryOnAnotherWorkerAndTheOutcomeCountsAttempts) {
+  namespace rt = rcbroker::testing;
+  auto dies = harness_.worker(1, rt::in_order({rt::worker_step::die()}));
+  auto worker = spawn_actor_worker(
+      sys_, sb_, 1, [](const std::string&, const std::string& vars) { return vars; });
+  auto client = spawn_actor_client(sys_, sb_);
+  to_stop_.push_back(caf::actor_cast<caf::actor>(worker));
+  to_stop_.push_back(caf::actor_cast<caf::actor>(client));
+  sched_.run();
+  run_settings settings;
+  settings.retries = 1;
+  settings.priority = 3;
+  auto outcome = submit(client, "echo", "[1]", settings);
+  ASSERT_TRUE(outcome->has_value());
+  EXPECT_EQ((*outcome)->rc, "OK") << (*outcome)->error;
+  EXPECT_EQ((*outcome)->result, "[1]");
+  EXPECT_EQ((*outcome)->attempts, 2);
+  EXPECT_EQ(submit(client, "echo", "[2]")->value().attempts, 0) << "not asked: not reported";
+  settings.retries = 1001;
+  auto refused = submit(client, "echo", "{}", settings);
+  EXPECT_EQ(refused->value().rc, "BAD_PACKET");
 }
 
 TEST_F(ActorClientTest, HandlerExceptionBecomesProcessorException) {

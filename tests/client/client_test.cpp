@@ -11,6 +11,7 @@
 #include <future>
 #include <gtest/gtest.h>
 #include <map>
+#include <mutex>
 #include <thread>
 
 using namespace rcbroker::client;
@@ -190,6 +191,37 @@ TEST(Client, HandlerExceptionIsProcessorExceptionWithItsText) {
     EXPECT_EQ(e.cookie(), r.cookie);
     EXPECT_STREQ(e.what(), "PROCESSOR_EXCEPTION: pipeline exploded: \"x\" missing");
   }
+}
+
+TEST(Client, PriorityOrdersTheRunsThatWait) {
+  test_node node{[](rcbroker::node::settings& s) { s.queue_limit = 4; }};
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::mutex m;
+  std::vector<std::string> order; // the variables of the tasks, as the worker started them
+  auto w = start_worker(node, node.worker_tcp, [&](task_context& t) {
+    {
+      std::lock_guard<std::mutex> lock{m};
+      order.push_back(t.variables());
+    }
+    released.wait_for(10s); // bounded: a failed check must not hang the worker's destructor
+    return t.variables();
+  });
+  client c{node.client_tcp};
+  auto first = c.run("echo", "1"); // takes the one slot
+  ASSERT_TRUE(node.wait_for([](auto& s) { return s.free_slots == 0; }));
+  run_options low;
+  low.priority = -1;
+  run_options high;
+  high.priority = 7;
+  auto later = c.run("echo", "2", low);
+  auto sooner = c.run("echo", "3", high);
+  ASSERT_TRUE(node.wait_for([](auto& s) { return s.queued == 2; }));
+  release.set_value();
+  for (auto* f : {&first, &later, &sooner})
+    EXPECT_TRUE(get_within(*f).ok());
+  std::lock_guard<std::mutex> lock{m};
+  EXPECT_EQ(order, (std::vector<std::string>{"1", "3", "2"})) << "the higher priority first";
 }
 
 TEST(Client, NoCapacityWithoutWorkers) {

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <gtest/gtest.h>
 #include <regex>
 #include <simdjson.h>
@@ -390,6 +391,70 @@ TEST(Tools, ExecRunsAShellCommandPerTask) {
   EXPECT_EQ(r.out, "{\"X\": 1} upper\n");
 }
 
+TEST(Tools, EveryRunLandsOnAWorkerThatServesItsPipeline) {
+  temp_dir dir;
+  auto node = start_node(dir);
+  auto echoes = start_worker(dir, node, {"--pipelines", "echo", "--capacity", "2"});
+  auto names = start_worker(
+      dir, node, {"--pipelines", "upper,shout", "--exec", R"(printf '"%s"' "$RC_PIPELINE")"});
+  for (int i = 0; i < 4; ++i) {
+    for (std::string pipeline : {"echo", "upper", "shout"}) {
+      auto variables = "[" + std::to_string(i) + "]";
+      auto r = submit_when_served(dir, node, {pipeline, "--variables", variables});
+      EXPECT_EQ(r.status, 0) << pipeline << ": " << r.err;
+      EXPECT_EQ(r.out, (pipeline == "echo" ? variables : "\"" + pipeline + "\"") + "\n")
+          << "a RUN of " << pipeline << " reached the wrong worker";
+    }
+  }
+  EXPECT_FALSE(echoes->log_contains("(pipeline 'upper')", 0)) << echoes->log();
+  EXPECT_FALSE(names->log_contains("(pipeline 'echo')", 0)) << names->log();
+  auto r = run_tool(dir, RCSUBMIT_BINARY, {"--endpoint", node.client_url, "other"});
+  EXPECT_EQ(r.status, 3) << "no worker serves it";
+  EXPECT_NE(r.err.find("No capacity available for pipeline 'other'"), std::string::npos) << r.err;
+}
+
+TEST(Tools, SubmitPrintsProgressLinesBeforeTheResult) {
+  temp_dir dir;
+  auto node = start_node(dir);
+  auto worker = start_worker(
+      dir, node, {"--exec", R"(echo '"one"' >&3; printf '{"two": 2}\n' >&3; sleep 0.1; cat)"});
+  auto r = submit_when_served(dir, node, {"--progress", "echo", "--variables", "[3]"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "\"one\"\n{\"two\": 2}\n[3]\n");
+  // Without --progress the node drops them.
+  r = submit_when_served(dir, node, {"echo", "--variables", "[4]"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "[4]\n");
+}
+
+TEST(Tools, SubmitWithRetriesCompletesOnASecondWorkerWhenTheFirstIsKilled) {
+  temp_dir dir;
+  auto node = start_node(dir);
+  std::vector<std::unique_ptr<child_process>> workers;
+  workers.push_back(start_worker(dir, node, {"--delay-ms", "2000"}));
+  workers.push_back(start_worker(dir, node, {"--delay-ms", "2000"}));
+  auto pending = std::async(std::launch::async, [&] {
+    return submit_when_served(dir, node, {"--retries", "1", "job", "--variables", "[7]"});
+  });
+  // Whichever worker got the task dies with it.
+  std::optional<std::size_t> first;
+  for (int i = 0; i < 200 && !first; ++i) {
+    for (std::size_t w = 0; w < workers.size() && !first; ++w) {
+      if (workers[w]->log_contains("started (pipeline 'job')", 0))
+        first = w;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(first) << workers[0]->log() << workers[1]->log();
+  workers[*first]->signal(SIGKILL);
+  ASSERT_EQ(pending.wait_for(10s), std::future_status::ready);
+  auto r = pending.get();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "[7]\n");
+  EXPECT_NE(r.err.find("attempts: 2"), std::string::npos) << r.err;
+  EXPECT_TRUE(workers[1 - *first]->log_contains("started (pipeline 'job')", 0));
+}
+
 TEST(Tools, FailingCommandIsProcessorException) {
   temp_dir dir;
   auto node = start_node(dir);
@@ -461,6 +526,10 @@ TEST(Tools, UsageErrorsExit64) {
       {"--pipeline", ""},
       {"p", "--variables", "@" + dir.path + "/no-such-file.json"},
       {"p", "--json"},
+      {"p", "--priority", "high"},
+      {"p", "--retries", "1001"},
+      {"p", "--retries", "-1"},
+      {"p", "--progress", "--detach"},
   };
   for (auto& args : submit_cases) {
     auto r = run_tool(dir, RCSUBMIT_BINARY, args);
@@ -479,6 +548,9 @@ TEST(Tools, UsageErrorsExit64) {
       {"--tls-cert", "c.pem"},
       {"--tls-key", "k.pem"},
       {"--endpoint", "tls://127.0.0.1:1", "--tls-ca", dir.path + "/no-such-ca.pem"},
+      {"--pipelines", ""},
+      {"--pipelines", "a,,b"},
+      {"--pipelines", "a,"},
   };
   for (auto& args : worker_cases) {
     auto r = run_tool(dir, RCWORKER_BINARY, args);
@@ -515,14 +587,17 @@ TEST(Tools, HelpExplainsEveryOptionAndExitStatus) {
                     "11  cannot connect",
                     "64  usage error",
                     "--json",
+                    "--priority",
+                    "--retries",
+                    "--progress",
                     "RCBROKER_URL",
                     "@FILE"})
     EXPECT_NE(submit.out.find(text), std::string::npos) << text;
   auto worker = run_tool(dir, RCWORKER_BINARY, {"--help"});
   EXPECT_EQ(worker.status, 0);
-  for (auto text :
-       {"--capacity", "--endpoint", "--delay-ms", "--exec", "--token", "--log-level", "--tls-ca",
-        "--tls-cert", "--tls-key", "--help", "tcp://[::1]:51510", "69 ", "77 "})
+  for (auto text : {"--capacity", "--endpoint", "--delay-ms", "--exec", "--token", "--log-level",
+                    "--tls-ca", "--tls-cert", "--tls-key", "--help", "tcp://[::1]:51510", "69 ",
+                    "77 ", "--pipelines", "descriptor 3"})
     EXPECT_NE(worker.out.find(text), std::string::npos) << text;
   // Within 80 columns.
   for (auto* out : {&submit.out, &worker.out}) {

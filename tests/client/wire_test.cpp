@@ -1,12 +1,14 @@
 // The client library on the wire, against a broker played by the test: what it writes, and how
 // it takes what a broker may send, good or bad.
 
-#include "rcbroker/client/client.hpp"
-#include "rcbroker/client/random_cookie.hpp"
 #include "fake_broker.hpp"
 #include "raw_peer.hpp"
+#include "rcbroker/client/client.hpp"
+#include "rcbroker/client/random_cookie.hpp"
 
 #include <gtest/gtest.h>
+#include <mutex>
+#include <vector>
 
 using namespace rcbroker::client;
 using rcbroker::protocol::result_code;
@@ -14,9 +16,18 @@ using rcbroker::test_support::fake_broker;
 using rcbroker::test_support::original_cancel;
 using rcbroker::test_support::original_result;
 using rcbroker::test_support::original_run;
+using rcbroker::test_support::progress_packet;
+using rcbroker::test_support::raw_peer;
 using namespace std::chrono_literals;
 
 namespace {
+
+// A client connected to a broker played by the test, its connection accepted.
+struct wired_client {
+  fake_broker broker;
+  client c{broker.url()};
+  std::optional<raw_peer> peer = broker.accept();
+};
 
 template <class T>
 bool ready_within(std::future<T>& f, std::chrono::milliseconds limit = 5000ms) {
@@ -134,4 +145,87 @@ TEST(ClientWire, ClosingFlushesWhatIsQueued) {
   ASSERT_TRUE(peer);
   EXPECT_EQ(peer->receive(), original_run(options.cookie->to_string(), "fire", "{}", true));
   EXPECT_TRUE(peer->closed_by_peer());
+}
+
+TEST(ClientWire, RunExtensionsAreWrittenOnlyWhenSet) {
+  wired_client wired;
+  ASSERT_TRUE(wired.peer);
+  auto& c = wired.c;
+  auto& peer = wired.peer;
+  run_options options;
+  options.cookie = random_cookie();
+  auto plain = c.run("echo", "{}", options);
+  auto original = original_run(options.cookie->to_string(), "echo", "{}");
+  EXPECT_EQ(peer->receive(), original) << "an original client's RUN, byte for byte";
+  options.cookie = random_cookie();
+  options.priority = 5;
+  options.retries = 1;
+  options.timeout = 2500ms;
+  options.on_progress = [](const rcbroker::protocol::cookie&, std::string) {};
+  auto extended = c.run("echo", "{}", options);
+  original = original_run(options.cookie->to_string(), "echo", "{}");
+  original.pop_back();
+  EXPECT_EQ(peer->receive(),
+            original + R"(,"timeout":2.500,"priority":5,"progress":true,"retries":1})");
+  // A detached run hears nothing back: it does not ask for progress.
+  options.cookie = random_cookie();
+  options.detach = true;
+  options.retries.reset();
+  options.timeout.reset();
+  c.run("echo", "{}", options);
+  original = original_run(options.cookie->to_string(), "echo", "{}", true);
+  original.pop_back();
+  EXPECT_EQ(peer->receive(), original + R"(,"priority":5})");
+}
+
+TEST(ClientWire, ProgressReachesItsHandlerBeforeTheResultAndAttemptsAreRead) {
+  wired_client wired;
+  ASSERT_TRUE(wired.peer);
+  auto& c = wired.c;
+  auto& peer = wired.peer;
+  std::mutex m;
+  std::vector<std::string> seen; // on the I/O thread: progress lines, then "result"
+  run_options options;
+  options.cookie = random_cookie();
+  options.retries = 2;
+  options.on_progress = [&](const rcbroker::protocol::cookie& cookie, std::string json) {
+    std::lock_guard<std::mutex> lock{m};
+    seen.push_back(cookie == *options.cookie ? json : "wrong cookie");
+  };
+  std::promise<task_result> done;
+  c.run(
+      "echo", "{}",
+      [&](task_result r) {
+        {
+          std::lock_guard<std::mutex> lock{m};
+          seen.push_back("result");
+        }
+        done.set_value(std::move(r));
+      },
+      options);
+  auto text = options.cookie->to_string();
+  ASSERT_TRUE(peer->receive());
+  // A run without a handler did not ask: a PROGRESS for it is ignored, as one for no open run.
+  run_options quiet;
+  quiet.cookie = random_cookie();
+  auto other = c.run("echo", "{}", quiet);
+  ASSERT_TRUE(peer->receive());
+  peer->send(progress_packet(quiet.cookie->to_string(), R"("ignored")"));
+  peer->send(progress_packet(random_cookie().to_string(), R"("stray")"));
+  peer->send(original_result(quiet.cookie->to_string(), "0"));
+  ASSERT_TRUE(ready_within(other));
+  EXPECT_FALSE(other.get().attempts);
+  peer->send(progress_packet(text, R"({"step": 1})"));
+  peer->send(progress_packet(text, "2"));
+  auto result = original_result(text, R"("done")");
+  result.pop_back();
+  peer->send(result + R"(,"attempts":2})");
+  auto f = done.get_future();
+  ASSERT_TRUE(ready_within(f));
+  auto r = f.get();
+  EXPECT_EQ(r.value(), R"("done")");
+  EXPECT_EQ(r.attempts, 2);
+  std::lock_guard<std::mutex> lock{m};
+  EXPECT_EQ(seen, (std::vector<std::string>{R"({"step": 1})", "2", "result"}));
+  EXPECT_TRUE(c.connected());
 }

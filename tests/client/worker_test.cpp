@@ -22,6 +22,7 @@ using rcbroker::test_support::new_cookie;
 using rcbroker::test_support::original_register;
 using rcbroker::test_support::original_result;
 using rcbroker::test_support::original_run;
+using rcbroker::test_support::progress_packet;
 using rcbroker::test_support::raw_peer;
 using rcbroker::test_support::test_node;
 using namespace std::chrono_literals;
@@ -60,6 +61,16 @@ std::optional<raw_peer> registered(fake_broker& broker, worker& w) {
   if (peer && !peer->receive())
     return std::nullopt;
   return peer;
+}
+
+// The first packet a worker with `options` sends (its endpoint set here): its REGISTER.
+std::optional<std::string> first_register(worker_options options) {
+  fake_broker broker;
+  options.endpoint = broker.url();
+  worker w{options, wait_for_cancel};
+  w.start();
+  auto peer = broker.accept();
+  return peer ? peer->receive() : std::nullopt;
 }
 
 } // namespace
@@ -152,16 +163,11 @@ TEST(Worker, RegistersAndAnswersAsTheOriginalWorker) {
 }
 
 TEST(Worker, SendsItsTokenInRegister) {
-  fake_broker broker;
-  auto options = options_for(broker.url(), 4);
+  auto options = options_for("", 4);
   options.token = "let-me-in";
-  worker w{options, wait_for_cancel};
-  w.start();
-  auto peer = broker.accept();
-  ASSERT_TRUE(peer);
   auto expected = original_register(4);
   expected.pop_back();
-  EXPECT_EQ(peer->receive(), expected + R"(,"token":"let-me-in"})");
+  EXPECT_EQ(first_register(options), expected + R"(,"token":"let-me-in"})");
 }
 
 TEST(Worker, CancelEndsTheTaskWithExceptionCancelled) {
@@ -276,4 +282,55 @@ TEST(Worker, AnswersARunBeyondItsCapacityWithNoCapacity) {
   EXPECT_EQ(field(*answer, "cookie"), extra);
   EXPECT_EQ(field(*answer, "rc"), "NO_CAPACITY");
   EXPECT_EQ(w.tasks_running(), 1u);
+}
+
+TEST(Worker, SendsItsPipelinesInRegister) {
+  auto options = options_for("", 2);
+  options.pipelines = std::vector<std::string>{"echo", "upper"};
+  auto expected = original_register(2);
+  expected.pop_back();
+  EXPECT_EQ(first_register(options), expected + R"(,"pipelines":["echo","upper"]})");
+  for (auto bad : {std::vector<std::string>{}, std::vector<std::string>{"echo", ""}}) {
+    auto refused = options_for("socket:///tmp/unused.sock");
+    refused.pipelines = bad;
+    EXPECT_THROW(worker(refused, wait_for_cancel), std::invalid_argument);
+  }
+}
+
+TEST(Worker, ProgressGoesOutBeforeTheResultAndNotAfterIt) {
+  fake_broker broker;
+  worker w{options_for(broker.url()), [&](task_context& t) {
+             t.progress(R"({"step": 1})");
+             // From another thread too: progress() is thread-safe.
+             std::thread{[&t] { t.progress("2"); }}.join();
+             return std::string{"3"};
+           }};
+  auto peer = registered(broker, w);
+  ASSERT_TRUE(peer);
+  auto cookie = new_cookie();
+  peer->send(original_run(cookie, "echo", "{}"));
+  EXPECT_EQ(peer->receive(), progress_packet(cookie, R"({"step": 1})"));
+  EXPECT_EQ(peer->receive(), progress_packet(cookie, "2"));
+  EXPECT_EQ(peer->receive(), original_result(cookie, "3"));
+}
+
+TEST(Worker, ProgressOfATaskWhoseConnectionClosedIsDropped) {
+  fake_broker broker;
+  std::promise<void> sent;
+  worker w{options_for(broker.url()), [&](task_context& t) {
+             t.wait_for_cancel(10s); // the connection closes
+             t.progress("1");
+             sent.set_value();
+             return std::string{"2"};
+           }};
+  auto peer = registered(broker, w);
+  ASSERT_TRUE(peer);
+  peer->send(original_run(new_cookie(), "echo", "{}"));
+  std::this_thread::sleep_for(50ms); // the task starts
+  peer->close();
+  auto again = broker.accept();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->receive(), original_register(1));
+  ASSERT_EQ(sent.get_future().wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(again->receive(300), std::nullopt) << "neither its PROGRESS nor its RESULT";
 }

@@ -87,6 +87,35 @@ TEST_F(remote_actor_test, RemoteActorClientGetsASocketWorkersResult) {
   caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
 }
 
+TEST_F(remote_actor_test, RemoteActorsUseTheRoutingExtensions) {
+  auto echo = [](const std::string&, const std::string& vars) { return vars; };
+  auto worker = spawn_actor_worker(*other, remote_sb, 1, echo, {}, {"remote"});
+  auto refused = spawn_actor_worker(*other, remote_sb, 5, echo, {}, {"fine", ""});
+  ASSERT_TRUE(node->wait_for([](auto& s) { return s.registered_slots == 1; }));
+  raw_peer client{node->client_tcp};
+  client.send(original_run(new_cookie(), "echo", "{}"));
+  auto reply = client.receive();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(field(*reply, "rc"), "NO_CAPACITY");
+  EXPECT_EQ(field(*reply, "error"), "No capacity available for pipeline 'echo'");
+  auto actor_client = spawn_actor_client(*other, remote_sb);
+  caf::scoped_actor self{*other};
+  run_settings settings;
+  settings.retries = 2;
+  run_outcome outcome;
+  self->request(actor_client, std::chrono::seconds{10}, run_atom::value, std::string{"remote"},
+                std::string{"[5]"}, settings)
+      .receive([&](run_outcome& x) { outcome = std::move(x); },
+               [&](caf::error& err) { ADD_FAILURE() << other->render(err); });
+  EXPECT_EQ(outcome.rc, "OK") << outcome.error;
+  EXPECT_EQ(outcome.result, "[5]");
+  EXPECT_EQ(outcome.attempts, 1);
+  EXPECT_EQ(node->status().registered_slots, 1u) << "the face refused the empty pipeline name";
+  for (auto& a : {caf::actor_cast<caf::actor>(worker), caf::actor_cast<caf::actor>(refused),
+                  caf::actor_cast<caf::actor>(actor_client)})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
 TEST_F(remote_actor_test, TheFaceTakesNothingMeantForTheSwitchboard) {
   caf::scoped_actor self{*other};
   // What the Switchboard would obey: an orderly stop and a drain.
@@ -126,11 +155,14 @@ TEST(remote_actor_token, ARemoteWorkerNeedsTheWorkerToken) {
   auto without = spawn_actor_worker(*other, *face, 2, echo);
   auto wrong = spawn_actor_worker(*other, *face, 3, echo, "guess");
   auto right = spawn_actor_worker(*other, *face, 4, echo, "s3cret");
-  EXPECT_TRUE(node->wait_for([](auto& s) { return s.registered_slots == 4; }));
+  auto without_serving = spawn_actor_worker(*other, *face, 5, echo, {}, {"echo"});
+  auto wrong_serving = spawn_actor_worker(*other, *face, 6, echo, "guess", {"echo"});
+  auto right_serving = spawn_actor_worker(*other, *face, 7, echo, "s3cret", {"echo"});
+  EXPECT_TRUE(node->wait_for([](auto& s) { return s.registered_slots == 11; }));
   std::this_thread::sleep_for(std::chrono::milliseconds{200});
-  EXPECT_EQ(node->status().registered_slots, 4u)
-      << "only the worker with the right token has slots";
-  for (auto& w : {without, wrong, right})
+  EXPECT_EQ(node->status().registered_slots, 11u)
+      << "only the workers with the right token have slots";
+  for (auto& w : {without, wrong, right, without_serving, wrong_serving, right_serving})
     caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
   *face = nullptr;
   node.reset();

@@ -44,7 +44,8 @@ read_result read_as_worker(const frame& f) {
 } // namespace
 
 TEST(ReadWholeResult, ReadsAnOriginalWorkersResult) {
-  auto r = read_as_client(rcbroker::test_support::original_result(cookie_text, R"({"y": "\u00e9"})"));
+  auto r =
+      read_as_client(rcbroker::test_support::original_result(cookie_text, R"({"y": "\u00e9"})"));
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.fields.type, packet_type::result);
   EXPECT_EQ(r.fields.cookie, cookie::parse(cookie_text));
@@ -172,5 +173,25 @@ TEST(ReadWholeForWorker, RefusesWhatABrokerNeverSends) {
     auto r = read_as_worker(payload);
     EXPECT_FALSE(r.ok()) << payload;
     EXPECT_EQ(r.error, reason) << payload;
+  }
+}
+
+TEST(ReadWholeResult, ReadsAttemptsWhenTheNodeAppendedThem) {
+  auto c = *cookie::parse(cookie_text);
+  auto f = append_integer_field(make_result(c, result_code::ok, std::string{"1"}), "attempts", 2);
+  auto r = read_as_client(f);
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.fields.attempts, 2);
+  EXPECT_FALSE(read_as_client(make_result(c, result_code::ok, std::string{"1"})).fields.attempts);
+  // Routing leaves it alone: the node reads RESULTs without it.
+  auto routed = read_packet(f);
+  ASSERT_TRUE(routed.ok()) << routed.error;
+  EXPECT_FALSE(routed.fields.attempts);
+  // One of another type is not read, and makes no bad packet: reading for routing skips it.
+  for (auto odd : {R"("2")", "2.5", "null", "[1]"}) {
+    auto other = read_as_client(std::string{R"({"packet_type":"RESULT","cookie":")"} + cookie_text +
+                                R"(","rc":"OK","attempts":)" + odd + "}");
+    EXPECT_TRUE(other.ok()) << odd << ": " << other.error;
+    EXPECT_FALSE(other.fields.attempts) << odd;
   }
 }

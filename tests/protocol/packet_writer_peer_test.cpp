@@ -39,7 +39,8 @@ TEST(PacketWriterPeer, RunMatchesTheProtocolExample) {
 
 TEST(PacketWriterPeer, CancelAndRegisterAreWrittenAsTheOriginal) {
   auto text = new_cookie();
-  EXPECT_EQ(make_cancel(parse_cookie(text)).payload(), rcbroker::test_support::original_cancel(text));
+  EXPECT_EQ(make_cancel(parse_cookie(text)).payload(),
+            rcbroker::test_support::original_cancel(text));
   EXPECT_EQ(make_register(3).payload(), rcbroker::test_support::original_register(3));
 }
 
@@ -88,4 +89,59 @@ TEST(PacketWriterPeer, EveryBuiltPacketPassesTheBrokersReader) {
     EXPECT_TRUE(read.ok()) << read.error << " in " << f.payload();
     EXPECT_GE(f.padded_size(), f.payload().size() + frame_padding);
   }
+}
+
+TEST(PacketWriterPeer, RunExtensionsFollowTheTableOnlyWhenSet) {
+  auto text = new_cookie();
+  auto c = parse_cookie(text);
+  auto original = rcbroker::test_support::original_run(text, "echo", "{}", false);
+  EXPECT_EQ(make_run(c, "echo", "{}", false, run_extensions{}).payload(), original);
+  run_extensions all;
+  all.timeout = std::chrono::milliseconds{1500};
+  all.priority = -3;
+  all.progress = true;
+  all.retries = 2;
+  original.pop_back(); // the closing brace
+  EXPECT_EQ(make_run(c, "echo", "{}", false, all).payload(),
+            original + R"(,"timeout":1.500,"priority":-3,"progress":true,"retries":2})");
+  auto read = read_packet(make_run(c, "echo", "{}", false, all));
+  ASSERT_TRUE(read.ok()) << read.error;
+  EXPECT_DOUBLE_EQ(read.fields.timeout.value_or(0), 1.5);
+  EXPECT_EQ(read.fields.priority, -3);
+  EXPECT_TRUE(read.fields.progress);
+  EXPECT_EQ(read.fields.retries, 2);
+  run_extensions some;
+  some.timeout = std::chrono::milliseconds{30000};
+  some.retries = 0;
+  EXPECT_EQ(make_run(c, "echo", "{}", false, some).payload(),
+            original + R"(,"timeout":30,"retries":0})");
+  some.timeout = std::chrono::milliseconds{7};
+  EXPECT_EQ(read_packet(make_run(c, "echo", "{}", false, some)).fields.timeout, 0.007);
+}
+
+TEST(PacketWriterPeer, PipelinesFollowTheToken) {
+  auto original = rcbroker::test_support::original_register(2);
+  original.pop_back();
+  std::vector<std::string> names{"echo", "up\"per"};
+  EXPECT_EQ(make_register(2, std::nullopt, names).payload(),
+            original + R"(,"pipelines":["echo","up\"per"]})");
+  EXPECT_EQ(make_register(2, std::string{"t"}, names).payload(),
+            original + R"(,"token":"t","pipelines":["echo","up\"per"]})");
+  auto read = read_packet(make_register(2, std::nullopt, names));
+  ASSERT_TRUE(read.ok()) << read.error;
+  EXPECT_EQ(read.fields.pipelines, names);
+}
+
+TEST(PacketWriterPeer, ProgressCarriesTheCookieAndAResult) {
+  auto c = parse_cookie("0f8fad5b-d9cb-469f-a165-70867728950e");
+  auto f = make_progress(c, R"({"done": 0.5})");
+  EXPECT_EQ(f.payload(),
+            R"({"packet_type":"PROGRESS","cookie":"0f8fad5b-d9cb-469f-a165-70867728950e",)"
+            R"("result":"{\"done\": 0.5}"})");
+  auto read = read_packet(f, read_scope::whole);
+  ASSERT_TRUE(read.ok()) << read.error;
+  EXPECT_EQ(read.fields.type, packet_type::progress);
+  EXPECT_EQ(read.fields.cookie, c);
+  EXPECT_EQ(read.fields.result, R"({"done": 0.5})");
+  EXPECT_GE(f.padded_size(), f.payload().size() + frame_padding);
 }

@@ -187,6 +187,11 @@ std::string original_result(const std::string& cookie, const std::string& result
          json_string_or_null(result_json) + "}";
 }
 
+std::string progress_packet(const std::string& cookie, const std::string& result_json) {
+  return R"({"packet_type":"PROGRESS","cookie":")" + cookie + R"(","result":)" +
+         json_string_or_null(result_json) + "}";
+}
+
 std::string run_until_accepted(raw_peer& client, raw_peer& worker, int worker_wait_ms) {
   for (int attempt = 0; attempt < 200; ++attempt) {
     auto cookie = new_cookie();

@@ -67,6 +67,9 @@ std::string original_register(int capacity);
 /// A RESULT exactly as an original worker writes it (rc OK, result as given).
 std::string original_result(const std::string& cookie, const std::string& result_json);
 
+/// A PROGRESS (extension) as a worker writes it: type, cookie and result only.
+std::string progress_packet(const std::string& cookie, const std::string& result_json);
+
 /// Sends RUNs from `client` until one reaches `worker` (where capacity shows up asynchronously,
 /// e.g. across cluster links); returns its cookie, or "" when a reply is not NO_CAPACITY or after
 /// about 10 s.

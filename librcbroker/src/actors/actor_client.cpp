@@ -1,5 +1,6 @@
 #include "rcbroker/actors/actor_client.hpp"
 
+#include "rcbroker/actors/switchboard.hpp"
 #include "rcbroker/client/random_cookie.hpp"
 #include "rcbroker/protocol/packet_reader.hpp"
 #include "rcbroker/protocol/packet_writer.hpp"
@@ -30,6 +31,9 @@ run_outcome failure(const cookie& c, result_code rc, std::string error) {
 
 void client_delivered(client_pointer self, const frame& f) {
   auto r = protocol::read_packet(f, protocol::read_scope::whole);
+  // An actor client never asks for PROGRESS; one that comes anyway does not end its run.
+  if (r.fields.type == packet_type::progress)
+    return;
   if (r.ok())
     r.error = protocol::check_result_packet(r.fields);
   if (!r.fields.cookie)
@@ -43,8 +47,42 @@ void client_delivered(client_pointer self, const frame& f) {
   else
     i->second.deliver(run_outcome{*x.cookie, std::string{protocol::to_string(*x.rc)},
                                   x.result.value_or(""), x.error.value_or(""),
-                                  x.stacktrace.value_or(std::vector<std::string>{})});
+                                  x.stacktrace.value_or(std::vector<std::string>{}),
+                                  x.attempts.value_or(0)});
   self->state.pending.erase(i);
+}
+
+/// Sends a RUN with `settings` (the defaults: an original client's RUN) and returns the promise
+/// of its outcome.
+caf::typed_response_promise<run_outcome> submit(client_pointer self, const std::string& pipeline,
+                                                const std::string& variables,
+                                                const run_settings& settings) {
+  auto c = client::random_cookie();
+  auto rp = self->make_response_promise<run_outcome>();
+  if (settings.retries < -1 ||
+      settings.retries > static_cast<std::int32_t>(max_retries_on_worker_loss)) {
+    rp.deliver(
+        failure(c, result_code::bad_packet,
+                "Bad retries: an integer from 0 to " + std::to_string(max_retries_on_worker_loss)));
+    return rp;
+  }
+  self->state.pending.emplace(c, rp);
+  bool defaults = settings.priority == 0 && settings.retries < 0;
+  if (defaults) {
+    self->send(self->state.switchboard, run_atom::value, c, false,
+               protocol::make_run(c, pipeline, variables, false));
+    return rp;
+  }
+  // The worker sees the fields a socket client's RUN would carry; the Switchboard takes them
+  // typed.
+  protocol::run_extensions extensions;
+  if (settings.priority != 0)
+    extensions.priority = settings.priority;
+  if (settings.retries >= 0)
+    extensions.retries = settings.retries;
+  self->send(self->state.switchboard, run_atom::value, c, false,
+             protocol::make_run(c, pipeline, variables, false, extensions), settings);
+  return rp;
 }
 
 actor_client_actor::behavior_type actor_client(client_pointer self, submission_actor sb) {
@@ -60,12 +98,11 @@ actor_client_actor::behavior_type actor_client(client_pointer self, submission_a
   return {
       [self](run_atom, std::string& pipeline,
              std::string& variables) -> caf::typed_response_promise<run_outcome> {
-        auto c = client::random_cookie();
-        auto rp = self->make_response_promise<run_outcome>();
-        self->state.pending.emplace(c, rp);
-        self->send(self->state.switchboard, run_atom::value, c, false,
-                   protocol::make_run(c, pipeline, variables, false));
-        return rp;
+        return submit(self, pipeline, variables, run_settings{});
+      },
+      [self](run_atom, std::string& pipeline, std::string& variables,
+             const run_settings& settings) -> caf::typed_response_promise<run_outcome> {
+        return submit(self, pipeline, variables, settings);
       },
       [self](cancel_atom, const cookie& c) {
         self->send(self->state.switchboard, cancel_atom::value, c, protocol::make_cancel(c));
@@ -118,16 +155,22 @@ bool worker_delivered(worker_pointer self, const frame& f) {
 
 peer_actor::behavior_type actor_worker(worker_pointer self, submission_actor sb,
                                        std::uint32_t capacity, actor_task_handler handler,
-                                       std::string token) {
+                                       std::string token, std::vector<std::string> pipelines) {
   self->state.switchboard = sb;
   self->state.handler = std::move(handler);
   self->monitor(sb);
   self->set_down_handler([self](caf::down_msg&) { self->quit(); });
   self->send(sb, join_atom::value, peer_role::worker);
-  if (token.empty())
-    self->send(sb, register_atom::value, capacity);
-  else
-    self->send(sb, register_atom::value, capacity, std::move(token));
+  if (pipelines.empty()) {
+    if (token.empty())
+      self->send(sb, register_atom::value, capacity);
+    else
+      self->send(sb, register_atom::value, capacity, std::move(token));
+  } else if (token.empty()) {
+    self->send(sb, register_atom::value, capacity, std::move(pipelines));
+  } else {
+    self->send(sb, register_atom::value, capacity, std::move(token), std::move(pipelines));
+  }
   return {
       [self](deliver_atom, const frame& f) { worker_delivered(self, f); },
       [self](deliver_atom, const std::vector<frame>& frames) {
@@ -145,8 +188,10 @@ actor_client_actor spawn_actor_client(caf::actor_system& sys, submission_actor s
 }
 
 peer_actor spawn_actor_worker(caf::actor_system& sys, submission_actor sb, std::uint32_t capacity,
-                              actor_task_handler handler, std::string token) {
-  return sys.spawn(actor_worker, std::move(sb), capacity, std::move(handler), std::move(token));
+                              actor_task_handler handler, std::string token,
+                              std::vector<std::string> pipelines) {
+  return sys.spawn(actor_worker, std::move(sb), capacity, std::move(handler), std::move(token),
+                   std::move(pipelines));
 }
 
 } // namespace rcbroker::actors

@@ -2,6 +2,7 @@
 
 #include "rcbroker/actors/packet_check.hpp"
 #include "rcbroker/logging/component.hpp"
+#include "rcbroker/logging/repeated.hpp"
 #include "rcbroker/protocol/packet_reader.hpp"
 #include "rcbroker/protocol/packet_writer.hpp"
 #include "rcbroker/runtime/io_scheduler.hpp"
@@ -42,11 +43,6 @@ struct connection_state {
 
 using connection_pointer = connection_actor::stateful_pointer<connection_state>;
 
-// Bad input is logged, but a peer that floods garbage must not flood the log.
-bool worth_logging(std::uint64_t count) {
-  return count <= 10 || count % 1000 == 0;
-}
-
 void reply(connection_pointer self, const std::optional<cookie>& c, result_code rc,
            std::string_view error) {
   self->state.stream->send(protocol::make_broker_result(c, rc, error));
@@ -76,7 +72,7 @@ void pass_routed(connection_pointer self) {
 void handle_packet(connection_pointer self, frame& f, protocol::read_result r) {
   auto& st = self->state;
   auto v = check_packet(st.role, std::move(r), st.worker_token);
-  if (v.misbehaved && worth_logging(++st.bad_packets))
+  if (v.misbehaved && logging::worth_logging(++st.bad_packets))
     connection_log().warn("{}: {} ({}) [{} bad packets so far]", st.peer_name,
                           v.what == packet_verdict::action::close ? "closing"
                                                                   : "answered BAD_PACKET",

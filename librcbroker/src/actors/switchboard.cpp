@@ -4,6 +4,7 @@
 #include "rcbroker/actors/packet_check.hpp"
 #include "rcbroker/actors/slot_fifo.hpp"
 #include "rcbroker/logging/component.hpp"
+#include "rcbroker/logging/repeated.hpp"
 #include "rcbroker/protocol/packet.hpp"
 #include "rcbroker/protocol/packet_reader.hpp"
 #include "rcbroker/protocol/packet_writer.hpp"
@@ -699,8 +700,9 @@ struct switchboard_state {
   }
 
   /// A RUN from an actor or a link, which no connection read: read here under the rules a
-  /// connection applies (an actor of another node may send anything).
-  void on_run(const cookie& c, bool detach, frame& run_frame) {
+  /// connection applies (an actor of another node may send anything); an actor client's may come
+  /// with `settings`, which count over the frame's fields.
+  void on_run(const cookie& c, bool detach, frame& run_frame, const run_settings& settings = {}) {
     auto verdict = check_packet(peer_role::client, protocol::read_packet(run_frame), {});
     auto& p = verdict.routed;
     if (verdict.what != packet_verdict::action::route || p.type != protocol::packet_type::run ||
@@ -720,6 +722,11 @@ struct switchboard_state {
     }
     p.detach = detach;
     p.bytes = std::move(run_frame);
+    if (settings.priority != 0)
+      p.priority = settings.priority;
+    // Its sender checked the range (an actor of this process, or the cluster face).
+    if (settings.retries >= 0)
+      p.retries = std::min<std::int32_t>(settings.retries, max_retries_on_worker_loss);
     on_run(p);
   }
 
@@ -861,7 +868,7 @@ struct switchboard_state {
     }
     if (cfg.max_worker_capacity > 0 && worker->registered + capacity > cfg.max_worker_capacity) {
       auto n = ++traffic.registers_refused;
-      if (n <= 10 || n % 1000 == 0)
+      if (logging::worth_logging(n))
         switchboard_log().warn("switchboard: REGISTER of {} slot(s) from {} refused: it would "
                                "have {} in all, over max-worker-capacity {} [{} refused so far]",
                                capacity, peer_text{peer_role::worker, worker_id},
@@ -1300,6 +1307,11 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
         self->state.on_run(c, detach, run_frame);
         self->state.note_capacity_change();
       },
+      [self](run_atom, const cookie& c, bool detach, frame& run_frame,
+             const run_settings& settings) {
+        self->state.on_run(c, detach, run_frame, settings);
+        self->state.note_capacity_change();
+      },
       [self](cancel_atom, const cookie& c, frame& cancel_frame) {
         self->state.on_cancel(c, cancel_frame);
       },
@@ -1313,6 +1325,12 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
         self->state.note_capacity_change();
       },
       [self](register_atom, std::uint32_t capacity, std::vector<std::string>& pipelines) {
+        self->state.on_register(capacity, std::move(pipelines));
+        self->state.note_capacity_change();
+      },
+      // As above: the token was checked by the cluster face, or the worker is in this process.
+      [self](register_atom, std::uint32_t capacity, const std::string&,
+             std::vector<std::string>& pipelines) {
         self->state.on_register(capacity, std::move(pipelines));
         self->state.note_capacity_change();
       },

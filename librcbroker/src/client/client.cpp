@@ -23,6 +23,22 @@ namespace {
 // How long closing a client may take to write what is queued.
 constexpr std::chrono::seconds flush_time_limit{2};
 
+/// What an open run waits for.
+struct open_run {
+  result_handler on_result;
+  progress_handler on_progress;
+};
+
+protocol::run_extensions extensions_of(const run_options& options) {
+  protocol::run_extensions extensions;
+  extensions.timeout = options.timeout;
+  extensions.priority = options.priority;
+  extensions.retries = options.retries;
+  // A detached run hears nothing back, PROGRESS included.
+  extensions.progress = options.on_progress && !options.detach;
+  return extensions;
+}
+
 } // namespace
 
 /// The state of one connection; every member function runs on the strand.
@@ -43,9 +59,10 @@ public:
                     }});
   }
 
-  /// Sends a RUN; `on_result` gets its RESULT (for a detached run: an OK result at once).
+  /// Sends a RUN; `on_result` gets its RESULT (for a detached run: an OK result at once), and
+  /// `on_progress` (when set) its PROGRESS packets before that.
   void submit(const protocol::cookie& c, protocol::frame run, bool detach,
-              result_handler& on_result) {
+              result_handler& on_result, progress_handler& on_progress) {
     if (!connected_) {
       deliver(on_result, task_result::failure(c, result_code::broker_went_away, closed_reason_));
       return;
@@ -57,12 +74,13 @@ public:
       deliver(on_result, std::move(submitted));
       return;
     }
-    if (!pending_.try_emplace(c, std::move(on_result)).second) {
+    if (pending_.count(c) > 0) {
       // The broker would answer COOKIE_COLLISION with this cookie, and that answer would end the
       // run already under it.
       deliver(on_result, task_result::failure(c, result_code::cookie_collision, "Already in use"));
       return;
     }
+    pending_.emplace(c, open_run{std::move(on_result), std::move(on_progress)});
     stream_->write(std::move(run));
   }
 
@@ -90,9 +108,9 @@ public:
     }
     auto open_runs = std::move(pending_);
     pending_.clear();
-    for (auto& [c, on_result] : open_runs) {
+    for (auto& [c, run] : open_runs) {
       auto went_away = task_result::failure(c, result_code::broker_went_away, closed_reason_);
-      deliver(on_result, std::move(went_away));
+      deliver(run.on_result, std::move(went_away));
     }
   }
 
@@ -104,6 +122,10 @@ private:
       if (!connected_)
         return;
       auto reading = protocol::read_packet(f, protocol::read_scope::whole);
+      if (reading.ok() && reading.fields.type == protocol::packet_type::progress) {
+        report_progress(reading.fields);
+        continue;
+      }
       if (reading.ok())
         reading.error = protocol::check_result_packet(reading.fields);
       if (!reading.ok()) {
@@ -117,7 +139,7 @@ private:
       auto it = pending_.find(*fields.cookie);
       if (it == pending_.end())
         continue; // a detached run's answer
-      auto on_result = std::move(it->second);
+      auto on_result = std::move(it->second.on_result);
       pending_.erase(it);
       task_result r;
       r.cookie = *fields.cookie;
@@ -126,7 +148,23 @@ private:
       r.error = std::move(fields.error);
       if (fields.stacktrace)
         r.stacktrace = std::move(*fields.stacktrace);
+      r.attempts = fields.attempts;
       deliver(on_result, std::move(r));
+    }
+  }
+
+  /// Hands a PROGRESS to its open run's handler; one for no open run (an ended or detached run,
+  /// or one that did not ask) is dropped.
+  void report_progress(protocol::packet_fields& fields) {
+    if (!fields.cookie)
+      return;
+    auto it = pending_.find(*fields.cookie);
+    if (it == pending_.end() || !it->second.on_progress)
+      return;
+    try {
+      it->second.on_progress(*fields.cookie, fields.result.value_or(std::string{}));
+    } catch (...) {
+      // As for a result handler: nowhere to go, and the I/O thread must go on.
     }
   }
 
@@ -142,7 +180,7 @@ private:
 
   asio::steady_timer flush_deadline_;
   transport::stream_ptr stream_;
-  std::unordered_map<protocol::cookie, result_handler> pending_;
+  std::unordered_map<protocol::cookie, open_run> pending_;
   std::atomic<bool> connected_{false};
   std::string closed_reason_ = "Not connected to the broker";
 };
@@ -212,11 +250,14 @@ protocol::cookie client::run(std::string pipeline, std::string variables_json,
 protocol::cookie client::submit(std::string pipeline, std::string variables_json,
                                 result_handler on_result, const run_options& options) {
   auto c = options.cookie ? *options.cookie : random_cookie();
-  auto frame = protocol::make_run(c, pipeline, variables_json, options.detach);
-  asio::post(io_->strand, [s = io_->state, c, frame = std::move(frame), detach = options.detach,
-                           on_result = std::move(on_result)]() mutable {
-    s->submit(c, std::move(frame), detach, on_result);
-  });
+  auto frame =
+      protocol::make_run(c, pipeline, variables_json, options.detach, extensions_of(options));
+  progress_handler on_progress = options.detach ? nullptr : options.on_progress;
+  asio::post(io_->strand,
+             [s = io_->state, c, frame = std::move(frame), detach = options.detach,
+              on_result = std::move(on_result), on_progress = std::move(on_progress)]() mutable {
+               s->submit(c, std::move(frame), detach, on_result, on_progress);
+             });
   return c;
 }
 

@@ -4,9 +4,10 @@ namespace rcbroker::client {
 
 task_cancelled::task_cancelled() : std::runtime_error("Cancelled") {}
 
-task_context::task_context(protocol::cookie c, std::string pipeline, std::string variables)
+task_context::task_context(protocol::cookie c, std::string pipeline, std::string variables,
+                           progress_sink progress)
     : cookie_(c), pipeline_(std::move(pipeline)), variables_(std::move(variables)),
-      cancel_signal_(cancel_promise_.get_future().share()) {}
+      progress_(std::move(progress)), cancel_signal_(cancel_promise_.get_future().share()) {}
 
 void task_context::throw_if_cancelled() const {
   if (cancelled())
@@ -21,6 +22,11 @@ void task_context::request_cancel() noexcept {
   } catch (...) {
     // Only the first call gets here, so the promise cannot be satisfied already.
   }
+}
+
+void task_context::progress(std::string result_json) const {
+  if (progress_)
+    progress_(std::move(result_json));
 }
 
 } // namespace rcbroker::client

@@ -8,6 +8,7 @@
 #include "rcbroker/protocol/packet_writer.hpp"
 #include "rcbroker/transport/endpoint.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
@@ -26,14 +27,17 @@ using protocol::result_code;
 
 namespace {
 
-/// A task handed to the pool, and the connection it came on.
+/// A task handed to the pool, the connection it came on, and its number among the worker's
+/// tasks (a later task may reuse its cookie).
 struct running_task {
   running_task(protocol::cookie c, std::string pipeline, std::string variables,
-               std::uint64_t connection)
-      : context(c, std::move(pipeline), std::move(variables)), connection(connection) {}
+               std::uint64_t connection, std::uint64_t serial, progress_sink progress)
+      : context(c, std::move(pipeline), std::move(variables), std::move(progress)),
+        connection(connection), serial(serial) {}
 
   task_context context;
   std::uint64_t connection;
+  std::uint64_t serial;
 };
 
 /// How a handler ended.
@@ -58,6 +62,11 @@ task_outcome execute(const task_handler& handler, task_context& task) {
 transport::endpoint checked_endpoint(const worker_options& options) {
   if (options.capacity < 1)
     throw std::invalid_argument("worker capacity must be at least 1");
+  // The node would refuse such a REGISTER (BAD_PACKET) on every connection.
+  if (options.pipelines && (options.pipelines->empty() ||
+                            std::any_of(options.pipelines->begin(), options.pipelines->end(),
+                                        [](const std::string& name) { return name.empty(); })))
+    throw std::invalid_argument("worker pipelines must be a non-empty list of non-empty names");
   auto parsed = transport::parse_endpoint(options.endpoint, transport::default_worker_port);
   if (!parsed.value)
     throw std::invalid_argument(parsed.error);
@@ -139,7 +148,7 @@ private:
                     [self = shared_from_this(), connection](std::string reason) {
                       self->on_closed(connection, std::move(reason));
                     }});
-    stream_->write(protocol::make_register(options_.capacity, options_.token));
+    stream_->write(protocol::make_register(options_.capacity, options_.token, options_.pipelines));
     ++registrations_;
     retry_.reset();
     spdlog::info("worker: connected to {}, registered capacity {}", where_.to_string(),
@@ -202,8 +211,10 @@ private:
                                            std::string{"Worker at capacity"}));
       return;
     }
-    auto task = std::make_shared<running_task>(
-        c, std::move(*fields.pipeline), fields.variables.value_or(std::string{}), connection_);
+    auto serial = ++tasks_started_;
+    auto task = std::make_shared<running_task>(c, std::move(*fields.pipeline),
+                                               fields.variables.value_or(std::string{}),
+                                               connection_, serial, progress_sink_for(c, serial));
     if (!running_.try_emplace(c, task).second) {
       lose_connection("the broker sent a second RUN for task " + c.to_string());
       return;
@@ -217,6 +228,28 @@ private:
         self->finish_task(*task, std::move(outcome));
       });
     });
+  }
+
+  /// What task_context::progress of the task `serial` calls, on a pool thread: it posts to the
+  /// strand, after which the PROGRESS goes out only while that task still runs on this connection.
+  progress_sink progress_sink_for(const protocol::cookie& c, std::uint64_t serial) {
+    return [weak = weak_from_this(), connection = connection_, c, serial](std::string json) {
+      auto self = weak.lock();
+      if (!self)
+        return;
+      asio::post(self->strand_, [self, connection, c, serial, json = std::move(json)] {
+        self->send_progress(connection, c, serial, json);
+      });
+    };
+  }
+
+  void send_progress(std::uint64_t connection, const protocol::cookie& c, std::uint64_t serial,
+                     const std::string& json) {
+    auto it = running_.find(c);
+    if (connection != connection_ || !stream_ || it == running_.end() ||
+        it->second->serial != serial)
+      return;
+    stream_->write(protocol::make_progress(c, json));
   }
 
   void cancel_task(const protocol::cookie& c) {
@@ -334,7 +367,8 @@ private:
   asio::steady_timer retry_timer_;
   std::shared_ptr<connect_attempt> attempt_;
   transport::stream_ptr stream_;
-  std::uint64_t connection_ = 0; // numbers connections, so late events of old ones are ignored
+  std::uint64_t connection_ = 0;    // numbers connections, so late events of old ones are ignored
+  std::uint64_t tasks_started_ = 0; // numbers tasks, so a late PROGRESS of an ended one is dropped
   std::unordered_map<protocol::cookie, std::shared_ptr<running_task>> running_;
   std::atomic<std::size_t> tasks_running_{0};
   std::atomic<std::uint64_t> registrations_{0};

@@ -29,6 +29,7 @@ void enable_clustering(caf::actor_system_config& cfg, const clustering_options& 
   cfg.add_message_type<peer_role>("rcbroker::peer_role");
   cfg.add_message_type<switchboard_status>("rcbroker::switchboard_status");
   cfg.add_message_type<run_outcome>("rcbroker::run_outcome");
+  cfg.add_message_type<run_settings>("rcbroker::run_settings");
   cfg.add_message_type<std::vector<protocol::frame>>("rcbroker::frames");
   cfg.add_message_type<protocol::packet_type>("rcbroker::packet_type");
   cfg.add_message_type<protocol::result_code>("rcbroker::result_code");

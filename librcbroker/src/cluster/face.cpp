@@ -1,7 +1,10 @@
 #include "rcbroker/cluster/face.hpp"
 
 #include "rcbroker/actors/packet_check.hpp"
+#include "rcbroker/actors/switchboard.hpp"
+#include "rcbroker/logging/repeated.hpp"
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <chrono>
@@ -54,6 +57,10 @@ cluster_stand_in_actor::behavior_type stand_in(stand_in_pointer self, switchboar
         if (local(self))
           self->send(self->state.sb, run_atom::value, c, detach, std::move(f));
       },
+      [self](run_atom, const cookie& c, bool detach, frame& f, const run_settings& settings) {
+        if (local(self))
+          self->send(self->state.sb, run_atom::value, c, detach, std::move(f), settings);
+      },
       [self](cancel_atom, const cookie& c, frame& f) {
         if (local(self))
           self->send(self->state.sb, cancel_atom::value, c, std::move(f));
@@ -61,6 +68,10 @@ cluster_stand_in_actor::behavior_type stand_in(stand_in_pointer self, switchboar
       [self](register_atom, std::uint32_t capacity) {
         if (local(self))
           self->send(self->state.sb, register_atom::value, capacity);
+      },
+      [self](register_atom, std::uint32_t capacity, std::vector<std::string>& pipelines) {
+        if (local(self))
+          self->send(self->state.sb, register_atom::value, capacity, std::move(pipelines));
       },
       [self](result_atom, const cookie& c, frame& f) {
         if (local(self))
@@ -90,10 +101,9 @@ struct face_state {
 
 using face_pointer = cluster_face_actor::stateful_pointer<face_state>;
 
-// A hostile sender must not flood the log: the first few refusals, then every 1000th.
 void refuse(face_pointer self, const std::string& what) {
   auto n = ++self->state.refused;
-  if (n <= 5 || n % 1000 == 0) {
+  if (logging::worth_logging(n)) {
     auto& sender = self->current_sender();
     spdlog::warn("cluster: refused {} from {} ({} refused so far)", what,
                  sender ? caf::to_string(sender->address()) : std::string{"an anonymous sender"},
@@ -148,6 +158,17 @@ void on_stand_in_down(face_pointer self, const caf::down_msg& msg) {
   }
 }
 
+/// Passes on a REGISTER whose token was checked, with its pipelines (the Switchboard trusts the
+/// list, as a connection's check gives it).
+void register_pipelines(face_pointer self, std::uint32_t capacity,
+                        std::vector<std::string>& pipelines) {
+  if (pipelines.empty() || std::any_of(pipelines.begin(), pipelines.end(),
+                                       [](const std::string& name) { return name.empty(); }))
+    return refuse(self, "a REGISTER with an empty pipeline list or name");
+  if (auto h = stand_in_of(self, "a REGISTER"))
+    self->send(*h, register_atom::value, capacity, std::move(pipelines));
+}
+
 cluster_face_actor::behavior_type face(face_pointer self, switchboard_actor sb, face_config cfg) {
   self->state.sb = std::move(sb);
   self->state.cfg = std::move(cfg);
@@ -187,6 +208,14 @@ cluster_face_actor::behavior_type face(face_pointer self, switchboard_actor sb, 
         if (auto h = stand_in_of(self, "a RUN"))
           self->send(*h, run_atom::value, c, detach, std::move(f));
       },
+      [self](run_atom, const cookie& c, bool detach, frame& f, const run_settings& settings) {
+        // The Switchboard trusts the range, as a connection's check gives it.
+        if (settings.retries < -1 ||
+            settings.retries > static_cast<std::int32_t>(actors::max_retries_on_worker_loss))
+          return refuse(self, "a RUN with retries out of range");
+        if (auto h = stand_in_of(self, "a RUN"))
+          self->send(*h, run_atom::value, c, detach, std::move(f), settings);
+      },
       [self](cancel_atom, const cookie& c, frame& f) {
         if (auto h = stand_in_of(self, "a CANCEL"))
           self->send(*h, cancel_atom::value, c, std::move(f));
@@ -203,6 +232,18 @@ cluster_face_actor::behavior_type face(face_pointer self, switchboard_actor sb, 
           return refuse(self, "a REGISTER with a wrong worker token");
         if (auto h = stand_in_of(self, "a REGISTER"))
           self->send(*h, register_atom::value, capacity);
+      },
+      [self](register_atom, std::uint32_t capacity, std::vector<std::string>& pipelines) {
+        if (!self->state.cfg.worker_token.empty())
+          return refuse(self, "a REGISTER without the worker token");
+        register_pipelines(self, capacity, pipelines);
+      },
+      [self](register_atom, std::uint32_t capacity, const std::string& token,
+             std::vector<std::string>& pipelines) {
+        auto& expected = self->state.cfg.worker_token;
+        if (!expected.empty() && !same_token(token, expected))
+          return refuse(self, "a REGISTER with a wrong worker token");
+        register_pipelines(self, capacity, pipelines);
       },
       [self](result_atom, const cookie& c, frame& f) {
         if (auto h = stand_in_of(self, "a RESULT"))

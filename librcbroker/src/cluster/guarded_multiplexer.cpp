@@ -1,5 +1,7 @@
 #include "guarded_multiplexer.hpp"
 
+#include "rcbroker/logging/repeated.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/io/network/scribe_impl.hpp>
 #include <spdlog/spdlog.h>
@@ -22,7 +24,7 @@ public:
   void configure_read(caf::io::receive_policy::config config) override {
     if (guard_->max_payload != 0 && config.second > guard_->max_payload) {
       auto n = ++guard_->oversized;
-      if (n <= 5 || n % 1000 == 0)
+      if (logging::worth_logging(n))
         spdlog::warn("cluster: connection from {}:{} announced a message of {} bytes (the cap "
                      "is {}: max-frame-size and some room); closed ({} so far)",
                      addr(), port(), config.second, guard_->max_payload, n);
@@ -52,7 +54,7 @@ caf::io::scribe_ptr guarded_multiplexer::new_scribe(caf::io::network::native_soc
   caf::io::network::keepalive(fd, true);
   if (guard_->max_connections != 0 && guard_->open >= guard_->max_connections) {
     auto n = ++guard_->over_limit;
-    if (n <= 5 || n % 1000 == 0)
+    if (logging::worth_logging(n))
       spdlog::warn("cluster: {} cluster connections are open (cluster-max-connections); a new "
                    "one is closed ({} so far)",
                    guard_->open.load(), n);

@@ -1,5 +1,6 @@
 #include "rcbroker/cluster/link.hpp"
 
+#include "rcbroker/logging/repeated.hpp"
 #include "rcbroker/protocol/packet_reader.hpp"
 
 #include <caf/actor_system.hpp>
@@ -33,9 +34,8 @@ bool from(const caf::strong_actor_ptr& sender, const caf::strong_actor_ptr& expe
 
 template <class Self>
 void drop(Self* self, const char* what) {
-  // A stranger's flood must not flood the log: the first few, then every 1000th.
   auto n = ++self->state.dropped;
-  if (n <= 3 || n % 1000 == 0)
+  if (logging::worth_logging(n))
     spdlog::warn("cluster: link {} dropped {} from {} ({} dropped so far)",
                  self->state.cfg.peer_name, what,
                  self->current_sender() ? caf::to_string(self->current_sender()->address())

@@ -53,14 +53,9 @@ transport::grpc_listener_options grpc_options_of(const settings& s) {
 
 // Reads the TLS files once at start, and only when some endpoint needs them.
 std::shared_ptr<boost::asio::ssl::context> tls_context_of(const settings& s) {
-  for (auto* urls : {&s.client_endpoints, &s.worker_endpoints}) {
-    for (auto& url : *urls) {
-      auto parsed = transport::parse_endpoint(url, 0);
-      if (parsed.value && parsed.value->uses_tls())
-        return transport::make_tls_server_context({s.tls_cert, s.tls_key, s.tls_client_ca});
-    }
-  }
-  return nullptr;
+  if (!first_tls_endpoint(s))
+    return nullptr;
+  return transport::make_tls_server_context({s.tls_cert, s.tls_key, s.tls_client_ca});
 }
 
 std::vector<std::shared_ptr<transport::listener>>

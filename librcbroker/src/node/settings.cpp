@@ -40,6 +40,19 @@ std::string check_operations(const settings& s) {
   return {};
 }
 
+} // namespace
+
+std::optional<tls_endpoint> first_tls_endpoint(const settings& s) {
+  for (auto [key, urls] : {std::pair{"client-endpoints", &s.client_endpoints},
+                           std::pair{"worker-endpoints", &s.worker_endpoints}})
+    for (auto& url : *urls)
+      if (auto parsed = transport::parse_endpoint(url, 0); parsed.value && parsed.value->uses_tls())
+        return tls_endpoint{key, url};
+  return std::nullopt;
+}
+
+namespace {
+
 /// Checks the TLS files against the endpoints, and `unix-socket-mode`.
 std::string check_security(const settings& s) {
   if (!parse_socket_mode(s.unix_socket_mode))
@@ -51,15 +64,9 @@ std::string check_security(const settings& s) {
     return "tls-client-ca needs tls-cert and tls-key";
   if (!s.tls_cert.empty())
     return {};
-  for (auto [key, urls] : {std::pair{"client-endpoints", &s.client_endpoints},
-                           std::pair{"worker-endpoints", &s.worker_endpoints}}) {
-    for (auto& url : *urls) {
-      auto parsed = transport::parse_endpoint(url, 0);
-      if (parsed.value && parsed.value->uses_tls())
-        return std::string{key} + ": " + url +
-               " is a TLS endpoint: set tls-cert and tls-key (--tls-cert FILE --tls-key FILE)";
-    }
-  }
+  if (auto tls = first_tls_endpoint(s))
+    return std::string{tls->key} + ": " + tls->url +
+           " is a TLS endpoint: set tls-cert and tls-key (--tls-cert FILE --tls-key FILE)";
   return {};
 }
 

@@ -10,14 +10,6 @@ namespace rcbroker::node {
 
 namespace {
 
-bool any_tls_endpoint(const settings& s) {
-  for (auto* urls : {&s.client_endpoints, &s.worker_endpoints})
-    for (auto& url : *urls)
-      if (auto parsed = transport::parse_endpoint(url, 0); parsed.value && parsed.value->uses_tls())
-        return true;
-  return false;
-}
-
 std::string load_tls(const char* keys, const transport::tls_files& files) {
   try {
     transport::make_tls_server_context(files);
@@ -30,7 +22,7 @@ std::string load_tls(const char* keys, const transport::tls_files& files) {
 } // namespace
 
 std::string check_start_files(const settings& s) {
-  if (any_tls_endpoint(s))
+  if (first_tls_endpoint(s))
     if (auto err =
             load_tls("tls-cert, tls-key, tls-client-ca", {s.tls_cert, s.tls_key, s.tls_client_ca});
         !err.empty())

@@ -420,6 +420,7 @@ private:
     priority,
     pipelines,
     retries,
+    attempts,
   };
 
   static field_id identify(std::string_view name) noexcept {
@@ -444,6 +445,7 @@ private:
              : name == "pipeline" ? field_id::pipeline
              : name == "progress" ? field_id::progress
              : name == "priority" ? field_id::priority
+             : name == "attempts" ? field_id::attempts
                                   : field_id::other;
     case 9:
       return name == "variables"   ? field_id::variables
@@ -527,6 +529,17 @@ private:
       return noted(read_number(v, fields.priority), "field 'priority' must be an integer");
     case field_id::retries:
       return noted(read_number(v, fields.retries), "field 'retries' must be an integer");
+    case field_id::attempts: {
+      // The node appends it to RESULTs it forwards, and reads them for routing without it; so
+      // that both readings refuse the same packets, one of another type is merely not read.
+      if (!whole_)
+        return check_value(v, 1, end_);
+      auto r = read_number(v, fields.attempts);
+      if (r != outcome::wrong_type)
+        return r;
+      fields.attempts.reset();
+      return outcome::ok;
+    }
     case field_id::pipelines:
       // Only a REGISTER carries it: rare enough to copy even when reading for routing.
       return noted(read_string_array(v, &fields.pipelines),

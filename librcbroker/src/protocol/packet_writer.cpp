@@ -61,6 +61,25 @@ public:
     return *this;
   }
 
+  /// `value` as a number of seconds, exact to the millisecond (e.g. 1.5, 0.001, 30).
+  packet_text& seconds(std::string_view name, std::chrono::milliseconds value) {
+    key(name);
+    auto ms = value.count();
+    if (ms < 0)
+      out_ += '-';
+    auto magnitude = static_cast<unsigned long long>(ms);
+    if (ms < 0)
+      magnitude = 0 - magnitude;
+    out_ += std::to_string(magnitude / 1000);
+    if (auto fraction = magnitude % 1000; fraction != 0) {
+      out_ += '.';
+      out_ += static_cast<char>('0' + fraction / 100);
+      out_ += static_cast<char>('0' + fraction / 10 % 10);
+      out_ += static_cast<char>('0' + fraction % 10);
+    }
+    return *this;
+  }
+
   packet_text& boolean(std::string_view name, bool value) {
     key(name);
     out_ += value ? "true" : "false";
@@ -100,15 +119,23 @@ private:
 } // namespace
 
 frame make_run(const cookie& c, std::string_view pipeline, std::string_view variables_json,
-               bool detach) {
-  return packet_text{packet_type::run, pipeline.size() + variables_json.size() * 2}
-      .cookie_field(c)
+               bool detach, const run_extensions& extensions) {
+  packet_text text{packet_type::run, pipeline.size() + variables_json.size() * 2};
+  text.cookie_field(c)
       .null("capacity")
       .string("pipeline", pipeline)
       .string("variables", variables_json)
       .boolean("detach", detach)
-      .nulls({"rc", "error", "stacktrace", "result"})
-      .done();
+      .nulls({"rc", "error", "stacktrace", "result"});
+  if (extensions.timeout)
+    text.seconds("timeout", *extensions.timeout);
+  if (extensions.priority)
+    text.integer("priority", *extensions.priority);
+  if (extensions.progress)
+    text.boolean("progress", true);
+  if (extensions.retries)
+    text.integer("retries", *extensions.retries);
+  return text.done();
 }
 
 frame make_cancel(const cookie& c) {
@@ -118,14 +145,29 @@ frame make_cancel(const cookie& c) {
       .done();
 }
 
-frame make_register(std::int64_t capacity, const std::optional<std::string>& token) {
-  packet_text text{packet_type::register_worker, token ? token->size() : 0};
+frame make_register(std::int64_t capacity, const std::optional<std::string>& token,
+                    const std::optional<std::vector<std::string>>& pipelines) {
+  std::size_t hint = token ? token->size() : 0;
+  if (pipelines) {
+    for (auto& name : *pipelines)
+      hint += name.size() + 4;
+  }
+  packet_text text{packet_type::register_worker, hint};
   text.null("cookie")
       .integer("capacity", capacity)
       .nulls({"pipeline", "variables", "detach", "rc", "error", "stacktrace", "result"});
   if (token)
     text.string("token", *token);
+  if (pipelines)
+    text.strings("pipelines", pipelines);
   return text.done();
+}
+
+frame make_progress(const cookie& c, std::string_view result_json) {
+  return packet_text{packet_type::progress, result_json.size() * 2}
+      .cookie_field(c)
+      .string("result", result_json)
+      .done();
 }
 
 frame make_result(const cookie& c, result_code rc, const std::optional<std::string>& result,

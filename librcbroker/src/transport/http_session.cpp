@@ -1,6 +1,7 @@
 #include "http_session.hpp"
 
 #include "rcbroker/logging/component.hpp"
+#include "rcbroker/logging/repeated.hpp"
 #include "rcbroker/protocol/packet_reader.hpp"
 #include "tls_socket.hpp"
 
@@ -48,8 +49,7 @@ spdlog::logger& http_log() {
 // A flood of bad requests must not flood the log.
 bool worth_logging() {
   static std::atomic<std::uint64_t> count{0};
-  auto n = ++count;
-  return n <= 10 || n % 1000 == 0;
+  return logging::worth_logging(++count);
 }
 
 const char* reason_phrase(unsigned status) {

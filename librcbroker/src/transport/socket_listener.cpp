@@ -2,6 +2,7 @@
 
 #include "http_session.hpp"
 #include "rcbroker/logging/component.hpp"
+#include "rcbroker/logging/repeated.hpp"
 #include "tls_socket.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -253,9 +254,9 @@ std::optional<std::uint64_t> socket_listener::handshake_failures() const {
 }
 
 void socket_listener::handshake_failed(const std::string& name, const std::string& reason) {
-  // A port scanner or a plain-TCP peer fails here at every attempt: a flood must not flood the log.
+  // A port scanner or a plain-TCP peer fails here at every attempt.
   auto n = ++handshake_failures_;
-  if (n <= 10 || n % 1000 == 0)
+  if (logging::worth_logging(n))
     logging::logger(logging::component::broker)
         .warn("{}: TLS handshake failed ({}); closed [{} on {} so far]", name, reason, n,
               endpoint_.to_string());

@@ -147,12 +147,27 @@ struct run_outcome {
   std::string result;                  ///< the worker's result JSON text ("" when none)
   std::string error;                   ///< what went wrong ("" when nothing did)
   std::vector<std::string> stacktrace; ///< the worker's trace, one line an element
+  std::int64_t attempts = 0; ///< workers the task was given to, for a run with retries (else 0)
 };
 
 /// Serializes a run outcome.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_outcome& x) {
-  return f(caf::meta::type_name("run_outcome"), x.id, x.rc, x.result, x.error, x.stacktrace);
+  return f(caf::meta::type_name("run_outcome"), x.id, x.rc, x.result, x.error, x.stacktrace,
+           x.attempts);
+}
+
+/// The routing extensions of an actor client's RUN (docs/PROTOCOL.md), typed: a socket peer's
+/// come in its frame, which the Switchboard does not read for an actor's RUN.
+struct run_settings {
+  std::int64_t priority = 0; ///< queue order, higher first
+  std::int32_t retries = -1; ///< runs again on worker loss this often, 0 to 1000 (-1: not asked)
+};
+
+/// Serializes run settings.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_settings& x) {
+  return f(caf::meta::type_name("run_settings"), x.priority, x.retries);
 }
 
 /// One packet a socket connection passes on to the Switchboard, with the fields routing needs
@@ -273,13 +288,19 @@ typename Inspector::result_type inspect(Inspector& f, member_hello& x) {
 
 /// What an actor client or worker sends to a node: the part of the Switchboard's interface that
 /// the node's cluster face (cluster/face.hpp) also offers to other CAF nodes. A worker of a node
-/// with a worker token registers with the token.
+/// with a worker token registers with the token. A RUN may carry run_settings and a REGISTER the
+/// pipelines the worker serves (routing extensions).
 using submission_actor = caf::typed_actor<
     caf::reacts_to<join_atom, peer_role>,
     caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
+    caf::reacts_to<run_atom, cookie, bool /* detach */, frame, run_settings>,
     caf::reacts_to<cancel_atom, cookie, frame>,
     caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
     caf::reacts_to<register_atom, std::uint32_t /* capacity */, std::string /* token */>,
+    caf::reacts_to<register_atom, std::uint32_t /* capacity */,
+                   std::vector<std::string> /* pipelines */>,
+    caf::reacts_to<register_atom, std::uint32_t /* capacity */, std::string /* token */,
+                   std::vector<std::string> /* pipelines */>,
     caf::reacts_to<result_atom, cookie, frame>>;
 
 /// The actor that keeps this node's cluster membership (cluster/membership.hpp): links to
@@ -306,8 +327,11 @@ using cluster_face_actor =
 /// to the remote actor.
 using cluster_stand_in_actor =
     peer_actor::extend<caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
+                       caf::reacts_to<run_atom, cookie, bool /* detach */, frame, run_settings>,
                        caf::reacts_to<cancel_atom, cookie, frame>,
                        caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
+                       caf::reacts_to<register_atom, std::uint32_t /* capacity */,
+                                      std::vector<std::string> /* pipelines */>,
                        caf::reacts_to<result_atom, cookie, frame>>;
 
 /// The Switchboard: owns every route and worker slot. Each message from a peer is identified by
@@ -330,10 +354,13 @@ using switchboard_actor = caf::typed_actor<
     caf::reacts_to<join_atom, peer_role, std::string /* peer host */, bool /* cancels by cookie */,
                    std::string /* transport */>,
     caf::reacts_to<run_atom, cookie, bool /* detach */, frame>,
+    caf::reacts_to<run_atom, cookie, bool /* detach */, frame, run_settings>,
     caf::reacts_to<cancel_atom, cookie, frame>,
     caf::reacts_to<register_atom, std::uint32_t /* capacity */>,
     caf::reacts_to<register_atom, std::uint32_t /* capacity */, std::string /* token */>,
     caf::reacts_to<register_atom, std::uint32_t /* capacity */,
+                   std::vector<std::string> /* pipelines */>,
+    caf::reacts_to<register_atom, std::uint32_t /* capacity */, std::string /* token */,
                    std::vector<std::string> /* pipelines */>,
     caf::reacts_to<result_atom, cookie, frame>,
     caf::reacts_to<result_atom, cookie, protocol::result_code /* rc */, frame>,
@@ -362,12 +389,15 @@ using connection_actor = peer_actor::extend<caf::reacts_to<frames_atom, std::vec
                                             caf::reacts_to<close_atom>>;
 
 /// A client without a socket: a CAF actor (in this process or on another node) that submits runs
-/// to a Switchboard and gets each RESULT as the reply to its request. Cancelling makes the run's
-/// reply the worker's (or the broker's) answer to the CANCEL.
-using actor_client_actor =
-    peer_actor::extend<caf::replies_to<run_atom, std::string /* pipeline */,
-                                       std::string /* variables */>::with<run_outcome>,
-                       caf::reacts_to<cancel_atom, cookie>>;
+/// to a Switchboard and gets each RESULT as the reply to its request; a request with
+/// run_settings sets the RUN's priority and retries. Cancelling makes the run's reply the
+/// worker's (or the broker's) answer to the CANCEL.
+using actor_client_actor = peer_actor::extend<
+    caf::replies_to<run_atom, std::string /* pipeline */,
+                    std::string /* variables */>::with<run_outcome>,
+    caf::replies_to<run_atom, std::string /* pipeline */, std::string /* variables */,
+                    run_settings>::with<run_outcome>,
+    caf::reacts_to<cancel_atom, cookie>>;
 
 /// The Broker: supervises listeners and connections and runs the orderly shutdown.
 using broker_actor = caf::typed_actor<

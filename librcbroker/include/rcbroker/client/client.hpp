@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <future>
 #include <memory>
@@ -48,13 +49,30 @@ struct client_options {
   std::size_t max_frame_size = protocol::default_max_frame_size;
 };
 
-/// How one run is submitted.
+/// Gets a run's PROGRESS packets (extension): the run's cookie and the worker's partial output,
+/// JSON text as the worker sent it. It runs on the client's I/O thread, each before the run's
+/// RESULT is delivered: it must not block, and must not wait for a run of the same client.
+using progress_handler = std::function<void(const protocol::cookie&, std::string result_json)>;
+
+/// How one run is submitted. The extension fields (docs/PROTOCOL.md) go into the RUN only when
+/// set: a run that sets none sends the original client's RUN, byte for byte.
 struct run_options {
   /// Detached: the broker drops the worker's RESULT. The future is ready at once (rc OK, no
   /// result) and a result handler is never called, as with the original client.
   bool detach = false;
   /// The cookie that names the run (to cancel it later); a fresh random one when empty.
   std::optional<protocol::cookie> cookie;
+  /// Extension `priority`: the order of waiting runs at the node (higher first; its default 0).
+  std::optional<std::int64_t> priority;
+  /// Extension `retries`: how often the node runs the task again when its worker goes away
+  /// (0 to 1000; else the node answers BAD_PACKET); the RESULT then reports `attempts`.
+  std::optional<std::int64_t> retries;
+  /// Extension `timeout`: the node answers EXCEPTION `Timed out: ...` when no RESULT came
+  /// within this long of the RUN's arrival (sent in seconds, to the millisecond; must be > 0).
+  std::optional<std::chrono::milliseconds> timeout;
+  /// Extension `progress`: when set (and the run is not detached), the RUN asks for the
+  /// worker's PROGRESS packets and each is handed to it.
+  progress_handler on_progress;
 };
 
 /// Gets the RESULT of one run. It runs on the client's I/O thread: it must not block, and must

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <stdexcept>
 #include <string>
@@ -19,12 +20,18 @@ public:
   task_cancelled();
 };
 
+/// Where a task's progress goes (the worker sends each as a PROGRESS packet); called on the
+/// handler's thread.
+using progress_sink = std::function<void(std::string result_json)>;
+
 /// One task as its handler sees it: what to run, and whether the client asked to cancel it.
 /// Handlers run on the worker's threads; the cancel flag is set from the worker's I/O thread.
 class task_context {
 public:
-  /// A task named `c`, running `pipeline` with `variables` (JSON text, "" when the RUN had none).
-  task_context(protocol::cookie c, std::string pipeline, std::string variables);
+  /// A task named `c`, running `pipeline` with `variables` (JSON text, "" when the RUN had none);
+  /// `progress` gets what progress() is given (none: progress() does nothing).
+  task_context(protocol::cookie c, std::string pipeline, std::string variables,
+               progress_sink progress = {});
 
   task_context(const task_context&) = delete;
   task_context& operator=(const task_context&) = delete;
@@ -55,10 +62,17 @@ public:
   /// Marks the task cancelled and wakes wait_for_cancel (idempotent; any thread).
   void request_cancel() noexcept;
 
+  /// Extension: sends partial output, JSON text, to the client as a PROGRESS packet (the node
+  /// passes it on only when the client's RUN asked for progress). Thread-safe; call it while the
+  /// handler runs: everything sent before the handler returns reaches the broker before the
+  /// task's RESULT. Dropped silently once the task ended or its connection closed.
+  void progress(std::string result_json) const;
+
 private:
   protocol::cookie cookie_;
   std::string pipeline_;
   std::string variables_;
+  progress_sink progress_;
   std::atomic<bool> cancelled_{false};
   std::promise<void> cancel_promise_;
   std::shared_future<void> cancel_signal_;

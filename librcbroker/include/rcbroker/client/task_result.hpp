@@ -5,6 +5,7 @@
 #include "rcbroker/protocol/cookie.hpp"
 #include "rcbroker/protocol/packet.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -19,6 +20,9 @@ struct task_result {
   std::optional<std::string> result;                    ///< JSON text the worker returned
   std::optional<std::string> error;                     ///< what went wrong, for people
   std::vector<std::string> stacktrace;                  ///< the worker's trace, when it sent one
+  /// Extension: how many workers the task was given to, when the run asked for `retries` (the
+  /// node reports it only then).
+  std::optional<std::int64_t> attempts;
 
   /// Whether the run succeeded (rc OK).
   bool ok() const noexcept { return rc == protocol::result_code::ok; }

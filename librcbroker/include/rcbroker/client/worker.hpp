@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rcbroker::client {
 
@@ -26,6 +27,10 @@ struct worker_options {
   std::int64_t capacity = 1;
   /// Extension: a token sent in REGISTER's `token` field (an original broker ignores it).
   std::optional<std::string> token;
+  /// Extension: the pipelines this worker serves, sent in REGISTER's `pipelines` field (the node
+  /// then gives it RUNs of these only); unset: every pipeline. Must not be empty nor name an
+  /// empty pipeline.
+  std::optional<std::vector<std::string>> pipelines;
   /// Threads running handlers (0: `capacity` threads).
   std::size_t threads = 0;
   /// First pause before reconnecting; it doubles after each failed attempt...
@@ -61,8 +66,9 @@ enum class stop_reason {
 /// TLS verification fails), which no retry would mend. All members are thread-safe.
 class worker {
 public:
-  /// Checks the options (throws std::invalid_argument for a bad endpoint, a capacity < 1 or a
-  /// TLS file that cannot be used); connects only on start() or run().
+  /// Checks the options (throws std::invalid_argument for a bad endpoint, a capacity < 1, an
+  /// empty pipeline list or name, or a TLS file that cannot be used); connects only on start()
+  /// or run().
   worker(worker_options options, task_handler handler);
 
   /// Stops, waits for running handlers to return, and joins the threads.

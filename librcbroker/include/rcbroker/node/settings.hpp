@@ -129,6 +129,15 @@ std::vector<std::string> canonical_log_levels(std::vector<std::string> entries);
 /// at most 0777.
 std::optional<unsigned> parse_socket_mode(std::string_view mode);
 
+/// A client or worker endpoint that uses TLS, and the setting that lists it.
+struct tls_endpoint {
+  const char* key; ///< "client-endpoints" or "worker-endpoints"
+  std::string url;
+};
+
+/// The first client or worker endpoint that uses TLS (tls://, https://, grpcs://), if any.
+std::optional<tls_endpoint> first_tls_endpoint(const settings& s);
+
 /// Checks values that the types alone do not (endpoint URLs, ranges, log level). Returns an
 /// empty string when all is well, otherwise what is wrong, naming the setting.
 std::string validate(const settings& s);

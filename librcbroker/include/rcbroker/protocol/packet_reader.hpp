@@ -37,6 +37,9 @@ struct packet_fields {
   std::optional<std::string> error;                   ///< RESULT's text for people
   std::optional<std::string> result;                  ///< RESULT's JSON text, as the worker sent it
   std::optional<std::vector<std::string>> stacktrace; ///< RESULT's trace, a line an element
+  /// Extension: how many workers the task of a RESULT was given to (read_scope::whole only; the
+  /// node appends it for a RUN that asked for `retries`). A value that is no integer is not read.
+  std::optional<std::int64_t> attempts;
 };
 
 /// Which fields a reading copies out of the frame; both check the whole frame alike.

@@ -9,6 +9,7 @@
 #include "rcbroker/protocol/frame.hpp"
 #include "rcbroker/protocol/packet.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,16 +18,36 @@
 
 namespace rcbroker::protocol {
 
-/// A client's RUN: `pipeline` names the work, `variables_json` is carried as an opaque string.
+/// The extension fields a client's RUN may carry (docs/PROTOCOL.md). Each is appended after the
+/// table's fields only when set, so a RUN that sets none is byte for byte an original client's.
+struct run_extensions {
+  /// `timeout`: the task's deadline, written in seconds (to the millisecond).
+  std::optional<std::chrono::milliseconds> timeout;
+  /// `priority`: queue order, higher first (the node's default is 0).
+  std::optional<std::int64_t> priority;
+  /// `progress`: true asks for the worker's PROGRESS packets (false is not written).
+  bool progress = false;
+  /// `retries`: runs again this often when its worker goes away (the node checks 0 to 1000).
+  std::optional<std::int64_t> retries;
+};
+
+/// A client's RUN: `pipeline` names the work, `variables_json` is carried as an opaque string;
+/// the extension fields that `extensions` sets follow the table's fields.
 frame make_run(const cookie& c, std::string_view pipeline, std::string_view variables_json,
-               bool detach);
+               bool detach, const run_extensions& extensions = {});
 
 /// A CANCEL for the task named `c` (a client's, or the broker's for an orphaned task).
 frame make_cancel(const cookie& c);
 
-/// A worker's REGISTER of `capacity` slots; `token`, when given, is appended as the extension
-/// field `token` after the table's fields (an original broker ignores it).
-frame make_register(std::int64_t capacity, const std::optional<std::string>& token = {});
+/// A worker's REGISTER of `capacity` slots; `token` and `pipelines` (the pipelines the worker
+/// serves), when given, are appended in that order as extension fields after the table's fields
+/// (an original broker ignores them).
+frame make_register(std::int64_t capacity, const std::optional<std::string>& token = {},
+                    const std::optional<std::vector<std::string>>& pipelines = {});
+
+/// A worker's PROGRESS for the task `c` (extension): `{"packet_type":"PROGRESS","cookie":C,
+/// "result":TEXT}`, `result_json` carried as a string like a RESULT's.
+frame make_progress(const cookie& c, std::string_view result_json);
 
 /// A worker's RESULT for `c`. `result` is JSON text carried as a string; absent fields are null.
 frame make_result(const cookie& c, result_code rc, const std::optional<std::string>& result,
