@@ -325,6 +325,8 @@ public:
       kill(s);
       verify();
     }
+    if (show_frames_)
+      std::fprintf(stderr, "%s", trace_.c_str());
     auto s = status();
     check(s.routes == 0 && s.registered_slots == 0 && s.free_slots == 0 && s.queued == 0 &&
               s.clients == 0 && s.workers == 0,
@@ -851,6 +853,9 @@ private:
           check(c && p.cookies_sent.count(*c) > 0,
                 "a client got a RESULT for a cookie it never sent: " + payload);
         }
+      if (show_frames_)
+        for (auto& g : got)
+          note("  -> #" + std::to_string(id) + " " + g);
       std::sort(got.begin(), got.end());
       std::sort(p.due.begin(), p.due.end());
       if (got != p.due) {
@@ -944,6 +949,9 @@ private:
   std::uint64_t dropped_ = 0;
   std::uint64_t rejected_ = 0;
   std::string trace_;
+  /// SWITCHBOARD_FUZZER_TRACE set: the trace lists the frames each fake got, and is printed at
+  /// the end of every input (to see what a seed exercises).
+  bool show_frames_ = std::getenv("SWITCHBOARD_FUZZER_TRACE") != nullptr;
 };
 
 } // namespace
