@@ -577,11 +577,21 @@ private:
   }
 
   /// A worker's PROGRESS for one of its routes (or, with bit 7 or none running, for a cookie that
-  /// may be another worker's or nobody's).
+  /// may be another worker's or nobody's); from a client it is refused, as from no actor when the
+  /// connection slot is empty.
   void progress(std::size_t slot, std::uint8_t arg) {
     auto id = slots_[slot];
-    if (!id)
+    if (!id) {
+      // From no actor (as through a cluster port): refused.
+      auto c = cookie_n(arg % cookie_space);
+      note("anonymous PROGRESS " + name(c));
+      caf::anon_send(
+          sb_, packets_atom::value,
+          std::vector<routed_packet>{
+              {packet_type::progress, c, false, false, {}, progress_frame(c, ++serial_)}});
+      ++rejected_;
       return;
+    }
     auto& p = peers_[*id];
     auto c = cookie_n(arg % cookie_space);
     if ((arg & 0x80) == 0 && !p.running.empty())
