@@ -2,8 +2,8 @@
 // operations from fake connections (join, RUN, CANCEL, REGISTER, RESULT, PROGRESS, disconnect,
 // virtual time passing, strangers). A model written from docs/ROUTING.md and the extensions of
 // docs/PROTOCOL.md (priority, progress, retries, pipelines) predicts every frame each fake must
-// receive and every status count; after each step both are compared, and the routing invariants
-// are checked on the Switchboard's own status reply.
+// receive, in order, and every status count; after each step both are compared, and the routing
+// invariants are checked on the Switchboard's own status reply.
 //
 // Input: byte 0 is the configuration (bits 0-1 queue-limit 0..3, bit 2 cancel-orphans, bits 3-4
 // max-runs-per-client 0..3, bits 5-6 max-worker-capacity 0, 3, 5 or 8, bit 7
@@ -866,8 +866,7 @@ private:
       if (show_frames_)
         for (auto& g : got)
           note("  -> #" + std::to_string(id) + " " + g);
-      std::sort(got.begin(), got.end());
-      std::sort(p.due.begin(), p.due.end());
+      // In order: the Switchboard is their one sender, and CAF keeps one sender's order.
       if (got != p.due) {
         std::string text = "peer #" + std::to_string(id) + " got:\n";
         for (auto& g : got)
