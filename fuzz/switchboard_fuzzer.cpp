@@ -12,8 +12,9 @@
 // second its argument (cookie, capacity, time step, ...):
 //   0 join as client      1 PROGRESS from a worker  2 join as worker   3, 4 RUN (as the original)
 //   5 extended RUN: one more byte: bits 0-1 priority -1..2, bit 2 progress, bits 3-4 retries (0:
-//     not given, else 0..2), bits 5-6 pipeline (mod 3), bit 7 sent as a connection's packets_atom
-//     batch rather than run_atom
+//     not given, else 0..2), bits 5-6 pipeline (0..2; 3: a bad RUN as run_atom, refused with
+//     BAD_PACKET: its frame names the next cookie, or with bit 7 asks for 1001 retries), bit 7
+//     sent as a connection's packets_atom batch rather than run_atom
 //   6 CANCEL   7 REGISTER   8 RESULT   9 REGISTER with pipelines (bits 2-4 of the argument: the
 //     subset of the 3 pipelines, possibly empty; bit 5: listed in reverse)
 //   10 disconnect   11 time passes   12 stranger   13 forged grace   14 RESULT of an own route
@@ -274,7 +275,12 @@ public:
       o.priority = static_cast<std::int64_t>(extra & 3) - 1;
       o.progress = (extra & 4) != 0;
       o.retries = static_cast<std::int32_t>((extra >> 3) & 3) - 1;
-      o.pipeline = pipeline_names[((extra >> 5) & 3) % pipeline_names.size()];
+      auto pipeline = static_cast<std::size_t>((extra >> 5) & 3);
+      if (pipeline == pipeline_names.size()) {
+        bad_run(slot, cookie_n(arg % cookie_space), (arg & 0x18) == 0x18, o, (extra & 0x80) != 0);
+        break;
+      }
+      o.pipeline = pipeline_names[pipeline];
       run(slot, cookie_n(arg % cookie_space), (arg & 0x18) == 0x18, o, (extra & 0x80) != 0);
       break;
     }
@@ -421,6 +427,30 @@ private:
     else
       answer(*id, c, result_code::no_capacity,
              ("No capacity available for pipeline '" + o.pipeline + "'").c_str());
+  }
+
+  /// A RUN the Switchboard reads itself (run_atom) and refuses as a connection would: its frame
+  /// names another cookie, or (`bad_retries`) asks for more retries than allowed.
+  void bad_run(std::size_t slot, const cookie& c, bool detach, run_options o, bool bad_retries) {
+    auto id = slots_[slot];
+    if (!id)
+      return;
+    auto& p = peers_[*id];
+    if (bad_retries)
+      o.retries = static_cast<std::int32_t>(max_retries_on_worker_loss) + 1;
+    auto named =
+        bad_retries ? c : cookie_n(static_cast<std::uint8_t>((c.bytes[15] + 1) % cookie_space));
+    note("bad RUN #" + std::to_string(*id) + " " + name(c) +
+         (bad_retries ? " retries " + std::to_string(o.retries) : " naming " + name(named)));
+    caf::send_as(p.handle, sb_, run_atom::value, c, detach, run_frame(named, detach, ++serial_, o));
+    if (p.role != peer_role::client) {
+      ++rejected_;
+      return;
+    }
+    p.cookies_sent.insert(c);
+    answer(*id, c, result_code::bad_packet,
+           bad_retries ? "Bad retries: an integer from 0 to 1000"
+                       : "Bad packet: not a RUN for its cookie");
   }
 
   void cancel(std::size_t slot, const cookie& c) {
