@@ -10,7 +10,9 @@
 // retries-on-worker-loss 1 instead of 0), then the operations: two bytes each (three for an
 // extended RUN); the first picks the operation (low 4 bits) and the connection (high 4 bits), the
 // second its argument (cookie, capacity, time step, ...):
-//   0 join as client      1 PROGRESS from a worker  2 join as worker   3, 4 RUN (as the original)
+//   0 join as client   1 PROGRESS from a worker (argument bit 6: and the RESULT of that cookie in
+//     the same packets_atom batch; bit 7: for any cookie rather than one of its routes)
+//   2 join as worker   3, 4 RUN (as the original)
 //   5 extended RUN: one more byte: bits 0-1 priority -1..2, bit 2 progress, bits 3-4 retries (0:
 //     not given, else 0..2), bits 5-6 pipeline (0..2; 3: a bad RUN as run_atom, refused with
 //     BAD_PACKET: its frame names the next cookie, or with bit 7 asks for 1001 retries), bit 7
@@ -543,12 +545,17 @@ private:
       caf::send_as(p.handle, sb_, result_atom::value, c, rc, f);
     else
       caf::send_as(p.handle, sb_, result_atom::value, c, f);
-    auto it = worker_route(*id, c);
+    result_done(*id, c, f);
+  }
+
+  /// What the RESULT `f` for `c` from the peer `id` does (sent already).
+  void result_done(std::size_t id, const cookie& c, const frame& f) {
+    auto it = worker_route(id, c);
     if (it == routes_.end())
       return;
     auto r = std::move(it->second);
     routes_.erase(it);
-    p.running.erase(c);
+    peers_[id].running.erase(c);
     if (peers_[r.client].live && !r.detach && !r.answered) {
       ++forwarded_;
       if (r.report_attempts)
@@ -556,7 +563,7 @@ private:
       else
         expect(r.client, f);
     }
-    free_.push_back(*id);
+    free_.push_back(id);
     dispatch();
   }
 
@@ -607,8 +614,8 @@ private:
   }
 
   /// A worker's PROGRESS for one of its routes (or, with bit 7 or none running, for a cookie that
-  /// may be another worker's or nobody's); from a client it is refused, as from no actor when the
-  /// connection slot is empty.
+  /// may be another worker's or nobody's), with bit 6 followed by its RESULT in the same batch;
+  /// from a client it is refused, as from no actor when the connection slot is empty.
   void progress(std::size_t slot, std::uint8_t arg) {
     auto id = slots_[slot];
     if (!id) {
@@ -627,16 +634,25 @@ private:
     if ((arg & 0x80) == 0 && !p.running.empty())
       c = *std::next(p.running.begin(), static_cast<long>(arg % p.running.size()));
     auto f = progress_frame(c, ++serial_);
-    note("PROGRESS #" + std::to_string(*id) + " " + name(c));
-    routed_packet rp{packet_type::progress, c, false, false, {}, f};
-    caf::send_as(p.handle, sb_, packets_atom::value, std::vector<routed_packet>{rp});
-    auto it = worker_route(*id, c);
-    if (it == routes_.end())
-      return;
-    auto& r = it->second;
-    // Forwarded byte for byte, only when asked for and someone waits for it; the slot stays busy.
-    if (r.progress && !r.detach && !r.answered && peers_[r.client].live)
-      expect(r.client, f);
+    std::vector<routed_packet> batch{{packet_type::progress, c, false, false, {}, f}};
+    // With bit 6, the RESULT of the same cookie follows in the same read, as one batch: what the
+    // Switchboard delivers for both goes out at the batch's end, in order.
+    std::optional<frame> done;
+    if (arg & 0x40) {
+      done = result_frame(c, result_code::ok, ++serial_);
+      batch.push_back({packet_type::result, c, false, true, result_code::ok, *done});
+    }
+    note("PROGRESS #" + std::to_string(*id) + " " + name(c) + (done ? " and its RESULT" : ""));
+    caf::send_as(p.handle, sb_, packets_atom::value, std::move(batch));
+    if (auto it = worker_route(*id, c); it != routes_.end()) {
+      auto& r = it->second;
+      // Forwarded byte for byte, only when asked for and someone waits for it; the slot stays
+      // busy.
+      if (r.progress && !r.detach && !r.answered && peers_[r.client].live)
+        expect(r.client, f);
+    }
+    if (done)
+      result_done(*id, c, *done);
   }
 
   void advance(caf::timespan d) {
