@@ -334,3 +334,29 @@ TEST(Worker, ProgressOfATaskWhoseConnectionClosedIsDropped) {
   ASSERT_EQ(sent.get_future().wait_for(5s), std::future_status::ready);
   EXPECT_EQ(again->receive(300), std::nullopt) << "neither its PROGRESS nor its RESULT";
 }
+
+TEST(Worker, ANodeThatClosesEachConnectionAtOnceIsDialledWithBackoff) {
+  fake_broker broker;
+  auto options = options_for(broker.url());
+  options.first_retry = 100ms;
+  options.max_retry = 5s;
+  worker w{options, wait_for_cancel};
+  w.start();
+  // As a node over max-worker-connections does: accept, then close before anything is read.
+  int accepted = 0;
+  auto until = std::chrono::steady_clock::now() + 2s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    auto peer = broker.accept(static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
+    if (!peer)
+      break;
+    ++accepted;
+    peer->close();
+  }
+  // 0, 0.1, 0.3, 0.7 and 1.5 s with the delay doubling; a delay that started over after each
+  // connection would have made about 20.
+  EXPECT_GE(accepted, 3);
+  EXPECT_LE(accepted, 6);
+  w.stop();
+}

@@ -27,6 +27,9 @@ using protocol::result_code;
 
 namespace {
 
+/// How long a connection must last for the reconnect backoff to start over after it.
+constexpr std::chrono::seconds stable_connection{1};
+
 /// A task handed to the pool, the connection it came on, and its number among the worker's
 /// tasks (a later task may reuse its cookie).
 struct running_task {
@@ -150,7 +153,7 @@ private:
                     }});
     stream_->write(protocol::make_register(options_.capacity, options_.token, options_.pipelines));
     ++registrations_;
-    retry_.reset();
+    connected_at_ = std::chrono::steady_clock::now();
     spdlog::info("worker: connected to {}, registered capacity {}", where_.to_string(),
                  options_.capacity);
   }
@@ -325,6 +328,10 @@ private:
   void lose_connection(std::string reason) {
     spdlog::info("worker: connection to {} lost: {}", where_.to_string(), reason);
     drop_connection(reason);
+    // Only a connection that lasted starts the backoff over: a node that closes each connection
+    // at once (over max-worker-connections, say) must not be dialled ten times a second.
+    if (std::chrono::steady_clock::now() - connected_at_ >= stable_connection)
+      retry_.reset();
     retry_later("connection lost");
   }
 
@@ -364,6 +371,7 @@ private:
   std::shared_ptr<asio::ssl::context> tls_; // tls:// only; shared by every connection attempt
   task_handler handler_;
   backoff retry_;
+  std::chrono::steady_clock::time_point connected_at_{};
   asio::steady_timer retry_timer_;
   std::shared_ptr<connect_attempt> attempt_;
   transport::stream_ptr stream_;
