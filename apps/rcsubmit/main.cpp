@@ -391,6 +391,11 @@ int main(int argc, char** argv) {
   }
   if (result.attempts)
     std::cerr << "attempts: " << *result.attempts << "\n";
+  if (auto refused = connection->failure()) {
+    // The connection never carried the run: as a failed connect (TLS 1.3 refuses late).
+    std::cerr << "rcsubmit: cannot connect to " << *cl.endpoint << ": " << refused->message << "\n";
+    return exit_cannot_connect;
+  }
   if (!result.ok()) {
     print_failure(result);
     return exit_status(result.rc);

@@ -211,6 +211,14 @@ TEST(Tools, SubmitAndWorkOverTlsWithClientCertificates) {
                {"--endpoint", node.client_url, "--tls-ca", cert.cert, "--pipeline", "echo"});
   EXPECT_EQ(without.status, 11);
   EXPECT_NE(without.err.find("client certificate"), std::string::npos) << without.err;
+  // With one the node does not trust: with TLS 1.3 its alert comes after the handshake, when the
+  // RUN is already written; still a connection failure, not a run that lost its broker.
+  auto stranger = rcbroker::test_support::make_self_signed(dir.path, "stranger", "a-client");
+  auto refused = run_tool(dir, RCSUBMIT_BINARY,
+                          {"--endpoint", node.client_url, "--tls-ca", cert.cert, "--tls-cert",
+                           stranger.cert, "--tls-key", stranger.key, "--pipeline", "echo"});
+  EXPECT_EQ(refused.status, 11) << refused.err;
+  EXPECT_NE(refused.err.find("refused the client certificate"), std::string::npos) << refused.err;
 }
 
 TEST(Tools, SubmitTakesThePipelineAsAnArgumentAndVariablesFromStdinOrAFile) {

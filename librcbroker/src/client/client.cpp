@@ -1,5 +1,6 @@
 #include "rcbroker/client/client.hpp"
 
+#include "certificate_refusal.hpp"
 #include "rcbroker/client/connect_attempt.hpp"
 #include "rcbroker/client/random_cookie.hpp"
 #include "rcbroker/protocol/packet_reader.hpp"
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -55,6 +57,7 @@ public:
                     },
                     [self = shared_from_this()](std::string reason) {
                       self->flush_deadline_.cancel();
+                      self->note_refusal(reason);
                       self->shut(std::move(reason), false);
                     }});
   }
@@ -116,7 +119,23 @@ public:
 
   bool connected() const noexcept { return connected_; }
 
+  std::optional<connection_failure> failure() const {
+    std::lock_guard<std::mutex> lock{failure_mutex_};
+    return failure_;
+  }
+
 private:
+  /// TLS 1.3: a node that refuses the client certificate does so after the client's handshake
+  /// ended, so the refusal arrives as the first read's error.
+  void note_refusal(std::string& reason) {
+    if (!certificate_refused(stream_->read_error()))
+      return;
+    reason = "the node refused the client certificate: " + reason +
+             " (is --tls-cert signed by a CA of its tls-client-ca?)";
+    std::lock_guard<std::mutex> lock{failure_mutex_};
+    failure_ = connection_failure{connection_failure::kind::untrusted, reason};
+  }
+
   void on_frames(std::vector<protocol::frame>& frames) {
     for (auto& f : frames) {
       if (!connected_)
@@ -182,6 +201,8 @@ private:
   transport::stream_ptr stream_;
   std::unordered_map<protocol::cookie, open_run> pending_;
   std::atomic<bool> connected_{false};
+  mutable std::mutex failure_mutex_; // failure() is read from other threads
+  std::optional<connection_failure> failure_;
   std::string closed_reason_ = "Not connected to the broker";
 };
 
@@ -271,6 +292,10 @@ void client::close() {
 
 bool client::connected() const noexcept {
   return io_->state->connected();
+}
+
+std::optional<connection_failure> client::failure() const {
+  return io_->state->failure();
 }
 
 } // namespace rcbroker::client

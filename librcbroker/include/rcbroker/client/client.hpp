@@ -115,6 +115,10 @@ public:
   /// Whether the connection is still open.
   bool connected() const noexcept;
 
+  /// What ended the connection when no retry would mend it (the node refused the client
+  /// certificate after the TLS 1.3 handshake), or nullopt.
+  std::optional<connection_failure> failure() const;
+
 private:
   protocol::cookie submit(std::string pipeline, std::string variables_json,
                           result_handler on_result, const run_options& options);
