@@ -762,5 +762,22 @@ TEST_F(SwitchboardClusterTest, AnOfferFollowsWhatTheOtherNodeMakesOfTheLastOne) 
   EXPECT_EQ(link.take_offers(), std::vector<slot_offer>{offer_of(1, 1)});
 }
 
+TEST_F(SwitchboardClusterTest, ALinkClientsRunAnsweredAtOnceLeavesItsOfferWhereItWas) {
+  start();
+  auto w = worker(2);
+  auto link = link_client();
+  EXPECT_EQ(link.take_offers(), std::vector<slot_offer>{offer_of(2, 2)});
+  send_run(link, cookie_n(1), run_of(cookie_n(1), "echo"));
+  ASSERT_EQ(w.take().size(), 1u);
+  // The same cookie again: COOKIE_COLLISION at once. The other node took a slot for it and gets
+  // it back with the answer: nothing to tell.
+  send_run(link, cookie_n(1), run_of(cookie_n(1), "echo"));
+  auto got = link.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(protocol::read_packet(got[0]).fields.rc, result_code::cookie_collision);
+  advance(flush_period);
+  EXPECT_TRUE(link.take_offers().empty());
+}
+
 } // namespace
 } // namespace rcbroker::actors

@@ -736,6 +736,9 @@ struct switchboard_state {
     if (client == nullptr)
       return;
     ++traffic.runs_received;
+    // Its node counted a slot taken for this RUN, whatever the answer (which gives it back).
+    if (client->role == peer_role::link_client)
+      client->offer.take(p.pipeline);
     if (shutting_down) {
       answer(*client, c, result_code::broker_went_away, broker_went_away_text);
       return;
@@ -765,11 +768,8 @@ struct switchboard_state {
       answer(*client, c, result_code::no_capacity, too_many_host_runs_text.c_str());
       return;
     }
-    if (client->role == peer_role::link_client) {
+    if (client->role == peer_role::link_client)
       ++cluster_runs_received;
-      // Its node counted a slot taken for this RUN, whatever the answer.
-      client->offer.take(p.pipeline);
-    }
     auto worker_id = take_slot(client->role, p.pipeline);
     if (worker_id == 0) {
       if (client->role == peer_role::client && queue.size() < cfg.queue_limit) {
