@@ -43,7 +43,7 @@ slot_offer offer_of(std::uint64_t total, std::uint64_t any,
   slot_offer o;
   o.total = total;
   o.any = any;
-  o.by_pipeline = std::move(by_pipeline);
+  o.by_pipeline.insert(by_pipeline.begin(), by_pipeline.end());
   return o;
 }
 

@@ -469,10 +469,10 @@ struct switchboard_state {
       worker = local_slots.take_first([&](peer_id id) { return serves(peers.at(id), pipeline); });
     }
     if (worker == 0 && client_role == peer_role::client && remote_slots.count() > 0) {
-      worker = remote_slots.take_first(
-          [&](peer_id id) { return peers.at(id).offer.serves(std::string{pipeline}); });
+      worker =
+          remote_slots.take_first([&](peer_id id) { return peers.at(id).offer.serves(pipeline); });
       if (worker != 0) {
-        peers.at(worker).offer.take(std::string{pipeline});
+        peers.at(worker).offer.take(pipeline);
         ++cluster_runs_sent;
       }
     }

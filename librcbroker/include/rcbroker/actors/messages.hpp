@@ -18,9 +18,11 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rcbroker::transport {
@@ -200,10 +202,10 @@ struct slot_offer {
   std::uint64_t total = 0; ///< free slots
   std::uint64_t any = 0;   ///< free slots of workers that serve every pipeline
   /// Per pipeline named by a worker that serves only some: its free slots of those workers.
-  std::map<std::string, std::uint64_t> by_pipeline;
+  std::map<std::string, std::uint64_t, std::less<>> by_pipeline;
 
   /// Whether a RUN of `pipeline` may take one of the offered slots.
-  bool serves(const std::string& pipeline) const {
+  bool serves(std::string_view pipeline) const {
     if (any > 0)
       return true;
     auto it = by_pipeline.find(pipeline);
@@ -212,7 +214,7 @@ struct slot_offer {
 
   /// Counts one slot taken by a RUN of `pipeline`: one that serves every pipeline if any is
   /// left (the other node's choice is not known: this never offers more than it has).
-  void take(const std::string& pipeline) {
+  void take(std::string_view pipeline) {
     if (total > 0)
       --total;
     if (any > 0) {
