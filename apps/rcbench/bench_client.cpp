@@ -57,21 +57,33 @@ void bench_client::on_frame(std::string_view payload, std::size_t padded_size) {
     stats_.errors.add(1);
     return;
   }
-  auto& s = slots_[origin->slot];
+  auto rc = fields.rc ? static_cast<std::size_t>(*fields.rc) : rc_slots - 1;
+  complete(origin->slot, rc, fields.rc == result_code::ok, now_);
+}
+
+void bench_client::reached_worker(std::uint16_t slot, std::uint64_t seq, clock::time_point at) {
+  if (slot >= slots_.size() || !slots_[slot].busy || slots_[slot].seq != seq) {
+    stats_.errors.add(1);
+    return;
+  }
+  complete(slot, static_cast<std::size_t>(rcbroker::protocol::result_code::ok), true, at);
+  flush();
+}
+
+void bench_client::complete(std::uint16_t slot, std::size_t rc, bool ok, clock::time_point at) {
+  auto& s = slots_[slot];
   s.busy = false;
   stats_.in_flight.add(-1);
-  auto rc = fields.rc ? static_cast<std::size_t>(*fields.rc) : rc_slots - 1;
-  bool ok = fields.rc == result_code::ok;
   if (ok)
     stats_.ok.add(1);
   if (control_.current.load(std::memory_order_relaxed) == phase::measure) {
     stats_.measured_rc[rc].add(1);
     if (ok)
       stats_.measured_latency.record(
-          static_cast<std::uint64_t>(std::chrono::nanoseconds{now_ - s.sent}.count()));
+          static_cast<std::uint64_t>(std::chrono::nanoseconds{at - s.sent}.count()));
   }
   if (may_send())
-    send(origin->slot, now_);
+    send(slot, at);
 }
 
 void bench_client::on_closed(const std::string& reason) {

@@ -24,6 +24,10 @@ public:
   /// Sends the first `depth` RUNs and starts reading (on the io_context's thread).
   void start();
 
+  /// A detached RUN of this client (`slot`, `seq`) reached a worker at `at`: done, as a RESULT
+  /// with rc OK would be (on the io_context's thread).
+  void reached_worker(std::uint16_t slot, std::uint64_t seq, clock::time_point at);
+
 private:
   struct slot {
     std::uint64_t seq = 0;
@@ -32,6 +36,7 @@ private:
   };
 
   bool may_send() noexcept;
+  void complete(std::uint16_t slot, std::size_t rc, bool ok, clock::time_point at);
   void send(std::uint16_t slot, clock::time_point now);
   void on_read() override;
   void on_frame(std::string_view payload, std::size_t padded_size) override;

@@ -10,9 +10,9 @@ namespace rcbench {
 
 bench_worker::bench_worker(bench_socket socket, unsigned register_capacity,
                            const frame_template& result, std::chrono::milliseconds delay,
-                           thread_stats& stats)
+                           thread_stats& stats, detached_sink on_detached)
     : framed_connection(std::move(socket)), register_capacity_(register_capacity), result_(result),
-      delay_(delay), stats_(stats), timer_(executor()) {}
+      delay_(delay), on_detached_(std::move(on_detached)), stats_(stats), timer_(executor()) {}
 
 void bench_worker::start() {
   if (register_capacity_ > 0) {
@@ -37,6 +37,10 @@ void bench_worker::on_frame(std::string_view payload, std::size_t padded_size) {
     return;
   }
   runs_.store(runs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  // No RESULT of a detached RUN reaches its client: the worker tells it (the RESULT still frees
+  // the slot at the node).
+  if (fields.detach && on_detached_)
+    on_detached_(*fields.cookie);
   if (delay_.count() == 0) {
     fields.cookie->write(result_.append(output()));
     return;

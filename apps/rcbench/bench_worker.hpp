@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 
 namespace rcbench {
@@ -19,8 +20,12 @@ namespace rcbench {
 class bench_worker final : public framed_connection {
 public:
   /// `register_capacity` 0 sends no REGISTER (direct mode).
+  /// Called (on the worker's thread) for each detached RUN it gets, with its cookie.
+  using detached_sink = std::function<void(const rcbroker::protocol::cookie&)>;
+
   bench_worker(bench_socket socket, unsigned register_capacity, const frame_template& result,
-               std::chrono::milliseconds delay, thread_stats& stats);
+               std::chrono::milliseconds delay, thread_stats& stats,
+               detached_sink on_detached = {});
 
   /// Sends REGISTER if asked for and starts reading (on the io_context's thread).
   void start();
@@ -42,6 +47,7 @@ private:
   unsigned register_capacity_;
   const frame_template& result_;
   std::chrono::milliseconds delay_;
+  detached_sink on_detached_;
   thread_stats& stats_;
   std::atomic<std::uint64_t> runs_{0};
   boost::asio::steady_timer timer_;

@@ -124,7 +124,7 @@ int run_load(const options& o) {
   }
   auto delay = std::chrono::milliseconds{o.delay_ms};
   auto variables = make_variables(o.payload);
-  auto run = run_template(variables);
+  auto run = run_template(variables, o.detach);
   auto result = result_template(variables);
   std::random_device seed;
   cookie_format cookies{(std::uint64_t{seed()} << 32) | seed()};
@@ -167,10 +167,22 @@ int run_load(const options& o) {
         direct_eps.push_back(ep);
       }
     } else {
+      // A detached RUN's client learns from the worker that has it (on the client's thread).
+      bench_worker::detached_sink on_detached;
+      if (o.detach)
+        on_detached = [&clients, &cookies, &pool](const rcbroker::protocol::cookie& c) {
+          auto origin = cookies.read(c);
+          if (!origin || origin->client >= clients.size())
+            return;
+          auto* client = clients[origin->client].get();
+          auto at = clock::now();
+          asio::post(pool.context(origin->client), [client, slot = origin->slot, seq = origin->seq,
+                                                    at] { client->reached_worker(slot, seq, at); });
+        };
       for (unsigned j = 0; j < o.workers; ++j) {
         workers.push_back(
             std::make_unique<bench_worker>(connect_to(pool.context(j), worker_ep, tls.get()),
-                                           o.capacity, result, delay, pool.stats(j)));
+                                           o.capacity, result, delay, pool.stats(j), on_detached));
         workers.back()->start();
       }
     }
@@ -282,7 +294,7 @@ int run_load(const options& o) {
   pool.stop();
 
   load_summary s;
-  s.mode = o.direct ? "direct" : "node";
+  s.mode = o.direct ? "direct" : o.detach ? "node-detached" : "node";
   s.endpoint = o.direct ? direct_eps.front().to_string() + (o.workers > 1 ? " (and more)" : "")
                         : client_ep.to_string();
   s.seconds = seconds_since(measure_start, measure_end);

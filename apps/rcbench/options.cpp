@@ -43,6 +43,9 @@ stdout.
   --direct               no node: rcbench's workers listen themselves (127.0.0.1 on ephemeral
                          ports, or Unix sockets in /tmp, as the transport of --client-endpoint)
                          and client i talks to worker i % W: the baseline without the hop
+  --detach               detached RUNs (no RESULT comes back): a RUN counts as done when a
+                         worker has it, and latency is RUN sent -> worker has it (with a
+                         node's --journal, the write is in it); not with --direct
   --broker-pid PID       report the node's CPU seconds (utime+stime over the window, from
                          /proc/PID/stat), CPU per 1000 tasks, and its RSS (VmRSS)
   --threads N            I/O threads of rcbench, one io_context each (default 1, at most 16)
@@ -157,6 +160,10 @@ parse_result parse_options(const std::vector<std::string>& args) {
       o.help = true;
       continue;
     }
+    if (arg == "--detach") {
+      o.detach = true;
+      continue;
+    }
     if (arg == "--direct") {
       o.direct = true;
       continue;
@@ -191,6 +198,8 @@ parse_result parse_options(const std::vector<std::string>& args) {
     r.error = "idle mode reports the node's memory and needs --broker-pid";
   else if (o.tls_cert.empty() != o.tls_key.empty())
     r.error = "--tls-cert and --tls-key go together";
+  else if (o.direct && o.detach)
+    r.error = "--detach needs a node: --direct workers answer their clients themselves";
   else if (o.direct && o.client_endpoint.rfind("tls://", 0) == 0)
     r.error = "--direct has no TLS: its workers listen on tcp:// or socket://";
   return r;

@@ -23,6 +23,7 @@ struct options {
   std::string tls_cert;      ///< tls:// endpoints: a client certificate, for tls-client-ca
   std::string tls_key;       ///< its private key
   bool direct = false;       ///< clients talk to rcbench's own workers, no node
+  bool detach = false;       ///< detached RUNs: a RUN is done when its worker has it
   int broker_pid = 0;        ///< the node's process, for its CPU time and RSS (0: none)
   bool json = false;         ///< print the summary as one JSON line
   unsigned threads = 1;      ///< I/O threads (one io_context each)

@@ -87,9 +87,9 @@ char* frame_template::append(std::string& out) const {
   return out.data() + at + cookie_at_;
 }
 
-frame_template run_template(std::string_view variables_json) {
+frame_template run_template(std::string_view variables_json, bool detach) {
   return frame_template{
-      rcbroker::protocol::make_run(rcbroker::protocol::cookie{}, "bench", variables_json, false)};
+      rcbroker::protocol::make_run(rcbroker::protocol::cookie{}, "bench", variables_json, detach)};
 }
 
 frame_template result_template(std::string_view variables_json) {

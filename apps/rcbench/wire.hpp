@@ -67,8 +67,8 @@ private:
   std::size_t cookie_at_ = 0;
 };
 
-/// The RUN every rcbench client sends: pipeline "bench", the given variables.
-frame_template run_template(std::string_view variables_json);
+/// The RUN every rcbench client sends: pipeline "bench", the given variables, detached or not.
+frame_template run_template(std::string_view variables_json, bool detach = false);
 
 /// The RESULT every rcbench worker answers: rc OK, the given variables as the result (so a RESULT
 /// is as large as its RUN).

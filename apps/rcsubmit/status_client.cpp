@@ -283,6 +283,10 @@ bool render_status_table(std::string_view json, std::string& result) {
                    std::to_string(number(counters, "results_forwarded")) + " results forwarded, " +
                    std::to_string(number(counters, "results_dropped")) + " dropped"},
   };
+  if (dom::element journal; !doc["journal"].get(journal))
+    summary.push_back({"journal", std::to_string(number(journal, "runs")) +
+                                      " run(s) held (detached, or queued), run again after a "
+                                      "restart"});
   for (auto& row : summary)
     out << row[0] << std::string(10 - row[0].size(), ' ') << row[1] << "\n";
   peer_table(out, doc, "workers", "WORKER", true);

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <set>
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
@@ -111,6 +112,10 @@ struct route {
   std::uint64_t generation = 0;
   /// The RUN frame, kept while queued, and while running when it may run again.
   frame run_frame;
+  /// The journal holds it (or will once the batch sent with it is written): its end removes it.
+  bool journaled = false;
+  /// A detached RUN whose journal write has not been confirmed: it runs only once it has.
+  bool awaiting_commit = false;
   /// When the RUN reached the Switchboard (for the RUN→RESULT latency histogram).
   clock_type::time_point started;
   /// Its entry in the deadlines, while it has one (a deadline that has not passed yet).
@@ -228,6 +233,17 @@ struct switchboard_state {
   /// Counters for the admin endpoint's metrics; the hot path only increments them.
   traffic_counters traffic;
 
+  /// Journal changes not sent yet: they go as one batch once the messages queued before the
+  /// first of them are handled. The detached routes among them run once it is written.
+  std::vector<journal::journal_entry> journal_out;
+  std::vector<std::pair<cookie, std::uint64_t /* generation */>> journal_awaiting;
+  bool journal_flush_scheduled = false;
+  /// Runs the journal holds, as this actor counts them.
+  std::uint64_t journal_rows = 0;
+  bool replayed = false;
+  /// The error of a RUN the full journal cannot take, made once.
+  std::string journal_full_text;
+
   // -- helpers ----------------------------------------------------------------------------------
 
   /// The actor clock's time (the test coordinator's in deterministic tests).
@@ -245,6 +261,8 @@ struct switchboard_state {
 
   void drop_route(std::unordered_map<cookie, route>::iterator it) {
     clear_deadline(it->second);
+    if (it->second.journaled)
+      journal_remove(it->first);
     auto node = routes.extract(it);
     if (spare_routes.size() < spare_limit) {
       node.mapped().run_frame = frame{}; // holds no bytes while spare
@@ -438,6 +456,159 @@ struct switchboard_state {
     deliver(to, std::move(f));
   }
 
+  // -- journal ----------------------------------------------------------------------------------
+
+  bool journaling() const { return static_cast<bool>(cfg.journal); }
+
+  void journal_write(journal::journal_entry e) {
+    journal_out.push_back(std::move(e));
+    if (!journal_flush_scheduled) {
+      journal_flush_scheduled = true;
+      self->send(self, journal_atom::value);
+    }
+  }
+
+  /// Writes the route's RUN to the journal (it keeps its frame until it runs).
+  void journal_add(const cookie& c, route& r, std::int32_t retries) {
+    journal_write({c, r.run_frame, r.detach, r.priority, retries});
+    r.journaled = true;
+    ++journal_rows;
+    ++traffic.journal_writes;
+  }
+
+  void journal_remove(const cookie& c) {
+    journal_write({c, frame{}, false, 0, -1});
+    if (journal_rows > 0)
+      --journal_rows;
+  }
+
+  /// Whether the journal has room for one more run; if not, answers the RUN with NO_CAPACITY.
+  bool journal_room(peer_entry& client, const cookie& c) {
+    if (cfg.journal_max_runs == 0 || journal_rows < cfg.journal_max_runs)
+      return true;
+    auto n = ++traffic.journal_refused_full;
+    if (logging::worth_logging(n))
+      switchboard_log().warn("switchboard: the journal holds {} run(s), its journal-max-runs: "
+                             "RUNs that it would have to keep get NO_CAPACITY [{} so far]",
+                             journal_rows, n);
+    answer(client, c, result_code::no_capacity, journal_full_text.c_str());
+    return false;
+  }
+
+  /// Sends the journal the changes made since the last batch.
+  void on_journal_flush() {
+    if (self->current_sender() != self->ctrl()) {
+      ++messages_rejected;
+      switchboard_log().warn("switchboard: dropped a journal flush that it did not send itself");
+      return;
+    }
+    journal_flush_scheduled = false;
+    send_journal_batch();
+  }
+
+  void send_journal_batch() {
+    if (journal_out.empty())
+      return;
+    auto awaiting = std::make_shared<std::vector<std::pair<cookie, std::uint64_t>>>(
+        std::move(journal_awaiting));
+    journal_awaiting.clear();
+    auto batch = std::move(journal_out);
+    journal_out.clear();
+    self->request(cfg.journal, caf::infinite, journal_atom::value, std::move(batch))
+        .then([this, awaiting](journal_commit& commit) { on_commit(*awaiting, commit); },
+              [this, awaiting](caf::error& err) {
+                journal_commit failed;
+                failed.ok = false;
+                failed.error = "the journal actor did not answer: " + caf::to_string(err);
+                on_commit(*awaiting, failed);
+              });
+  }
+
+  /// A batch was written (or not): its detached RUNs run, or are refused.
+  void on_commit(const std::vector<std::pair<cookie, std::uint64_t>>& awaiting,
+                 journal_commit& commit) {
+    traffic.journal_latency.observe(std::chrono::nanoseconds{commit.latency_ns});
+    if (!commit.ok)
+      ++traffic.journal_failed_batches;
+    std::string refusal;
+    if (!commit.ok)
+      refusal = "The journal could not keep this detached RUN (" + commit.error +
+                "); it was not run: send it again later or to another node";
+    for (auto& [c, generation] : awaiting) {
+      auto it = routes.find(c);
+      if (it == routes.end() || it->second.generation != generation || !it->second.awaiting_commit)
+        continue; // cancelled, timed out or shut down while it was written
+      auto& r = it->second;
+      r.awaiting_commit = false;
+      if (!commit.ok) {
+        ++traffic.journal_refused_failed;
+        r.journaled = false; // no row to remove
+        if (journal_rows > 0)
+          --journal_rows;
+        auto* client = find_peer(r.client);
+        if (client != nullptr)
+          untrack_client(*client, c);
+        drop_route(it);
+        if (client != nullptr)
+          answer(*client, c, result_code::no_capacity, refusal.c_str());
+        continue;
+      }
+      place(c, r);
+    }
+    note_capacity_change();
+  }
+
+  /// Runs a route that waits for no one on a free slot serving its pipeline, else queues it.
+  void place(const cookie& c, route& r) {
+    if (auto worker_id = take_slot(peer_role::client, r.pipeline); worker_id != 0) {
+      auto run_frame = r.retries_left > 0 ? r.run_frame : std::move(r.run_frame);
+      start_running(c, r, run_frame, worker_id);
+      return;
+    }
+    queue.push(r.client, c, r.priority);
+  }
+
+  /// The runs the journal held at start: each runs again as a detached RUN of no client (its
+  /// RESULT goes nowhere), with the cookie it had, once a worker serving it has a free slot.
+  void on_replay(std::vector<journal::journal_entry>& entries) {
+    if (replayed || !journaling() || !peers.empty()) {
+      ++messages_rejected;
+      switchboard_log().warn("switchboard: dropped a replay: only the node sends one, at start");
+      return;
+    }
+    replayed = true;
+    std::uint64_t skipped = 0;
+    for (auto& e : entries) {
+      auto verdict = check_packet(peer_role::client, protocol::read_packet(e.run), {});
+      auto& p = verdict.routed;
+      if (verdict.what != packet_verdict::action::route || p.type != protocol::packet_type::run ||
+          p.id != e.id || routes.count(e.id) > 0) {
+        ++skipped;
+        continue;
+      }
+      route r;
+      r.detach = true;
+      r.priority = e.priority;
+      r.retries_left =
+          e.retries >= 0 ? static_cast<std::uint32_t>(e.retries) : cfg.retries_on_worker_loss;
+      r.pipeline = pipeline_of(p);
+      r.generation = next_generation++;
+      r.started = now();
+      r.journaled = true;
+      r.run_frame = std::move(e.run);
+      auto& stored = add_route(e.id, std::move(r));
+      set_deadline(e.id, stored, p.timeout_ms);
+      ++journal_rows;
+      ++traffic.journal_replays;
+      place(e.id, stored);
+    }
+    switchboard_log().info("switchboard: the journal held {} run(s) from before the start: {} "
+                           "run again as workers register{}",
+                           entries.size(), entries.size() - skipped,
+                           skipped == 0 ? std::string{}
+                                        : fmt::format(" ({} unreadable, skipped)", skipped));
+  }
+
   // -- slots ------------------------------------------------------------------------------------
 
   slot_fifo& pool_of(const peer_entry& worker) {
@@ -593,6 +764,12 @@ struct switchboard_state {
       if (!next)
         return;
       auto& r = routes.at(next->cookie);
+      // A queued RUN with a client waiting leaves the journal as it runs (a detached one when it
+      // is done).
+      if (r.journaled && !r.detach) {
+        r.journaled = false;
+        journal_remove(next->cookie);
+      }
       auto run_frame = r.retries_left > 0 ? r.run_frame : std::move(r.run_frame);
       start_running(next->cookie, r, run_frame, worker_id);
     }
@@ -652,6 +829,8 @@ struct switchboard_state {
     // Workers serving only some pipelines may register while it waits: it keeps its pipeline.
     if (r.pipeline.empty())
       r.pipeline = pipeline_of(p);
+    if (journaling() && client.role == peer_role::client)
+      journal_add(p.id, r, p.retries);
     queue.push(client_id, p.id, p.priority);
     switchboard_log().debug("switchboard: {} queued ({} waiting)", cookie_text{p.id}, queue.size());
   }
@@ -770,9 +949,24 @@ struct switchboard_state {
     }
     if (client->role == peer_role::link_client)
       ++cluster_runs_received;
+    // With a journal, a detached RUN is written first; it runs (or waits) once it is.
+    if (p.detach && journaling() && client->role == peer_role::client) {
+      if (!journal_room(*client, c))
+        return;
+      auto& r = open_route(client_id, *client, p);
+      r.run_frame = p.bytes.compacted();
+      if (r.pipeline.empty())
+        r.pipeline = pipeline_of(p);
+      r.awaiting_commit = true;
+      journal_add(c, r, p.retries);
+      journal_awaiting.emplace_back(c, r.generation);
+      return;
+    }
     auto worker_id = take_slot(client->role, p.pipeline);
     if (worker_id == 0) {
       if (client->role == peer_role::client && queue.size() < cfg.queue_limit) {
+        if (journaling() && !journal_room(*client, c))
+          return;
         enqueue(client_id, *client, p);
         return;
       }
@@ -964,7 +1158,10 @@ struct switchboard_state {
   /// Whether a route whose worker went away may run again: retries left, its client there and
   /// waiting, no CANCEL sent.
   bool may_run_again(const route& r) {
-    return r.retries_left > 0 && !r.cancel_sent && !r.answered && find_peer(r.client) != nullptr;
+    // A journaled run of no client (from before a restart, or whose client left) waits for no
+    // one, but still runs.
+    return r.retries_left > 0 && !r.cancel_sent && !r.answered &&
+           (find_peer(r.client) != nullptr || (r.client == 0 && r.journaled));
   }
 
   /// Frees the slot a finished task held. A link's slot is offered again at once only while its
@@ -1060,10 +1257,9 @@ struct switchboard_state {
       // Still queued: it never reached a worker, so the route ends here.
       switchboard_log().debug("switchboard: queued {} timed out", cookie_text{c});
       auto detach = r.detach;
-      if (client != nullptr) {
-        queue.remove(r.client, c, r.priority);
+      queue.remove(r.client, c, r.priority);
+      if (client != nullptr)
         untrack_client(*client, c);
-      }
       drop_route(it);
       if (client != nullptr && !detach)
         answer(*client, c, result_code::exception, text.c_str());
@@ -1151,9 +1347,27 @@ struct switchboard_state {
         hosts.erase(client.host);
     }
     auto dropped = queue.remove_client(id);
-    for (auto& c : dropped)
-      if (auto it = routes.find(c); it != routes.end())
-        drop_route(it);
+    std::uint64_t kept = 0;
+    for (auto& c : dropped) {
+      auto it = routes.find(c);
+      if (it == routes.end())
+        continue;
+      // A journaled detached RUN outlives its client, as it would a restart.
+      if (it->second.journaled && it->second.detach) {
+        it->second.client = 0;
+        queue.push(0, c, it->second.priority);
+        ++kept;
+        continue;
+      }
+      drop_route(it);
+    }
+    if (kept > 0)
+      dropped.erase(std::remove_if(dropped.begin(), dropped.end(),
+                                   [&](const cookie& c) {
+                                     auto it = routes.find(c);
+                                     return it != routes.end() && it->second.client == 0;
+                                   }),
+                    dropped.end());
     std::uint64_t orphans = 0;
     std::uint64_t cancelled = 0;
     for (auto& c : client.routes) {
@@ -1161,6 +1375,12 @@ struct switchboard_state {
       if (it == routes.end())
         continue; // was queued, dropped above
       auto& r = it->second;
+      if (r.awaiting_commit) {
+        r.client = 0; // runs once written, for no one
+        continue;
+      }
+      if (r.client == 0)
+        continue; // kept in the queue above
       ++orphans;
       // A detached task was meant to outlive its client's interest; cancelling it would defeat
       // detach. A task that already had a CANCEL needs no second one.
@@ -1200,6 +1420,7 @@ struct switchboard_state {
     s.results_forwarded = results_forwarded;
     s.results_dropped = results_dropped;
     s.messages_rejected = messages_rejected;
+    s.journaled = journal_rows;
     return s;
   }
 
@@ -1227,6 +1448,8 @@ struct switchboard_state {
                            {}};
     for (auto& [transport, count] : results_by_transport)
       s.results_by_transport.push_back({transport, count});
+    s.journal_enabled = journaling();
+    s.journaled = journal_rows;
     for (auto& [id, peer] : peers) {
       peer_load load{peer.handle.id(), peer.registered, peer.routes.size(), peer.tasks};
       if (peer.role == peer_role::worker) {
@@ -1263,6 +1486,9 @@ struct switchboard_state {
             ++told;
             answer(peer, c, result_code::broker_went_away, broker_went_away_text);
           }
+          // Its client is told; a detached run stays in the journal for the next start.
+          if (r.journaled && !r.detach)
+            journal_remove(c);
         }
         if (peer.host_load != nullptr)
           peer.host_load->routes = 0;
@@ -1274,6 +1500,9 @@ struct switchboard_state {
         std::count_if(peers.begin(), peers.end(),
                       [](auto& p) { return is_worker_side(p.second.role); }),
         told);
+    // Sent now, before `done`: the node asks the journal to finish only after that.
+    if (journaling())
+      send_journal_batch();
     routes.clear();
     deadlines.clear();
     local_slots.clear();
@@ -1290,6 +1519,9 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
   self->state.too_many_host_runs_text =
       "Too many runs in flight from this address (max-runs-per-address " +
       std::to_string(cfg.max_runs_per_address) + ")";
+  self->state.journal_full_text =
+      "The journal is full (journal-max-runs " + std::to_string(cfg.journal_max_runs) +
+      "): this node takes no more detached or queued RUNs until some finish";
   self->set_down_handler([self](caf::down_msg& msg) {
     self->state.on_down(msg);
     self->state.note_capacity_change();
@@ -1354,6 +1586,11 @@ switchboard_actor::behavior_type switchboard(switchboard_pointer self, switchboa
       [self](capacity_atom, slot_offer& offer) { self->state.on_capacity(offer); },
       [self](flush_atom) { self->state.on_flush(); },
       [self](tick_atom) { self->state.on_refresh(); },
+      [self](journal_atom) { self->state.on_journal_flush(); },
+      [self](replay_atom, std::vector<journal::journal_entry>& entries) {
+        self->state.on_replay(entries);
+        self->state.note_capacity_change();
+      },
       [self](status_atom) { return self->state.status(); },
       [self](metrics_atom) { return self->state.snapshot(); },
       [self](drain_atom) {

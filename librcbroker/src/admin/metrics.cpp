@@ -208,19 +208,44 @@ void render_traffic(exposition& e, const actors::switchboard_snapshot& s) {
   e.sample("rcbroker_forwarded_bytes_total", {{"to", "client"}}, t.bytes_to_clients);
 }
 
-void render_latency(exposition& e, const actors::latency_histogram& h) {
-  constexpr std::string_view name = "rcbroker_run_duration_seconds";
-  e.family(name, "histogram",
-           "Time from a RUN reaching the broker to the worker's RESULT for it, queueing included.");
+/// A histogram over the latency buckets, in seconds.
+void render_histogram(exposition& e, std::string_view name, std::string_view help,
+                      const actors::latency_histogram& h) {
+  e.family(name, "histogram", help);
+  auto bucket = std::string{name} + "_bucket";
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < actors::latency_bounds_ns.size(); ++i) {
     cumulative += h.buckets[i];
     auto le = fmt::format("{}", seconds(actors::latency_bounds_ns[i]));
-    e.sample("rcbroker_run_duration_seconds_bucket", {{"le", le}}, cumulative);
+    e.sample(bucket, {{"le", le}}, cumulative);
   }
-  e.sample("rcbroker_run_duration_seconds_bucket", {{"le", "+Inf"}}, h.count);
-  e.sample("rcbroker_run_duration_seconds_sum", {}, seconds(h.sum_ns));
-  e.sample("rcbroker_run_duration_seconds_count", {}, h.count);
+  e.sample(bucket, {{"le", "+Inf"}}, h.count);
+  e.sample(std::string{name} + "_sum", {}, seconds(h.sum_ns));
+  e.sample(std::string{name} + "_count", {}, h.count);
+}
+
+/// The journal's series: only a node with a journal has them.
+void render_journal(exposition& e, const actors::switchboard_snapshot& s) {
+  auto& t = s.traffic;
+  e.single("rcbroker_journal_runs", "gauge",
+           "Runs the journal holds now (detached RUNs until their RESULT, queued RUNs until they "
+           "run).",
+           s.journaled);
+  e.single("rcbroker_journal_writes_total", "counter", "Runs written to the journal.",
+           t.journal_writes);
+  e.single("rcbroker_journal_replays_total", "counter",
+           "Runs the journal held at start, run again.", t.journal_replays);
+  e.family("rcbroker_journal_refusals_total", "counter",
+           "RUNs answered NO_CAPACITY because the journal could not keep them, by reason.");
+  e.sample("rcbroker_journal_refusals_total", {{"reason", "full"}}, t.journal_refused_full);
+  e.sample("rcbroker_journal_refusals_total", {{"reason", "write_failed"}},
+           t.journal_refused_failed);
+  e.single("rcbroker_journal_failed_batches_total", "counter",
+           "Journal transactions that failed (full or read-only file system).",
+           t.journal_failed_batches);
+  render_histogram(e, "rcbroker_journal_write_duration_seconds",
+                   "Time one journal transaction (a batch of runs) took, fsync included.",
+                   t.journal_latency);
 }
 
 bool clustered(const actors::node_snapshot& n) {
@@ -299,7 +324,12 @@ std::string render_metrics(const actors::node_snapshot& s, const node_info& info
   render_node(e, s.broker, info);
   render_routing(e, s.switchboard);
   render_traffic(e, s.switchboard);
-  render_latency(e, s.switchboard.traffic.run_latency);
+  render_histogram(
+      e, "rcbroker_run_duration_seconds",
+      "Time from a RUN reaching the broker to the worker's RESULT for it, queueing included.",
+      s.switchboard.traffic.run_latency);
+  if (s.switchboard.journal_enabled)
+    render_journal(e, s.switchboard);
   if (clustered(s)) {
     render_cluster(e, s.switchboard);
     render_members(e, s);

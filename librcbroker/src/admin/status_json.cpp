@@ -175,6 +175,12 @@ std::string render_status_json(const actors::node_snapshot& s, const node_info& 
   w.close('}');
   w.member("routes", sb.routes);
   w.member("queued", sb.queued);
+  if (sb.journal_enabled) {
+    w.key("journal");
+    w.open('{');
+    w.member("runs", sb.journaled);
+    w.close('}');
+  }
   w.key("counters");
   w.open('{');
   w.member("runs_received", sb.traffic.runs_received);

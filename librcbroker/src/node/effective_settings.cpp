@@ -80,6 +80,9 @@ std::string render_settings(const settings& s) {
       {"worker-token", s.worker_token.empty() ? quoted("") : quoted(hidden_token)},
       {"first-packet-timeout", duration(s.first_packet_timeout)},
       {"drain-timeout", duration(s.drain_timeout)},
+      {"journal", quoted(s.journal)},
+      {"journal-sync", quoted(s.journal_sync)},
+      {"journal-max-runs", std::to_string(s.journal_max_runs)},
   };
   std::string out;
   for (auto& [key, value] : lines)

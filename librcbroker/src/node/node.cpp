@@ -1,6 +1,7 @@
 #include "rcbroker/node/node.hpp"
 
 #include "rcbroker/actors/broker.hpp"
+#include "rcbroker/actors/journal.hpp"
 #include "rcbroker/actors/switchboard.hpp"
 #include "rcbroker/admin/http_server.hpp"
 #include "rcbroker/admin/routes.hpp"
@@ -19,6 +20,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/publish.hpp>
 #include <caf/scoped_actor.hpp>
+#include <filesystem>
 #include <future>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -166,7 +168,8 @@ std::vector<std::string> urls_of(const std::vector<std::shared_ptr<transport::li
 } // namespace
 
 node::node(const settings& s, caf::actor_system_config& cfg)
-    : work_(boost::asio::make_work_guard(io_context_)), tls_context_(tls_context_of(s)),
+    : work_(boost::asio::make_work_guard(io_context_)), journal_file_(open_journal(s)),
+      tls_context_(tls_context_of(s)),
       client_listeners_(
           bind_all(io_context_, s.client_endpoints, transport::client_ports, s, tls_context_)),
       worker_listeners_(
@@ -208,7 +211,11 @@ void node::start(const settings& s) {
   sb_cfg.max_task_duration = s.max_task_duration;
   sb_cfg.retries_on_worker_loss = static_cast<std::uint32_t>(
       std::min<std::size_t>(s.retries_on_worker_loss, actors::max_retries_on_worker_loss));
+  start_journal(s, sb_cfg);
   switchboard_ = actors::spawn_switchboard(sys, sb_cfg);
+  // Before the Broker exists, so before any RUN: the runs from before this start come first.
+  if (!journal_file_.held.empty())
+    caf::anon_send(switchboard_, actors::replay_atom::value, std::move(journal_file_.held));
   actors::broker_config b_cfg;
   b_cfg.client_listeners = client_listeners_;
   b_cfg.worker_listeners = worker_listeners_;
@@ -224,6 +231,51 @@ void node::start(const settings& s) {
     admin_->start(admin::make_routes(sys, broker_, info_of(s, *admin_)));
     spdlog::info("admin endpoint on {} (/metrics, /healthz, /status)", admin_->url());
   }
+}
+
+node::journal_file node::open_journal(const settings& s) {
+  journal_file file;
+  if (s.journal.empty())
+    return file;
+  const std::string what_to_do = "Move the file away (keep it to inspect with sqlite3) or delete "
+                                 "it, then start again: the node creates an empty one";
+  auto sync = journal::journal_sync::batch;
+  journal::parse_journal_sync(s.journal_sync, sync);
+  auto folder = std::filesystem::path{s.journal}.parent_path();
+  if (!folder.empty() && !std::filesystem::is_directory(folder))
+    throw std::runtime_error("journal " + s.journal + ": its folder " + folder.string() +
+                             " does not exist; create it or choose another");
+  auto opened = journal::journal_store::open(s.journal, sync);
+  if (opened.unusable)
+    throw std::runtime_error(opened.error + ": not a journal this node can use. " + what_to_do);
+  if (!opened.store) {
+    file.error = std::move(opened.error);
+    return file;
+  }
+  std::string error;
+  if (!opened.store->load(file.held, error))
+    throw std::runtime_error("journal " + s.journal + ": cannot read it: " + error + ". " +
+                             what_to_do);
+  file.store = std::move(opened.store);
+  return file;
+}
+
+void node::start_journal(const settings& s, actors::switchboard_config& sb_cfg) {
+  if (s.journal.empty())
+    return;
+  if (journal_file_.store)
+    spdlog::info("journal {} (journal-sync {}): {} run(s) from before this start run again as "
+                 "workers register",
+                 s.journal, s.journal_sync, journal_file_.held.size());
+  else
+    spdlog::error("{}: the node starts without it; detached RUNs get NO_CAPACITY until it can "
+                  "be written (tried again every second as RUNs come); other work is served",
+                  journal_file_.error);
+  auto sync = journal::journal_sync::batch;
+  journal::parse_journal_sync(s.journal_sync, sync);
+  journal_ = actors::spawn_journal(*system_, std::move(journal_file_.store), s.journal, sync);
+  sb_cfg.journal = journal_;
+  sb_cfg.journal_max_runs = s.journal_max_runs;
 }
 
 void node::start_cluster(const settings& s) {
@@ -294,6 +346,19 @@ void node::shutdown() {
                  [](caf::error& err) {
                    spdlog::warn("shutdown did not complete: {}", caf::to_string(err));
                  });
+  }
+  // The Switchboard sent its last journal batch before it answered the shutdown: written here.
+  if (journal_) {
+    caf::scoped_actor self{sys};
+    self->request(journal_, std::chrono::seconds{30}, actors::shutdown_atom::value)
+        .receive([](actors::done_atom) {},
+                 [](caf::error& err) {
+                   spdlog::warn("the journal's last batch was not confirmed: {}",
+                                caf::to_string(err));
+                 });
+    caf::anon_send_exit(journal_, caf::exit_reason::user_shutdown);
+    // Its thread ends only when the last handle goes: ~actor_system waits for that thread.
+    journal_ = nullptr;
   }
   // A published actor keeps ~actor_system waiting until it ends.
   if (membership_)

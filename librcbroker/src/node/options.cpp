@@ -381,6 +381,18 @@ const std::vector<option_spec>& option_specs() {
                       "(NO_CAPACITY) and let open tasks finish (default 0s: stop at once; "
                       "SIGUSR2 always drains, 30s when this is 0s)",
                       &settings::drain_timeout),
+      string_option("journal", "PATH",
+                    "SQLite file that keeps detached RUNs and RUNs waiting in the queue across "
+                    "a restart or a crash; they run again at the next start (default: none)",
+                    "a file path", &settings::journal),
+      string_option("journal-sync", "WHEN",
+                    "when a journal write reaches the disk: always (fsync each batch), batch "
+                    "(WAL, fsync at checkpoints; default) or off",
+                    "always, batch or off", &settings::journal_sync),
+      size_option("journal-max-runs", "N",
+                  "most runs the journal holds; a detached or queued RUN beyond gets NO_CAPACITY "
+                  "(default 100000)",
+                  &settings::journal_max_runs),
   };
   return specs;
 }

@@ -2,6 +2,7 @@
 
 #include "rcbroker/admin/address.hpp"
 #include "rcbroker/cluster/peer_address.hpp"
+#include "rcbroker/journal/journal_store.hpp"
 #include "rcbroker/logging/component.hpp"
 #include "rcbroker/transport/endpoint.hpp"
 
@@ -219,6 +220,11 @@ std::string validate(const settings& s) {
            s.log_level + "')";
   if (auto err = check_security(s); !err.empty())
     return err;
+  if (journal::journal_sync sync; !journal::parse_journal_sync(s.journal_sync, sync))
+    return "journal-sync must be always, batch or off (got '" + s.journal_sync + "')";
+  if (!s.journal.empty() && s.journal_max_runs == 0)
+    return "journal-max-runs must be at least 1: it bounds the memory and the disk the journal "
+           "takes";
   return check_operations(s);
 }
 

@@ -40,6 +40,14 @@ std::string check_start_files(const settings& s) {
       return "log-file " + s.log_file + ": its folder " + folder.string() +
              " does not exist or takes no writes from this user; create it or choose another";
   }
+  if (!s.journal.empty()) {
+    auto folder = std::filesystem::path{s.journal}.parent_path();
+    if (folder.empty())
+      folder = ".";
+    if (!std::filesystem::is_directory(folder))
+      return "journal " + s.journal + ": its folder " + folder.string() +
+             " does not exist; create it or choose another";
+  }
   return {};
 }
 

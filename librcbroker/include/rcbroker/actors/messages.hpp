@@ -4,6 +4,7 @@
 // typed interfaces of the Switchboard and of the connections it routes between.
 
 #include "rcbroker/actors/snapshot.hpp"
+#include "rcbroker/journal/journal_entry.hpp"
 #include "rcbroker/protocol/cookie.hpp"
 #include "rcbroker/protocol/frame.hpp"
 #include "rcbroker/protocol/packet.hpp"
@@ -55,6 +56,16 @@ typename Inspector::result_type inspect(Inspector& f, frame& x) {
 }
 
 } // namespace rcbroker::protocol
+
+namespace rcbroker::journal {
+
+/// Serializes a journal entry (it travels between the node's own actors only).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, journal_entry& x) {
+  return f(caf::meta::type_name("journal_entry"), x.id, x.run, x.detach, x.priority, x.retries);
+}
+
+} // namespace rcbroker::journal
 
 namespace rcbroker::actors {
 
@@ -111,6 +122,8 @@ using members_atom =
     caf::atom_constant<caf::atom("members")>;              ///< the cluster addresses a node knows
 using bind_atom = caf::atom_constant<caf::atom("bind")>;   ///< a link half learns its other half
 using retry_atom = caf::atom_constant<caf::atom("retry")>; ///< try a cluster member again
+using journal_atom = caf::atom_constant<caf::atom("journal")>; ///< write runs to the journal
+using replay_atom = caf::atom_constant<caf::atom("replay")>;   ///< run what the journal held
 
 // -- types carried in messages ------------------------------------------------------------------
 
@@ -130,6 +143,7 @@ struct switchboard_status {
   std::uint64_t cluster_free_slots = 0; ///< free slots those nodes offer
   std::uint64_t cluster_runs_sent = 0;  ///< RUNs this node sent to another node
   std::uint64_t cluster_runs_received = 0; ///< RUNs other nodes sent here
+  std::uint64_t journaled = 0;             ///< runs the journal holds (0 without a journal)
 };
 
 /// Serializes a status snapshot.
@@ -138,7 +152,7 @@ typename Inspector::result_type inspect(Inspector& f, switchboard_status& x) {
   return f(caf::meta::type_name("switchboard_status"), x.clients, x.workers, x.registered_slots,
            x.free_slots, x.routes, x.queued, x.runs_accepted, x.results_forwarded,
            x.results_dropped, x.messages_rejected, x.cluster_links, x.cluster_free_slots,
-           x.cluster_runs_sent, x.cluster_runs_received);
+           x.cluster_runs_sent, x.cluster_runs_received, x.journaled);
 }
 
 /// How a run submitted by an actor client ended: the RESULT's fields as plain values, so that
@@ -246,7 +260,27 @@ typename Inspector::result_type inspect(Inspector& f, slot_offer& x) {
   return f(caf::meta::type_name("slot_offer"), x.total, x.any, x.by_pipeline);
 }
 
+/// How a batch of journal entries went: written (in one transaction) or not, and how long it
+/// took.
+struct journal_commit {
+  bool ok = true;               ///< written
+  std::string error;            ///< why not, for the log and the refused clients
+  std::uint64_t latency_ns = 0; ///< time the transaction took, fsync included
+};
+
+/// Serializes a commit report.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, journal_commit& x) {
+  return f(caf::meta::type_name("journal_commit"), x.ok, x.error, x.latency_ns);
+}
+
 // -- typed interfaces ---------------------------------------------------------------------------
+
+/// The journal: the one actor that writes the SQLite file (on a thread of its own). It answers a
+/// batch once it is written, or failed; `shutdown` once everything sent before is written.
+using journal_actor = caf::typed_actor<
+    caf::replies_to<journal_atom, std::vector<journal::journal_entry>>::with<journal_commit>,
+    caf::reacts_to<flush_atom>, caf::replies_to<shutdown_atom>::with<done_atom>>;
 
 /// Anything the Switchboard routes to: a socket connection or an actor client or worker.
 /// It only ever gets whole frames to deliver, one at a time or several at once (in order).
@@ -369,7 +403,8 @@ using switchboard_actor = caf::typed_actor<
     caf::reacts_to<packets_atom, std::vector<routed_packet>>,
     caf::reacts_to<grace_atom, cookie, std::uint64_t /* route generation */>,
     caf::reacts_to<deadline_atom>, caf::reacts_to<capacity_atom, slot_offer>,
-    caf::reacts_to<flush_atom>, caf::reacts_to<tick_atom>,
+    caf::reacts_to<flush_atom>, caf::reacts_to<tick_atom>, caf::reacts_to<journal_atom>,
+    caf::reacts_to<replay_atom, std::vector<journal::journal_entry>>,
     caf::replies_to<status_atom>::with<switchboard_status>,
     caf::replies_to<metrics_atom>::with<switchboard_snapshot>,
     caf::replies_to<drain_atom>::with<done_atom>, caf::replies_to<shutdown_atom>::with<done_atom>>;

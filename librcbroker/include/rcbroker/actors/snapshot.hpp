@@ -80,6 +80,15 @@ struct traffic_counters {
   std::uint64_t registers_refused = 0;
   /// Time from a RUN reaching the Switchboard to the worker's RESULT for it (queueing included).
   latency_histogram run_latency;
+  /// Journal (with `journal` set): runs written to it, runs it held at start and ran again, RUNs
+  /// refused because it was full (journal-max-runs) or could not be written, and the time each
+  /// batch's transaction took.
+  std::uint64_t journal_writes = 0;
+  std::uint64_t journal_replays = 0;
+  std::uint64_t journal_refused_full = 0;
+  std::uint64_t journal_refused_failed = 0;
+  std::uint64_t journal_failed_batches = 0;
+  latency_histogram journal_latency;
 };
 
 /// Serializes traffic counters.
@@ -88,7 +97,8 @@ typename Inspector::result_type inspect(Inspector& f, traffic_counters& x) {
   return f(caf::meta::type_name("traffic_counters"), x.runs_received, x.worker_results,
            x.broker_results, x.frames_to_workers, x.bytes_to_workers, x.frames_to_clients,
            x.bytes_to_clients, x.cancels_dropped, x.tasks_timed_out, x.registers_refused,
-           x.run_latency);
+           x.run_latency, x.journal_writes, x.journal_replays, x.journal_refused_full,
+           x.journal_refused_failed, x.journal_failed_batches, x.journal_latency);
 }
 
 /// One peer of the Switchboard in a snapshot.
@@ -145,6 +155,9 @@ struct switchboard_snapshot {
   /// RESULTs delivered to clients by transport ("tcp", "http", …; "actor" for actor clients,
   /// "cluster" for other nodes' links), by name.
   std::vector<transport_count> results_by_transport;
+  /// Whether the node keeps a journal, and the runs it holds.
+  bool journal_enabled = false;
+  std::uint64_t journaled = 0;
 };
 
 /// Serializes a Switchboard snapshot.
@@ -154,7 +167,7 @@ typename Inspector::result_type inspect(Inspector& f, switchboard_snapshot& x) {
            x.free_slots, x.routes, x.queued, x.runs_accepted, x.results_forwarded,
            x.results_dropped, x.messages_rejected, x.cluster_links, x.cluster_free_slots,
            x.cluster_runs_sent, x.cluster_runs_received, x.traffic, x.client_peers, x.worker_peers,
-           x.cluster_link_loads, x.results_by_transport);
+           x.cluster_link_loads, x.results_by_transport, x.journal_enabled, x.journaled);
 }
 
 /// One socket connection the Broker supervises.

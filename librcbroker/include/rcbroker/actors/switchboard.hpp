@@ -35,6 +35,12 @@ struct switchboard_config {
   caf::timespan max_task_duration{0};
   /// How often a task whose worker went away runs again, for a RUN without `retries`.
   std::uint32_t retries_on_worker_loss = 0;
+  /// With a journal (`journal`), detached RUNs and RUNs that wait in the queue are written there
+  /// (docs/RELIABILITY.md); a detached RUN waits for a slot (queue-limit or not) and runs only
+  /// once written. Null: no journal.
+  journal_actor journal;
+  /// The most runs the journal holds; a RUN that would make more gets NO_CAPACITY (0: no bound).
+  std::uint64_t journal_max_runs = 0;
 };
 
 /// Spawns the Switchboard: the one actor that holds routes and worker slots. See

@@ -24,6 +24,14 @@ namespace rcbroker::admin {
 class http_server;
 } // namespace rcbroker::admin
 
+namespace rcbroker::actors {
+struct switchboard_config;
+} // namespace rcbroker::actors
+
+namespace rcbroker::journal {
+class journal_store;
+} // namespace rcbroker::journal
+
 namespace rcbroker::node {
 
 /// A running broker node: one I/O thread that runs the sockets and, through
@@ -77,6 +85,7 @@ public:
 private:
   void start(const settings& s);
   void start_cluster(const settings& s);
+  void start_journal(const settings& s, actors::switchboard_config& sb_cfg);
   void stop_io_thread();
 
   // The io_context outlives the actor system: the actors run in its handlers
@@ -84,6 +93,15 @@ private:
   boost::asio::io_context io_context_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread io_thread_;
+  /// The journal file as opened before any endpoint is bound, so that one the node cannot use
+  /// refuses the start before anything is served; the journal actor takes it in start().
+  struct journal_file {
+    std::unique_ptr<journal::journal_store> store;
+    std::vector<journal::journal_entry> held;
+    std::string error; // why it could not be opened (the node starts without it)
+  };
+  static journal_file open_journal(const settings& s);
+  journal_file journal_file_;
   // Made once for every tls:// endpoint (null when there is none); before the listeners.
   std::shared_ptr<boost::asio::ssl::context> tls_context_;
   std::vector<std::shared_ptr<transport::listener>> client_listeners_;
@@ -91,6 +109,8 @@ private:
   std::shared_ptr<admin::http_server> admin_;
   std::unique_ptr<caf::actor_system> system_; // destroyed in ~node, while the io thread runs
   actors::switchboard_actor switchboard_;
+  /// The journal actor (null without `journal`).
+  actors::journal_actor journal_;
   actors::broker_actor broker_;
   actors::cluster_face_actor face_;
   actors::cluster_membership_actor membership_;

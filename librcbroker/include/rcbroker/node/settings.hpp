@@ -111,6 +111,13 @@ struct settings {
   /// On SIGTERM or SIGINT, how long the node first drains (takes no new RUNs, lets the open tasks
   /// finish) before it stops (0: it stops at once; SIGUSR2 drains for this long, or 30 s).
   std::chrono::milliseconds drain_timeout{0};
+  /// SQLite file in which detached RUNs and RUNs that wait in the queue survive a restart
+  /// (docs/RELIABILITY.md); empty: no journal.
+  std::string journal;
+  /// When a journal write reaches the disk: "always", "batch" or "off".
+  std::string journal_sync = "batch";
+  /// The most runs the journal holds; a RUN it would have to keep beyond gets NO_CAPACITY.
+  std::size_t journal_max_runs = 100000;
 };
 
 /// A log level as the node spells it: lower case, the original's `WARNING` as `warn` (so
