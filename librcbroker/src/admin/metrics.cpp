@@ -1,5 +1,6 @@
 #include "rcbroker/admin/metrics.hpp"
 
+#include "rcbroker/actors/packet_check.hpp"
 #include "rcbroker/admin/member_view.hpp"
 #include "rcbroker/transport/channel.hpp"
 
@@ -133,6 +134,15 @@ void render_node(exposition& e, const actors::broker_snapshot& b, const node_inf
     for (auto& f : b.tls_handshake_failures)
       e.sample("rcbroker_tls_handshakes_failed_total", {{"endpoint", f.endpoint}}, f.count);
   }
+  e.family("rcbroker_packets_refused_total", "counter",
+           "Packets the connections refused (answered BAD_PACKET or UNSUPPORTED_PACKET_TYPE, "
+           "closed on, or dropped), by reason: invalid_json, unknown_packet_type, bad_field, "
+           "missing_field, wrong_role (a packet type this side does not take), wrong_token (a "
+           "worker's REGISTER without the worker-token).");
+  for (std::size_t i = 0; i < actors::packet_refusal_count; ++i) // every reason, 0 included
+    e.sample("rcbroker_packets_refused_total",
+             {{"reason", actors::to_string(static_cast<actors::packet_refusal>(i))}},
+             i < b.packets_refused.size() ? b.packets_refused[i] : 0);
   e.family("rcbroker_transport_connections", "gauge",
            "Open connections by transport (an HTTP request is a connection of its own).");
   for (auto& t : b.transports)

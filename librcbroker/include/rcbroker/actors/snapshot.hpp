@@ -225,6 +225,8 @@ struct broker_snapshot {
   std::vector<std::uint64_t> closed_by_cause;
   /// Failed TLS handshakes, per tls:// and https:// endpoint.
   std::vector<endpoint_count> tls_handshake_failures;
+  /// Packets the connections refused, by packet_refusal (packet_check.hpp).
+  std::vector<std::uint64_t> packets_refused;
 };
 
 /// Serializes the Broker's part of a snapshot.
@@ -233,7 +235,8 @@ typename Inspector::result_type inspect(Inspector& f, broker_snapshot& x) {
   return f(caf::meta::type_name("broker_snapshot"), x.accepting, x.started_unix_ms, x.uptime_ms,
            x.client_connections, x.worker_connections, x.clients_accepted, x.workers_accepted,
            x.client_endpoints, x.worker_endpoints, x.connections, x.clients_refused,
-           x.workers_refused, x.transports, x.closed_by_cause, x.tls_handshake_failures);
+           x.workers_refused, x.transports, x.closed_by_cause, x.tls_handshake_failures,
+           x.packets_refused);
 }
 
 /// One member of the cluster as this node's membership actor sees it.
