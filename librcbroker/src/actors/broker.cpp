@@ -117,9 +117,12 @@ broker_snapshot snapshot_of(const broker_state& st) {
   b.closed_by_cause.assign(st.closed.begin(), st.closed.end());
   b.packets_refused = st.refused_packets->values();
   for (auto* list : {&st.cfg.client_listeners, &st.cfg.worker_listeners})
-    for (auto& l : *list)
+    for (auto& l : *list) {
       if (auto failures = l->handshake_failures())
         b.tls_handshake_failures.push_back({l->bound_url(), *failures});
+      if (auto refusals = l->http_refusals(); !refusals.empty())
+        b.http_refusals.push_back({l->bound_url(), std::move(refusals)});
+    }
   // Actor ids grow with each spawn: by id is oldest first.
   std::sort(b.connections.begin(), b.connections.end(),
             [](auto& x, auto& y) { return x.actor_id < y.actor_id; });

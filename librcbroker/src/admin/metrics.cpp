@@ -3,6 +3,7 @@
 #include "rcbroker/actors/packet_check.hpp"
 #include "rcbroker/admin/member_view.hpp"
 #include "rcbroker/transport/channel.hpp"
+#include "rcbroker/transport/listener.hpp"
 
 #include <cstdint>
 #include <spdlog/fmt/fmt.h>
@@ -133,6 +134,18 @@ void render_node(exposition& e, const actors::broker_snapshot& b, const node_inf
              "TLS handshakes that failed or timed out, by tls:// or https:// endpoint.");
     for (auto& f : b.tls_handshake_failures)
       e.sample("rcbroker_tls_handshakes_failed_total", {{"endpoint", f.endpoint}}, f.count);
+  }
+  if (!b.http_refusals.empty()) {
+    e.family("rcbroker_http_refused_total", "counter",
+             "Requests and connections an http:// or https:// endpoint refused before any packet "
+             "reached the node, by reason: malformed (400), no_cookie (400), wrong_path (404), "
+             "wrong_method (405), too_large (413, 431), over_limit (closed at once).");
+    for (auto& r : b.http_refusals)
+      for (std::size_t i = 0; i < r.counts.size() && i < transport::http_refusal_count; ++i)
+        e.sample("rcbroker_http_refused_total",
+                 {{"endpoint", r.endpoint},
+                  {"reason", transport::to_string(static_cast<transport::http_refusal>(i))}},
+                 r.counts[i]);
   }
   e.family("rcbroker_packets_refused_total", "counter",
            "Packets the connections refused (answered BAD_PACKET or UNSUPPORTED_PACKET_TYPE, "
