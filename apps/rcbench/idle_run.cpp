@@ -2,6 +2,7 @@
 
 #include "net.hpp"
 #include "process_stats.hpp"
+#include "rcbroker/cli/exit_code.hpp"
 #include "rcbroker/protocol/packet_writer.hpp"
 #include "summary.hpp"
 #include "wire.hpp"
@@ -76,7 +77,7 @@ int run_idle(const options& o) {
       sockets.push_back(connect_to(ioc, client_ep, tls.get()));
   } catch (const std::exception& e) {
     std::cerr << "rcbench: after " << sockets.size() << " connections: " << e.what() << "\n";
-    return 1;
+    return rcbroker::cli::exit_code::unavailable;
   }
   s.rss_after_kib = settled_rss(pid);
   std::cerr << "rcbench: " << sockets.size() << " connections open, node RSS " << s.rss_after_kib

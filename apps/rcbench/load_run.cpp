@@ -5,6 +5,7 @@
 #include "direct_listener.hpp"
 #include "net.hpp"
 #include "process_stats.hpp"
+#include "rcbroker/cli/exit_code.hpp"
 #include "rcbroker/protocol/packet.hpp"
 #include "readiness.hpp"
 #include "run_state.hpp"
@@ -204,7 +205,7 @@ int run_load(const options& o) {
     }
   } catch (const std::runtime_error& e) {
     std::cerr << "rcbench: " << e.what() << "\n";
-    return 1;
+    return rcbroker::cli::exit_code::unavailable;
   }
 
   auto start = clock::now();

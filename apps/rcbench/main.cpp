@@ -11,6 +11,7 @@
 #include "idle_run.hpp"
 #include "load_run.hpp"
 #include "options.hpp"
+#include "rcbroker/cli/command_line.hpp"
 
 #include <csignal>
 #include <iostream>
@@ -32,13 +33,15 @@ void raise_file_limit() {
 
 int main(int argc, char** argv) {
   auto parsed = rcbench::parse_options({argv + 1, argv + argc});
-  if (!parsed.error.empty()) {
-    std::cerr << "rcbench: error: " << parsed.error << "\n";
-    return 2;
-  }
+  if (!parsed.error.empty())
+    return rcbroker::cli::usage_error("rcbench", parsed.error, std::cerr);
   const auto& o = parsed.value;
   if (o.help) {
     std::cout << rcbench::help_text();
+    return 0;
+  }
+  if (o.version) {
+    std::cout << rcbroker::cli::version_text("rcbench");
     return 0;
   }
   // A node that goes away mid-write must not kill rcbench: the write fails and is counted.
@@ -46,8 +49,7 @@ int main(int argc, char** argv) {
   raise_file_limit();
   try {
     return o.idle_mode() ? rcbench::run_idle(o) : rcbench::run_load(o);
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "rcbench: error: " << e.what() << "\n";
-    return 2;
+  } catch (const std::invalid_argument& e) { // an endpoint URL that does not parse
+    return rcbroker::cli::usage_error("rcbench", e.what(), std::cerr);
   }
 }

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "rcbroker/cli/command_line.hpp"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -11,61 +13,86 @@ namespace rcbench {
 
 namespace {
 
-constexpr const char* help =
-    R"(rcbench: load generator for an rcbroker node, with a direct baseline.
+struct option_line {
+  const char* flag;
+  const char* description;
+};
 
-Load mode (default): K client connections each keep D RUNs in flight; rcbench runs W workers of
-capacity C itself, connected to the node, which answer every RUN with a RESULT echoing the
-variables. A RESULT of any rc (NO_CAPACITY too) frees its slot, which sends the next RUN at once;
-tasks/s and latency count rc OK only, the summary counts results by rc. After --warmup seconds,
---duration seconds are measured. A progress line goes to stderr every second, the summary to
-stdout.
+constexpr const char* load_intro =
+    "Load mode (default): K client connections each keep D RUNs in flight; rcbench runs W workers "
+    "of capacity C itself, connected to the node, which answer every RUN with a RESULT echoing "
+    "the variables. A RESULT of any rc (NO_CAPACITY too) frees its slot, which sends the next RUN "
+    "at once; tasks/s and latency count rc OK only, the summary counts results by rc. After "
+    "--warmup seconds, --duration seconds are measured. A progress line goes to stderr every "
+    "second, the summary to stdout.";
 
-  --clients K            client connections (default 1, at most 65535)
-  --depth D              RUNs each client keeps in flight (default 1, at most 4096)
-  --workers W            worker connections (default 1, at most 4096)
-  --capacity C           capacity each worker registers (default 1; --direct answers every RUN)
-  --delay-ms MS          a worker answers each RUN after MS milliseconds (default 0: at once)
-  --payload S            bytes of the RUN's variables JSON text (default 64, at least 8)
-  --warmup SECONDS       unmeasured run before the window (default 1, at most 600)
-  --duration SECONDS     length of the measured window (default 5, more than 0, at most 3600)
-  --max-tasks N          end the window once N RUNs were sent in it and answered
-                         (default 0: no cap)
-  --client-endpoint URL  the node's client endpoint (default tcp://[::1]:51500)
-  --worker-endpoint URL  the node's worker endpoint (default tcp://[::1]:51510)
-                         URLs: tcp://HOST:PORT, tcp://[V6ADDR]:PORT, tls://HOST:PORT or
-                         socket:///PATH
-  --tls-ca FILE          tls:// endpoints: the CAs (PEM) the node's certificate must chain to
-                         (default: the system's); it must also name the endpoint's host
-  --tls-cert FILE        tls:// endpoints: a client certificate (PEM) for a node with
-                         tls-client-ca; needs --tls-key
-  --tls-key FILE         the client certificate's private key (PEM, unencrypted)
-  --direct               no node: rcbench's workers listen themselves (127.0.0.1 on ephemeral
-                         ports, or Unix sockets in /tmp, as the transport of --client-endpoint)
-                         and client i talks to worker i % W: the baseline without the hop
-  --detach               detached RUNs (no RESULT comes back): a RUN counts as done when a
-                         worker has it, and latency is RUN sent -> worker has it (with a
-                         node's --journal, the write is in it); not with --direct
-  --broker-pid PID       report the node's CPU seconds (utime+stime over the window, from
-                         /proc/PID/stat), CPU per 1000 tasks, and its RSS (VmRSS)
-  --threads N            I/O threads of rcbench, one io_context each (default 1, at most 16)
-  --json                 print the summary as one JSON line on stdout: mode, the shape, seconds,
-                         tasks, tasks_per_s, p50_us, p90_us, p99_us, max_us, results (by rc),
-                         errors, broker_cpu_s, broker_cpu_ms_per_1000, broker_rss_kib, bench_cpu_s
+constexpr option_line load_options[] = {
+    {"--clients K", "client connections (default 1, at most 65535)"},
+    {"--depth D", "RUNs each client keeps in flight (default 1, at most 4096)"},
+    {"--workers W", "worker connections (default 1, at most 4096)"},
+    {"--capacity C", "capacity each worker registers (default 1; --direct answers every RUN)"},
+    {"--delay-ms MS", "a worker answers each RUN after MS milliseconds (default 0: at once)"},
+    {"--payload S", "bytes of the RUN's variables JSON text (default 64, at least 8)"},
+    {"--warmup SECONDS", "unmeasured run before the window (default 1, at most 600)"},
+    {"--duration SECONDS", "length of the measured window (default 5, more than 0, at most 3600)"},
+    {"--max-tasks N",
+     "end the window once N RUNs were sent in it and answered (default 0: no cap)"},
+    {"--client-endpoint URL", "the node's client endpoint (default tcp://[::1]:51500)"},
+    {"--worker-endpoint URL",
+     "the node's worker endpoint (default tcp://[::1]:51510); URLs: tcp://HOST:PORT, "
+     "tcp://[V6ADDR]:PORT, tls://HOST:PORT or socket:///PATH"},
+    {"--tls-ca FILE",
+     "tls:// endpoints: the CAs (PEM) the node's certificate must chain to (default: the "
+     "system's); it must also name the endpoint's host"},
+    {"--tls-cert FILE",
+     "tls:// endpoints: a client certificate (PEM) for a node with tls-client-ca; needs --tls-key"},
+    {"--tls-key FILE", "the client certificate's private key (PEM, unencrypted)"},
+    {"--direct",
+     "no node: rcbench's workers listen themselves (127.0.0.1 on ephemeral ports, or Unix sockets "
+     "in /tmp, as the transport of --client-endpoint) and client i talks to worker i % W: the "
+     "baseline without the hop"},
+    {"--detach",
+     "detached RUNs (no RESULT comes back): a RUN counts as done when a worker has it, and "
+     "latency is RUN sent -> worker has it (with a node's --journal, the write is in it); not "
+     "with --direct"},
+    {"--broker-pid PID",
+     "report the node's CPU seconds (utime+stime over the window, from /proc/PID/stat), CPU per "
+     "1000 tasks, and its RSS (VmRSS)"},
+    {"--threads N", "I/O threads of rcbench, one io_context each (default 1, at most 16)"},
+    {"--json",
+     "print the summary as one JSON line on stdout: mode, the shape, seconds, tasks, tasks_per_s, "
+     "p50_us, p90_us, p99_us, max_us, results (by rc), errors, broker_cpu_s, "
+     "broker_cpu_ms_per_1000, broker_rss_kib, bench_cpu_s"},
+};
 
-Idle mode (memory): any of these selects it instead of a load.
+constexpr option_line idle_options[] = {
+    {"--idle-clients N", "open N client connections that send nothing"},
+    {"--idle-workers M", "open M workers that REGISTER capacity 1 and stay idle"},
+    {"--hold SECONDS",
+     "hold them this long (default 0, at most 3600), reporting the node's RSS before and after, "
+     "RSS per connection and the node's CPU meanwhile (needs --broker-pid)"},
+};
 
-  --idle-clients N       open N client connections that send nothing
-  --idle-workers M       open M workers that REGISTER capacity 1 and stay idle
-  --hold SECONDS         hold them this long (default 0, at most 3600), reporting the node's
-                         RSS before and after, RSS per connection and the node's CPU meanwhile
-                         (needs --broker-pid)
+constexpr option_line other_options[] = {
+    {"-h, --help", "print this text and exit"},
+    {"--version", "print the version and exit"},
+};
 
-  --help                 this text
+constexpr option_line exit_statuses[] = {
+    {"0", "success"},
+    {"1", "the run failed: no task completed, the node closed idle connections, a TLS file or "
+          "/proc/PID could not be read"},
+    {"64", "usage error: a bad option or value, an endpoint URL that does not parse"},
+    {"69", "a connection could not be made (no node there, TLS refused)"},
+};
 
-Latency is per RUN->RESULT, measured at the client, in microseconds. Exit status: 0 on success,
-1 when a connection could not be made or no task completed, 2 for a bad command line.
-)";
+template <std::size_t N>
+std::string option_table(const option_line (&lines)[N], std::size_t column = 25) {
+  std::string out;
+  for (auto& line : lines)
+    out += rcbroker::cli::option_help(line.flag, line.description, column);
+  return out;
+}
 
 std::string value_error(const std::string& flag, const std::string& text, const std::string& what) {
   return flag + " " + (text.empty() ? "needs a value" : "'" + text + "' is not " + what);
@@ -98,7 +125,16 @@ bool parse_seconds(const std::string& text, double lo, double hi, bool lo_open, 
 } // namespace
 
 std::string help_text() {
-  return help;
+  using rcbroker::cli::wrap;
+  return "Usage: rcbench [OPTIONS]\n\n" +
+         wrap("Load generator for an rcbroker node, with a direct baseline. Options take their "
+              "value as --opt VALUE or --opt=VALUE.",
+              0) +
+         "\n" + wrap(load_intro, 0) + "\n" + option_table(load_options) +
+         "\nIdle mode (memory): any of these selects it instead of a load.\n\n" +
+         option_table(idle_options) + "\n" + option_table(other_options) + "\n" +
+         wrap("Latency is per RUN->RESULT, measured at the client, in microseconds.", 0) +
+         "\nExit status:\n" + option_table(exit_statuses, 6);
 }
 
 parse_result parse_options(const std::vector<std::string>& args) {
@@ -154,38 +190,34 @@ parse_result parse_options(const std::vector<std::string>& args) {
       {"--idle-workers", count(o.idle_workers, 0, 100000)},
       {"--hold", seconds(o.hold_s, 3600, false)},
   };
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const auto& arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      o.help = true;
+  rcbroker::cli::argument_reader reader{args};
+  while (auto a = reader.next()) {
+    const auto& name = a->name;
+    bool* flag = name == "--help" || name == "-h" ? &o.help
+                 : name == "--version"            ? &o.version
+                 : name == "--direct"             ? &o.direct
+                 : name == "--detach"             ? &o.detach
+                 : name == "--json"               ? &o.json
+                                                  : nullptr;
+    if (flag != nullptr) {
+      r.error = rcbroker::cli::no_value_expected(*a);
+      if (!r.error.empty())
+        return r;
+      *flag = true;
       continue;
     }
-    if (arg == "--detach") {
-      o.detach = true;
-      continue;
-    }
-    if (arg == "--direct") {
-      o.direct = true;
-      continue;
-    }
-    if (arg == "--json") {
-      o.json = true;
-      continue;
-    }
-    // Both "--flag VALUE" and "--flag=VALUE".
-    auto eq = arg.find('=');
-    auto name = arg.substr(0, eq);
-    auto it = valued.find(name);
+    auto it = a->positional ? valued.end() : valued.find(name);
     if (it == valued.end()) {
-      r.error = "unknown option " + arg + " (see --help)";
+      r.error =
+          a->positional ? "unexpected argument '" + name + "'" : rcbroker::cli::unknown_option(*a);
       return r;
     }
-    std::string value;
-    if (eq != std::string::npos)
-      value = arg.substr(eq + 1);
-    else if (i + 1 < args.size())
-      value = args[++i];
-    if (auto err = it->second(name, value); !err.empty()) {
+    auto value = reader.value_of(*a);
+    if (!value) {
+      r.error = rcbroker::cli::needs_value(*a);
+      return r;
+    }
+    if (auto err = it->second(name, *value); !err.empty()) {
       r.error = err;
       return r;
     }

@@ -31,6 +31,7 @@ struct options {
   unsigned idle_workers = 0; ///< idle mode: workers (capacity 1) to open and hold
   double hold_s = 0;         ///< idle mode: seconds to hold the idle connections
   bool help = false;         ///< print the help text and exit
+  bool version = false;      ///< print the version and exit
 
   /// Whether the idle (memory) mode was asked for instead of a load.
   bool idle_mode() const noexcept { return idle_clients > 0 || idle_workers > 0 || hold_s > 0; }

@@ -1,6 +1,7 @@
 // rcbroker: the broker node. Run `rcbroker --help` for its options; `scripts/run` builds it and
 // starts it with the defaults of caf-application.conf.
 
+#include "rcbroker/cli/command_line.hpp"
 #include "rcbroker/node/config_file.hpp"
 #include "rcbroker/node/descriptor_budget.hpp"
 #include "rcbroker/node/effective_settings.hpp"
@@ -55,9 +56,12 @@ void return_large_buffers_to_the_system() {
   mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 }
 
-int fail(const std::string& message, int code = 2) {
-  std::cerr << "rcbroker: error: " << message << "\n";
-  return code;
+constexpr const char* program = "rcbroker";
+
+/// A failure that is not the command line's: "rcbroker: error: MESSAGE", exit `code`
+/// (rcbroker/cli/exit_code.hpp): 78 for the configuration, 69 when the node cannot start.
+int fail(const std::string& message, int code = rcbroker::cli::exit_code::config) {
+  return rcbroker::cli::fail(program, message, code, std::cerr);
 }
 
 } // namespace
@@ -67,9 +71,13 @@ int main(int argc, char** argv) {
   return_large_buffers_to_the_system();
   auto cl = parse_command_line({argv + 1, argv + argc});
   if (!cl.error.empty())
-    return fail(cl.error);
+    return rcbroker::cli::usage_error(program, cl.error, std::cerr);
   if (cl.help) {
-    std::cout << help_text("rcbroker");
+    std::cout << help_text(program);
+    return 0;
+  }
+  if (cl.version) {
+    std::cout << rcbroker::cli::version_text(program);
     return 0;
   }
   auto choice = find_config_file(cl.config_file);
@@ -82,20 +90,21 @@ int main(int argc, char** argv) {
                              : std::string{}));
   apply_environment(s);
   if (auto err = apply_command_line(cl, s); !err.empty())
-    return fail(err);
+    return rcbroker::cli::usage_error(program, err, std::cerr);
   if (auto err = validate(s); !err.empty())
     return fail(err);
   // Before anything is bound: connections past the limit would starve REGISTERs and /metrics.
   auto descriptors = raise_descriptor_limit(s);
   if (auto err = descriptors.error(); !err.empty())
     return fail(err);
+  // What --check-config checks, a start checks too, with the same error and exit status (78).
+  if (auto err = check_start_files(s); !err.empty())
+    return fail(err);
   if (cl.check_config) {
     caf::actor_system_config check;
     std::vector<std::string> caf_args = cl.caf_args;
     if (auto err = check.parse(caf_args, file.empty() ? nullptr : file.c_str()))
       return fail("CAF settings: " + check.render(err));
-    if (auto err = check_start_files(s); !err.empty())
-      return fail(err);
     std::cout
         << "; config file: " << describe(choice) << "\n"
         << "; the file, the command line and the files they name are valid; the effective "
@@ -132,7 +141,7 @@ int main(int argc, char** argv) {
     n = std::make_unique<node>(s, cfg);
   } catch (const std::exception& e) {
     spdlog::error("cannot start: {}", e.what());
-    return fail(e.what(), 1);
+    return fail(e.what(), rcbroker::cli::exit_code::unavailable);
   }
   // The endpoints are bound by now (the Broker logs each as it starts accepting, possibly later):
   // the ready line names them, so that whoever waits for it knows where to connect.

@@ -7,6 +7,7 @@
 // The result JSON goes to stdout; a failure's rc, error and stacktrace go to stderr, and the exit
 // status names the outcome (`rcsubmit --help` has the table).
 
+#include "rcbroker/cli/command_line.hpp"
 #include "rcbroker/client/client.hpp"
 #include "rcbroker/client/random_cookie.hpp"
 #include "rcbroker/transport/endpoint.hpp"
@@ -38,7 +39,7 @@ constexpr const char* endpoint_variable = "RCBROKER_URL";
 // Exit statuses beyond the result codes (which map to 0..9 in protocol order).
 constexpr int exit_timeout = 10;
 constexpr int exit_cannot_connect = 11;
-constexpr int exit_usage = 64; // EX_USAGE of sysexits.h
+constexpr int exit_usage = rcbroker::cli::exit_code::usage;
 
 constexpr result_code all_codes[] = {
     result_code::ok,
@@ -105,8 +106,13 @@ Options:
   --admin HOST:PORT the node's admin endpoint, for --status
                     (default: 127.0.0.1:51580)
   --help            print this text and exit
+  --version         print the version and exit
 
-Exit status:
+Options take their value as --opt VALUE or --opt=VALUE; after --, every
+argument is the pipeline.
+
+Exit status (rcsubmit's own: the RESULT's rc, in protocol order, then 10, 11;
+64 is the usage error of every rcbroker tool):
 )";
   for (auto rc : all_codes) {
     text += "  " + std::to_string(exit_status(rc));
@@ -135,14 +141,14 @@ struct command_line {
   std::optional<std::string> endpoint; // --endpoint, else $RCBROKER_URL, else the default
   rcbroker::client::tls_options tls;
   bool help = false;
+  bool version = false;
   bool status = false;                   // --status: print the node's status instead
   bool json = false;                     // --json: the status as JSON
   std::string admin = "127.0.0.1:51580"; // the admin endpoint for --status
 };
 
 int usage_error(const std::string& message) {
-  std::cerr << "rcsubmit: " << message << "\nTry 'rcsubmit --help'.\n";
-  return exit_usage;
+  return rcbroker::cli::usage_error("rcsubmit", message, std::cerr);
 }
 
 // Reads all of `in`; false when reading failed.
@@ -205,51 +211,40 @@ std::string set_pipeline(command_line& cl, const std::string& name, bool positio
 
 // Parses the arguments; returns an error text, or "" when they are fine.
 std::string parse(const std::vector<std::string>& args, command_line& cl) {
-  bool options_end = false; // after "--", every argument is the pipeline
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string name = args[i];
-    if (options_end || name.empty() || name.front() != '-') {
+  rcbroker::cli::argument_reader reader{args};
+  while (auto a = reader.next()) {
+    const std::string& name = a->name;
+    if (a->positional) {
       if (name.empty())
         return "the pipeline name is empty";
       if (auto error = set_pipeline(cl, name, true); !error.empty())
         return error;
       continue;
     }
-    if (name == "--") {
-      options_end = true;
+    bool* flag = name == "--help" || name == "-h" ? &cl.help
+                 : name == "--version"            ? &cl.version
+                 : name == "--status"             ? &cl.status
+                 : name == "--json"               ? &cl.json
+                 : name == "--detach"             ? &cl.detach
+                 : name == "--progress"           ? &cl.progress
+                                                  : nullptr;
+    if (flag != nullptr) {
+      if (auto error = rcbroker::cli::no_value_expected(*a); !error.empty())
+        return error;
+      *flag = true;
       continue;
     }
-    std::optional<std::string> inline_value;
-    if (auto eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inline_value = name.substr(eq + 1);
-      name.resize(eq);
-    }
-    auto value = [&]() -> std::optional<std::string> {
-      if (inline_value)
-        return inline_value;
-      if (i + 1 < args.size())
-        return args[++i];
-      return std::nullopt;
-    };
-    if (name == "--help" || name == "-h") {
-      cl.help = true;
-    } else if (name == "--status") {
-      cl.status = true;
-    } else if (name == "--json") {
-      cl.json = true;
-    } else if (name == "--admin") {
-      auto v = value();
-      if (!v)
-        return name + " needs a value";
+    static const char* const valued[] = {"--admin",    "--priority", "--retries",  "--tls-ca",
+                                         "--tls-cert", "--tls-key",  "--pipeline", "--variables",
+                                         "--endpoint", "--timeout"};
+    if (std::find(std::begin(valued), std::end(valued), name) == std::end(valued))
+      return rcbroker::cli::unknown_option(*a);
+    auto v = reader.value_of(*a);
+    if (!v)
+      return rcbroker::cli::needs_value(*a);
+    if (name == "--admin") {
       cl.admin = *v;
-    } else if (name == "--detach") {
-      cl.detach = true;
-    } else if (name == "--progress") {
-      cl.progress = true;
     } else if (name == "--priority" || name == "--retries") {
-      auto v = value();
-      if (!v)
-        return name + " needs a value";
       auto n = integer(*v);
       if (name == "--priority") {
         if (!n)
@@ -261,42 +256,31 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
         cl.retries = n;
       }
     } else if (name == "--tls-ca" || name == "--tls-cert" || name == "--tls-key") {
-      auto v = value();
-      if (!v)
-        return name + " needs a value";
       if (!std::filesystem::is_regular_file(*v))
         return name + ": no such file " + *v;
       (name == "--tls-ca"     ? cl.tls.ca_file
        : name == "--tls-cert" ? cl.tls.cert_file
                               : cl.tls.key_file) = *v;
-    } else if (name == "--pipeline" || name == "--variables" || name == "--endpoint" ||
-               name == "--timeout") {
-      auto v = value();
-      if (!v)
-        return name + " needs a value";
-      if (name == "--pipeline") {
-        if (v->empty())
-          return "--pipeline needs a non-empty name";
-        if (auto error = set_pipeline(cl, *v, false); !error.empty())
-          return error;
-      } else if (name == "--variables") {
-        cl.variables = *v;
-      } else if (name == "--endpoint") {
-        cl.endpoint = *v;
-      } else {
-        char* end = nullptr;
-        double seconds = std::strtod(v->c_str(), &end);
-        if (v->empty() || *end != '\0' || !std::isfinite(seconds) || seconds <= 0)
-          return "--timeout needs a positive number of seconds, not '" + *v + "'";
-        cl.timeout = std::chrono::milliseconds{static_cast<long long>(std::ceil(seconds * 1000))};
-      }
+    } else if (name == "--pipeline") {
+      if (v->empty())
+        return "--pipeline needs a non-empty name";
+      if (auto error = set_pipeline(cl, *v, false); !error.empty())
+        return error;
+    } else if (name == "--variables") {
+      cl.variables = *v;
+    } else if (name == "--endpoint") {
+      cl.endpoint = *v;
     } else {
-      return "unknown option " + name;
+      char* end = nullptr;
+      double seconds = std::strtod(v->c_str(), &end);
+      if (v->empty() || *end != '\0' || !std::isfinite(seconds) || seconds <= 0)
+        return "--timeout needs a positive number of seconds, not '" + *v + "'";
+      cl.timeout = std::chrono::milliseconds{static_cast<long long>(std::ceil(seconds * 1000))};
     }
   }
   if (cl.json && !cl.status)
     return "--json goes with --status";
-  if (cl.help || cl.status)
+  if (cl.help || cl.version || cl.status)
     return {};
   if (cl.pipeline.empty())
     return "the pipeline is required: rcsubmit NAME or --pipeline NAME";
@@ -346,6 +330,10 @@ int main(int argc, char** argv) {
     return usage_error(error);
   if (cl.help) {
     std::cout << help_text();
+    return 0;
+  }
+  if (cl.version) {
+    std::cout << rcbroker::cli::version_text("rcsubmit");
     return 0;
   }
   if (cl.status) {

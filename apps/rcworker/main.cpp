@@ -7,7 +7,9 @@
 // It reconnects (and registers again) when the broker goes away, exits 0 on SIGINT, SIGTERM or
 // the broker's SHUTDOWN; `rcworker --help` explains every option.
 
+#include "rcbroker/cli/command_line.hpp"
 #include "rcbroker/client/worker.hpp"
+#include "rcbroker/node/settings.hpp"
 #include "shell_command.hpp"
 
 #include <atomic>
@@ -26,9 +28,7 @@
 namespace {
 
 constexpr const char* default_endpoint = "tcp://[::1]:51510";
-constexpr int exit_usage = 64;         // EX_USAGE of sysexits.h
-constexpr int exit_unavailable = 69;   // EX_UNAVAILABLE: a permanent failure other than trust
-constexpr int exit_no_permission = 77; // EX_NOPERM: the node refused the worker, or TLS trust
+using namespace rcbroker::cli::exit_code;
 
 constexpr const char* help_text =
     R"(Usage: rcworker [--capacity N] [--endpoint URL] [--delay-ms D] [--exec CMD]
@@ -69,9 +69,13 @@ Options:
                     (default: every pipeline)
   --token T         send T in the REGISTER packet's extension field "token"
   --log-level L     trace, debug (one line per task), info (connections,
-                    registrations, reconnects), warn, error or off
-                    (default: info)
+                    registrations, reconnects), warn, error, critical or off,
+                    in any case (WARNING as the original spells it; default:
+                    info)
   --help            print this text and exit
+  --version         print the version and exit
+
+Options take their value as --opt VALUE or --opt=VALUE.
 
 Exit status:
   0   stopped by SIGINT, SIGTERM or the broker's SHUTDOWN
@@ -90,11 +94,11 @@ struct command_line {
   std::optional<std::string> exec;
   std::string log_level = "info";
   bool help = false;
+  bool version = false;
 };
 
 int usage_error(const std::string& message) {
-  std::cerr << "rcworker: " << message << "\nTry 'rcworker --help'.\n";
-  return exit_usage;
+  return rcbroker::cli::usage_error("rcworker", message, std::cerr);
 }
 
 // Reads a whole non-negative decimal number; nullopt when `text` is not one.
@@ -123,28 +127,25 @@ std::optional<std::vector<std::string>> comma_separated(const std::string& text)
 // Parses the arguments; returns an error text, or "" when they are fine.
 std::string parse(const std::vector<std::string>& args, command_line& cl) {
   cl.worker.endpoint = default_endpoint;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string name = args[i];
-    std::optional<std::string> inline_value;
-    if (auto eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inline_value = name.substr(eq + 1);
-      name.resize(eq);
-    }
-    if (name == "--help" || name == "-h") {
-      cl.help = true;
+  rcbroker::cli::argument_reader reader{args};
+  while (auto a = reader.next()) {
+    const std::string& name = a->name;
+    if (a->positional)
+      return "unexpected argument '" + name + "'";
+    if (name == "--help" || name == "-h" || name == "--version") {
+      if (auto error = rcbroker::cli::no_value_expected(*a); !error.empty())
+        return error;
+      (name == "--version" ? cl.version : cl.help) = true;
       continue;
     }
     if (name != "--capacity" && name != "--endpoint" && name != "--delay-ms" && name != "--exec" &&
         name != "--token" && name != "--log-level" && name != "--tls-ca" && name != "--tls-cert" &&
         name != "--tls-key" && name != "--pipelines")
-      return "unknown option " + name;
-    std::string value;
-    if (inline_value)
-      value = *inline_value;
-    else if (i + 1 < args.size())
-      value = args[++i];
-    else
-      return name + " needs a value";
+      return rcbroker::cli::unknown_option(*a);
+    auto v = reader.value_of(*a);
+    if (!v)
+      return rcbroker::cli::needs_value(*a);
+    const std::string& value = *v;
     if (name == "--capacity") {
       auto n = whole_number(value);
       if (!n || *n < 1 || *n > 100000)
@@ -173,9 +174,11 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
     } else if (name == "--tls-key") {
       cl.worker.tls.key_file = value;
     } else {
-      cl.log_level = value;
-      if (spdlog::level::from_str(value) == spdlog::level::off && value != "off")
-        return "--log-level must be trace, debug, info, warn, error or off, not '" + value + "'";
+      // In any case, WARNING as the original spells it.
+      cl.log_level = rcbroker::node::canonical_log_level(value);
+      if (spdlog::level::from_str(cl.log_level) == spdlog::level::off && cl.log_level != "off")
+        return "--log-level must be trace, debug, info, warn, error, critical or off, not '" +
+               value + "'";
     }
   }
   if (cl.worker.tls.cert_file.empty() != cl.worker.tls.key_file.empty())
@@ -185,7 +188,7 @@ std::string parse(const std::vector<std::string>& args, command_line& cl) {
 
 int failure_status(rcbroker::client::connection_failure::kind what) {
   using kind = rcbroker::client::connection_failure::kind;
-  return what == kind::refused || what == kind::untrusted ? exit_no_permission : exit_unavailable;
+  return what == kind::refused || what == kind::untrusted ? no_permission : unavailable;
 }
 
 void configure_logging(const std::string& level) {
@@ -204,6 +207,10 @@ int main(int argc, char** argv) {
     return usage_error(error);
   if (cl.help) {
     std::cout << help_text;
+    return 0;
+  }
+  if (cl.version) {
+    std::cout << rcbroker::cli::version_text("rcworker");
     return 0;
   }
   configure_logging(cl.log_level);

@@ -212,3 +212,38 @@ TEST(PacketCheck, ARegisterCarriesItsPipelines) {
   ASSERT_EQ(wrong.what, action::answer);
   EXPECT_EQ(wrong.error, "field 'pipelines' must be an array of strings");
 }
+
+TEST(PacketCheck, EveryRefusalNamesItsReasonAndAPassingPacketNone) {
+  EXPECT_EQ(check(peer_role::client, run("")).refused, std::nullopt);
+  EXPECT_EQ(check(peer_role::worker, std::string{make_register(1).payload()}).refused,
+            std::nullopt);
+  struct refusal_case {
+    peer_role role;
+    std::string payload;
+    packet_refusal reason;
+  };
+  std::string with_cookie = std::string{R"("cookie":")"} + cookie_text + "\"";
+  for (auto& c : std::vector<refusal_case>{
+           {peer_role::client, "{not json", packet_refusal::invalid_json},
+           {peer_role::client, "[1]", packet_refusal::invalid_json},
+           {peer_role::client, R"({"packet_type":"NOPE",)" + with_cookie + "}",
+            packet_refusal::unknown_packet_type},
+           {peer_role::client, run(R"(,"detach":"yes")"), packet_refusal::bad_field},
+           {peer_role::client, run(R"(,"timeout":0)"), packet_refusal::bad_field},
+           {peer_role::client, run(R"(,"pipeline":"")"), packet_refusal::missing_field},
+           {peer_role::client, R"({"packet_type":"CANCEL"})", packet_refusal::missing_field},
+           {peer_role::client, std::string{make_register(2).payload()}, packet_refusal::wrong_role},
+           {peer_role::worker, run(""), packet_refusal::wrong_role},
+           {peer_role::worker, R"({"packet_type":"REGISTER"})", packet_refusal::missing_field},
+           {peer_role::worker, R"({"packet_type":"REGISTER","capacity":0})",
+            packet_refusal::bad_field},
+           {peer_role::worker, R"({"packet_type":"RESULT","rc":"OK"})",
+            packet_refusal::missing_field},
+       }) {
+    EXPECT_EQ(check(c.role, c.payload).refused, c.reason) << c.payload;
+  }
+  auto no_token = check(peer_role::worker, std::string{make_register(1).payload()}, "secret");
+  EXPECT_EQ(no_token.refused, packet_refusal::wrong_token);
+  EXPECT_EQ(to_string(packet_refusal::wrong_token), "wrong_token");
+  EXPECT_EQ(to_string(packet_refusal::invalid_json), "invalid_json");
+}

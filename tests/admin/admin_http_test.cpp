@@ -378,3 +378,46 @@ TEST(AdminHttp, ConnectionsClosedAreCountedByCause) {
   EXPECT_EQ(closed("slow_reader"), 0) << "every cause has its series, at 0 when none happened";
   EXPECT_EQ(closed("idle_timeout"), 0);
 }
+
+TEST(AdminHttp, PacketsRefusedAreCountedByReason) {
+  test_node node{[](node::settings& s) {
+    with_admin(s);
+    s.worker_token = "right";
+  }};
+  auto refused = [&](const char* reason) {
+    return scrape(node).value("rcbroker_packets_refused_total", {{"reason", reason}}).value_or(-1);
+  };
+  EXPECT_EQ(refused("wrong_token"), 0) << "every reason has its series from the start";
+
+  raw_peer intruder{node.worker_tcp};
+  intruder.send(R"({"packet_type":"REGISTER","capacity":1,"token":"wrong"})");
+  auto answer = intruder.receive();
+  ASSERT_TRUE(answer);
+  EXPECT_NE(answer->find("BAD_PACKET"), std::string::npos) << *answer;
+  raw_peer worker{node.worker_tcp};
+  worker.send(R"({"packet_type":"REGISTER","capacity":1,"token":"right"})");
+  ASSERT_TRUE(node.wait_for([](auto& s) { return s.free_slots == 1; })); // the intruder has none
+  worker.send(original_run(new_cookie(), "job", "{}"));                  // a RUN from a worker
+  ASSERT_TRUE(worker.receive());
+
+  raw_peer client{node.client_tcp};
+  auto cookie = new_cookie();
+  client.send(R"({"packet_type":"RUN","cookie":")" + cookie +
+              R"(","pipeline":"job","variables":"{}","detach":"yes"})");
+  ASSERT_TRUE(client.receive());
+  client.send(R"({"packet_type":"NOPE","cookie":")" + cookie + R"("})");
+  ASSERT_TRUE(client.receive());
+  raw_peer garbage{node.client_tcp};
+  garbage.send("this is not JSON");
+  EXPECT_TRUE(garbage.closed_by_peer());
+
+  EXPECT_EQ(refused("wrong_token"), 1);
+  EXPECT_EQ(refused("wrong_role"), 1);
+  EXPECT_EQ(refused("bad_field"), 1);
+  EXPECT_EQ(refused("unknown_packet_type"), 1);
+  EXPECT_EQ(refused("invalid_json"), 1);
+  EXPECT_EQ(refused("missing_field"), 0);
+  auto e = scrape(node);
+  EXPECT_EQ(e.value("rcbroker_connections_closed_total", {{"cause", "bad_packet"}}), 1.0)
+      << "the packet that closed its connection counts in both";
+}

@@ -1,6 +1,6 @@
 // Every section and key of the rcbroker binary's config file is checked, at start and by
 // --check-config alike: a misspelt section or key, or a value CAF cannot use, stops the start
-// (exit 2) naming the file, the line and the setting, instead of being ignored.
+// (exit 78, EX_CONFIG) naming the file, the line and the setting, instead of being ignored.
 
 #include "child_process.hpp"
 #include "test_node.hpp"
@@ -36,15 +36,15 @@ outcome run_with(const temp_dir& dir, const std::string& conf, bool check) {
   return o;
 }
 
-/// Starts with a config file of `text`, then checks it: both must stop with exit 2 and the same
+/// Starts with a config file of `text`, then checks it: both must stop with exit 78 and the same
 /// error, which is returned with the file's path as "node.conf".
 std::string refusal(const temp_dir& dir, const std::string& text) {
   auto conf = dir.path + "/node.conf";
   std::ofstream{conf} << text;
   auto start = run_with(dir, conf, false);
   auto check = run_with(dir, conf, true);
-  EXPECT_EQ(start.code, 2) << start.log;
-  EXPECT_EQ(check.code, 2) << check.log;
+  EXPECT_EQ(start.code, 78) << start.log;
+  EXPECT_EQ(check.code, 78) << check.log;
   EXPECT_EQ(start.error, check.error) << "--check-config must say what a start says";
   EXPECT_FALSE(std::filesystem::exists(dir.path + "/c.sock")) << "nothing may be bound";
   if (start.error.rfind(conf, 0) != 0)

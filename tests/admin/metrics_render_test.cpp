@@ -75,6 +75,7 @@ TEST(MetricsRender, EmptySnapshotIsValidAndComplete) {
                       "rcbroker_results_forwarded_total",
                       "rcbroker_results_dropped_total",
                       "rcbroker_messages_rejected_total",
+                      "rcbroker_packets_refused_total",
                       "rcbroker_forwarded_frames_total",
                       "rcbroker_forwarded_bytes_total",
                       "rcbroker_run_duration_seconds"}) {
@@ -82,6 +83,7 @@ TEST(MetricsRender, EmptySnapshotIsValidAndComplete) {
     EXPECT_FALSE(e.help[family].empty()) << family;
   }
   // Every outcome counter exists from the start, so rate() works from the first scrape.
+  EXPECT_EQ(e.value("rcbroker_packets_refused_total", {{"reason", "wrong_token"}}), 0.0);
   EXPECT_EQ(e.value("rcbroker_results_total", {{"origin", "worker"}, {"rc", "OK"}}), 0.0);
   EXPECT_EQ(e.value("rcbroker_results_total", {{"origin", "broker"}, {"rc", "NO_CAPACITY"}}), 0.0);
   EXPECT_EQ(e.value("rcbroker_results_total", {{"origin", "worker"}, {"rc", "MISSING"}}),

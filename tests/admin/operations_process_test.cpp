@@ -84,7 +84,7 @@ TEST(CheckConfig, TakesTheOriginalsLogLevelSpellings) {
   EXPECT_NE(out.find("\nlog-level = \"critical\"\n"), std::string::npos) << out;
   EXPECT_NE(out.find("\nlog-levels = [\"admin=info\"]\n"), std::string::npos) << out;
   std::tie(code, out) = run_rcbroker(dir, {"--check-config", "--log-level", "LOUD"});
-  EXPECT_EQ(code, 2) << out;
+  EXPECT_EQ(code, 78) << out;
   EXPECT_NE(out.find("WARNING"), std::string::npos) << out;
 }
 
@@ -109,7 +109,7 @@ TEST(CheckConfig, SaysWhichConfigFileItReadAndPrintsCafsSettings) {
   ::setenv("RCBROKER_CONFIG", (dir.path + "/missing.conf").c_str(), 1);
   std::tie(code, out) = run_rcbroker(dir, {"--check-config"});
   ::unsetenv("RCBROKER_CONFIG");
-  EXPECT_EQ(code, 2) << out;
+  EXPECT_EQ(code, 78) << out;
   EXPECT_NE(out.find("named by $RCBROKER_CONFIG"), std::string::npos) << out;
   if (!std::filesystem::exists("caf-application.conf") &&
       !std::filesystem::exists("/etc/rcbroker/caf-application.conf")) {
@@ -127,16 +127,16 @@ TEST(CheckConfig, FailsWhereAStartWouldOnTheFilesItNames) {
   auto missing = dir.path + "/missing.pem";
   auto [code, out] = run_rcbroker(dir, {"--check-config", "--serve", "tls://127.0.0.1:0",
                                         "--tls-cert", missing, "--tls-key", missing});
-  EXPECT_EQ(code, 2) << out;
+  EXPECT_EQ(code, 78) << out;
   EXPECT_NE(out.find("tls-cert"), std::string::npos) << out;
   std::tie(code, out) =
       run_rcbroker(dir, {"--check-config", "--cluster-port", "1", "--cluster-tls-cert", missing,
                          "--cluster-tls-key", missing, "--cluster-tls-ca", missing});
-  EXPECT_EQ(code, 2) << out;
+  EXPECT_EQ(code, 78) << out;
   EXPECT_NE(out.find("cluster-tls-cert"), std::string::npos) << out;
   std::tie(code, out) =
       run_rcbroker(dir, {"--check-config", "--log-file", dir.path + "/no/such/folder/x.log"});
-  EXPECT_EQ(code, 2) << out;
+  EXPECT_EQ(code, 78) << out;
   EXPECT_NE(out.find("log-file"), std::string::npos) << out;
 }
 
@@ -178,7 +178,7 @@ TEST(CheckConfig, RefusesBadOperationsSettingsByName) {
     auto args = c.args;
     args.push_back("--check-config");
     auto [code, out] = run_rcbroker(dir, args);
-    EXPECT_EQ(code, 2) << out;
+    EXPECT_EQ(code, 78) << out;
     EXPECT_NE(out.find("rcbroker: error: "), std::string::npos) << out;
     EXPECT_NE(out.find(c.expected), std::string::npos) << out;
   }

@@ -156,7 +156,7 @@ TEST(Rcbench, LoadAndIdleConnectionsOverTls) {
   wrong.insert(wrong.end(), endpoints.begin(), endpoints.end());
   wrong.insert(wrong.end(), {"--tls-ca", other.cert});
   auto refused = run_rcbench(dir, wrong);
-  EXPECT_EQ(refused.exit_code, 1) << refused.log;
+  EXPECT_EQ(refused.exit_code, 69) << refused.log;
   EXPECT_NE(refused.log.find("certificate verify failed"), std::string::npos) << refused.log;
 }
 
@@ -166,23 +166,23 @@ TEST(Rcbench, NoNodeExitsNonZero) {
   args.insert(args.end(), {"--client-endpoint", "socket://" + dir.path + "/none-c.sock",
                            "--worker-endpoint", "socket://" + dir.path + "/none-w.sock"});
   auto r = run_rcbench(dir, args);
-  EXPECT_EQ(r.exit_code, 1) << r.log;
+  EXPECT_EQ(r.exit_code, 69) << r.log; // EX_UNAVAILABLE
   EXPECT_NE(r.log.find("cannot connect"), std::string::npos) << r.log;
 }
 
-TEST(Rcbench, BadCommandLineExitsTwo) {
+TEST(Rcbench, BadCommandLineExits64) {
   temp_dir dir;
   auto r = run_rcbench(dir, {"--depth", "0"});
-  EXPECT_EQ(r.exit_code, 2) << r.log;
+  EXPECT_EQ(r.exit_code, 64) << r.log;
   EXPECT_NE(r.log.find("--depth"), std::string::npos) << r.log;
 }
 
-TEST(Rcbench, TlsCertificateWithoutKeyOrDirectOverTlsExitsTwo) {
+TEST(Rcbench, TlsCertificateWithoutKeyOrDirectOverTlsExits64) {
   temp_dir dir;
   auto r = run_rcbench(dir, {"--tls-cert", "c.pem"});
-  EXPECT_EQ(r.exit_code, 2) << r.log;
+  EXPECT_EQ(r.exit_code, 64) << r.log;
   EXPECT_NE(r.log.find("--tls-key"), std::string::npos) << r.log;
   r = run_rcbench(dir, {"--direct", "--client-endpoint", "tls://127.0.0.1:1"});
-  EXPECT_EQ(r.exit_code, 2) << r.log;
+  EXPECT_EQ(r.exit_code, 64) << r.log;
   EXPECT_NE(r.log.find("--direct"), std::string::npos) << r.log;
 }

@@ -44,7 +44,7 @@ TEST(DescriptorLimit, ConnectionLimitsOverTheDescriptorLimitStopTheStartSayingWh
     child_process p{RCBROKER_BINARY, args, dir.path + "/out.log", open_files_limit{256, 256}};
     auto code = p.wait();
     ASSERT_TRUE(code);
-    EXPECT_EQ(*code, 2) << p.log();
+    EXPECT_EQ(*code, 78) << p.log(); // EX_CONFIG
     auto log = p.log();
     EXPECT_NE(log.find("rcbroker: error: too few file descriptors: max-client-connections "
                        "(10000) + max-worker-connections (1000) + 64 for listeners, admin, "

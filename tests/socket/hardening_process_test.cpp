@@ -48,7 +48,7 @@ TEST(HardeningProcess, ATlsEndpointWithoutCertificateFailsTheStartNamingTheOptio
                   dir.path + "/out.log"};
   auto code = p.wait();
   ASSERT_TRUE(code);
-  EXPECT_EQ(*code, 2);
+  EXPECT_EQ(*code, 78); // EX_CONFIG
   EXPECT_NE(p.log().find("tls-cert"), std::string::npos) << p.log();
   EXPECT_FALSE(std::filesystem::exists(dir.path + "/w.sock")) << "nothing may be bound";
 }

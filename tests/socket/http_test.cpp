@@ -4,6 +4,8 @@
 
 #include "http_peer.hpp"
 #include "raw_peer.hpp"
+#include "rcbroker/admin/metrics.hpp"
+#include "rcbroker/transport/listener.hpp"
 #include "test_certificate.hpp"
 #include "test_node.hpp"
 
@@ -15,6 +17,7 @@
 #include <iterator>
 
 using namespace rcbroker::test_support;
+using rcbroker::transport::http_refusal;
 
 namespace {
 
@@ -229,6 +232,24 @@ TEST(SocketHttp, BadRequestsGetClearAnswersAndTheNodeServesOthers) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 431u);
   }
+  // Each refusal counts by its reason, on its endpoint (rcbroker_http_refused_total).
+  auto snapshot = node.metrics();
+  auto& refusals = snapshot.broker.http_refusals;
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].endpoint, http_url(node));
+  auto refused = [&](http_refusal reason) {
+    return refusals[0].counts.at(static_cast<std::size_t>(reason));
+  };
+  EXPECT_GE(refused(http_refusal::no_cookie), 1u);
+  EXPECT_EQ(refused(http_refusal::wrong_method), 1u);
+  EXPECT_EQ(refused(http_refusal::wrong_path), 1u);
+  EXPECT_EQ(refused(http_refusal::too_large), 2u); // 413 and 431
+  EXPECT_EQ(refused(http_refusal::malformed), 1u);
+  EXPECT_EQ(refused(http_refusal::over_limit), 0u);
+  auto text = rcbroker::admin::render_metrics(snapshot, {});
+  EXPECT_TRUE(contains(text, "rcbroker_http_refused_total{endpoint=\"" + http_url(node) +
+                                 "\",reason=\"wrong_path\"} 1\n"))
+      << text;
   // Nothing of that reached the worker, and an honest request still runs.
   EXPECT_FALSE(worker.receive(100));
   auto cookie = new_cookie();

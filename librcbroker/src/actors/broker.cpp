@@ -2,6 +2,7 @@
 
 #include "rcbroker/actors/connection.hpp"
 #include "rcbroker/actors/frame_reader.hpp"
+#include "rcbroker/actors/packet_check.hpp"
 #include "rcbroker/cluster/clustering.hpp"
 #include "rcbroker/logging/component.hpp"
 
@@ -65,6 +66,8 @@ struct broker_state {
   std::map<std::string, transport_load> transports;
   /// Socket connections that ended, by cause.
   std::array<std::uint64_t, transport::close_cause_count> closed{};
+  /// Packets the connections refused, by reason: they count, the snapshot reads.
+  std::shared_ptr<packet_refusals> refused_packets = std::make_shared<packet_refusals>();
   // Refusals are logged at most once a second, with how many the line stands for.
   std::chrono::steady_clock::time_point last_refusal_logged{};
   std::uint64_t refusals_not_logged = 0;
@@ -112,10 +115,14 @@ broker_snapshot snapshot_of(const broker_state& st) {
     b.connections.push_back(std::move(c));
   }
   b.closed_by_cause.assign(st.closed.begin(), st.closed.end());
+  b.packets_refused = st.refused_packets->values();
   for (auto* list : {&st.cfg.client_listeners, &st.cfg.worker_listeners})
-    for (auto& l : *list)
+    for (auto& l : *list) {
       if (auto failures = l->handshake_failures())
         b.tls_handshake_failures.push_back({l->bound_url(), *failures});
+      if (auto refusals = l->http_refusals(); !refusals.empty())
+        b.http_refusals.push_back({l->bound_url(), std::move(refusals)});
+    }
   // Actor ids grow with each spawn: by id is oldest first.
   std::sort(b.connections.begin(), b.connections.end(),
             [](auto& x, auto& y) { return x.actor_id < y.actor_id; });
@@ -219,9 +226,9 @@ broker_actor::behavior_type broker(broker_pointer self, broker_config cfg, switc
         // An HTTP request is a connection of its own: one a task must not take a line at info.
         broker_log().log(stream->one_request() ? spdlog::level::debug : spdlog::level::info,
                          "{} connected ({} clients, {} workers)", name, st.clients, st.workers);
-        auto conn =
-            spawn_connection(self->system(), role, stream, st.switchboard, name,
-                             role == peer_role::worker ? st.cfg.worker_token : "", st.reader);
+        auto conn = spawn_connection(self->system(), role, stream, st.switchboard, name,
+                                     role == peer_role::worker ? st.cfg.worker_token : "",
+                                     st.reader, st.refused_packets);
         self->monitor(conn);
         auto transport = stream->transport();
         auto& load = st.transports[transport];

@@ -31,6 +31,8 @@ struct connection_state {
   std::string peer_name;    // for logs, e.g. "client#3 (tcp 127.0.0.1:40122)"
   std::string worker_token; // empty: REGISTER needs none
   std::uint64_t bad_packets = 0;
+  /// The node's counts of refused packets, by reason (may be null).
+  std::shared_ptr<packet_refusals> refusals;
   /// The RUNs, CANCELs or RESULTs of the batch being read, for one message to the Switchboard.
   std::vector<routed_packet> routed;
   /// The frames of the batch being handled, and the next one to handle.
@@ -72,6 +74,8 @@ void pass_routed(connection_pointer self) {
 void handle_packet(connection_pointer self, frame& f, protocol::read_result r) {
   auto& st = self->state;
   auto v = check_packet(st.role, std::move(r), st.worker_token);
+  if (v.refused && st.refusals)
+    st.refusals->count(*v.refused);
   if (v.misbehaved && logging::worth_logging(++st.bad_packets))
     connection_log().warn("{}: {} ({}) [{} bad packets so far]", st.peer_name,
                           v.what == packet_verdict::action::close ? "closing"
@@ -134,9 +138,11 @@ void handle_batch(connection_pointer self) {
 connection_actor::behavior_type connection(connection_pointer self, peer_role role,
                                            transport::channel_ptr stream, switchboard_actor sb,
                                            std::string name, std::string worker_token,
-                                           frame_reader_actor reader) {
+                                           frame_reader_actor reader,
+                                           std::shared_ptr<packet_refusals> refusals) {
   auto& st = self->state;
   st.reader = std::move(reader);
+  st.refusals = std::move(refusals);
   st.role = role;
   st.stream = stream;
   st.switchboard = sb;
@@ -187,9 +193,10 @@ connection_actor::behavior_type connection(connection_pointer self, peer_role ro
 connection_actor spawn_connection(caf::actor_system& sys, peer_role role,
                                   transport::channel_ptr stream, switchboard_actor sb,
                                   std::string name, std::string worker_token,
-                                  frame_reader_actor reader) {
+                                  frame_reader_actor reader,
+                                  std::shared_ptr<packet_refusals> refusals) {
   return sys.spawn(connection, role, std::move(stream), std::move(sb), std::move(name),
-                   std::move(worker_token), std::move(reader));
+                   std::move(worker_token), std::move(reader), std::move(refusals));
 }
 
 } // namespace rcbroker::actors

@@ -16,10 +16,11 @@ using protocol::packet_type;
 using protocol::result_code;
 using action = packet_verdict::action;
 
-packet_verdict answer(const std::optional<cookie>& c, result_code rc, std::string error,
-                      bool misbehaved = false) {
+packet_verdict answer(packet_refusal why, const std::optional<cookie>& c, result_code rc,
+                      std::string error, bool misbehaved = false) {
   packet_verdict v;
   v.what = action::answer;
+  v.refused = why;
   v.cookie = c;
   v.rc = rc;
   v.error = std::move(error);
@@ -34,6 +35,26 @@ packet_verdict route(routed_packet routed) {
   return v;
 }
 
+/// The reason class of what read_packet found wrong (its error texts, packet_reader.cpp).
+packet_refusal refusal_of(std::string_view read_error) {
+  auto starts = [read_error](std::string_view prefix) {
+    return read_error.substr(0, prefix.size()) == prefix;
+  };
+  if (starts("unknown packet_type"))
+    return packet_refusal::unknown_packet_type;
+  if (starts("field '") || starts("cookie is not") || starts("unknown rc"))
+    return packet_refusal::bad_field;
+  return packet_refusal::invalid_json; // invalid JSON or UTF-8, not an object, empty, too deep
+}
+
+/// A verdict that drops the packet: `error` says why, for the log.
+packet_verdict drop(std::string error) {
+  packet_verdict v;
+  v.error = std::move(error);
+  v.refused = packet_refusal::missing_field;
+  return v;
+}
+
 packet_verdict bad_packet(peer_role role, const protocol::read_result& r) {
   // A worker's REGISTER has no cookie, and a worker takes a RESULT without one: it gets the
   // BAD_PACKET that a missing capacity gets (docs/PROTOCOL.md), not a closed connection.
@@ -44,28 +65,31 @@ packet_verdict bad_packet(peer_role role, const protocol::read_result& r) {
     v.what = action::close;
     v.error = "bad packet without a cookie: " + r.error;
     v.misbehaved = true;
+    v.refused = refusal_of(r.error);
     return v;
   }
-  return answer(r.fields.cookie, result_code::bad_packet, r.error, true);
+  return answer(refusal_of(r.error), r.fields.cookie, result_code::bad_packet, r.error, true);
 }
 
 packet_verdict client_packet(protocol::packet_fields& p) {
   if (p.type == packet_type::run) {
     if (!p.cookie)
-      return answer(p.cookie, result_code::bad_packet, "Missing cookie");
+      return answer(packet_refusal::missing_field, p.cookie, result_code::bad_packet,
+                    "Missing cookie");
     if (!p.pipeline || p.pipeline->empty())
-      return answer(p.cookie, result_code::bad_packet, "Missing pipeline");
+      return answer(packet_refusal::missing_field, p.cookie, result_code::bad_packet,
+                    "Missing pipeline");
     std::uint32_t timeout_ms = 0;
     if (p.timeout) {
       // In milliseconds, rounded up, it must fit 32 bits (about 49 days).
       constexpr double max_seconds = std::numeric_limits<std::uint32_t>::max() / 1000.0;
       if (!(*p.timeout > 0 && *p.timeout <= max_seconds))
-        return answer(p.cookie, result_code::bad_packet,
+        return answer(packet_refusal::bad_field, p.cookie, result_code::bad_packet,
                       "Bad timeout: a number of seconds > 0 and at most 4294967");
       timeout_ms = static_cast<std::uint32_t>(std::ceil(*p.timeout * 1000.0));
     }
     if (p.retries && (*p.retries < 0 || *p.retries > max_retries_on_worker_loss))
-      return answer(p.cookie, result_code::bad_packet,
+      return answer(packet_refusal::bad_field, p.cookie, result_code::bad_packet,
                     "Bad retries: an integer from 0 to " +
                         std::to_string(max_retries_on_worker_loss));
     routed_packet run{packet_type::run, *p.cookie, p.detach, false, {}, {}, timeout_ms};
@@ -77,10 +101,11 @@ packet_verdict client_packet(protocol::packet_fields& p) {
   }
   if (p.type == packet_type::cancel) {
     if (!p.cookie)
-      return answer(p.cookie, result_code::bad_packet, "Missing cookie");
+      return answer(packet_refusal::missing_field, p.cookie, result_code::bad_packet,
+                    "Missing cookie");
     return route({packet_type::cancel, *p.cookie, false, false, {}, {}});
   }
-  return answer(p.cookie, result_code::unsupported_packet_type,
+  return answer(packet_refusal::wrong_role, p.cookie, result_code::unsupported_packet_type,
                 "Packet type not supported on this client");
 }
 
@@ -92,12 +117,14 @@ bool valid_pipelines(const std::vector<std::string>& names) {
 packet_verdict worker_packet(protocol::packet_fields& p, std::string_view worker_token) {
   if (p.type == packet_type::register_worker) {
     if (!worker_token.empty() && !same_token(p.token.value_or(""), worker_token))
-      return answer(p.cookie, result_code::bad_packet, "Missing or wrong worker token", true);
+      return answer(packet_refusal::wrong_token, p.cookie, result_code::bad_packet,
+                    "Missing or wrong worker token", true);
     if (!p.capacity || *p.capacity < 1 || *p.capacity > std::numeric_limits<std::uint32_t>::max())
-      return answer(p.cookie, result_code::bad_packet,
+      return answer(p.capacity ? packet_refusal::bad_field : packet_refusal::missing_field,
+                    p.cookie, result_code::bad_packet,
                     "Missing or invalid capacity: REGISTER needs an integer capacity >= 1");
     if (p.pipelines && !valid_pipelines(*p.pipelines))
-      return answer(p.cookie, result_code::bad_packet,
+      return answer(packet_refusal::bad_field, p.cookie, result_code::bad_packet,
                     "Bad pipelines: a non-empty array of non-empty pipeline names");
     packet_verdict v;
     v.what = action::enroll;
@@ -106,19 +133,13 @@ packet_verdict worker_packet(protocol::packet_fields& p, std::string_view worker
     return v;
   }
   if (p.type == packet_type::progress) {
-    if (!p.cookie) {
-      packet_verdict v;
-      v.error = "PROGRESS without a cookie";
-      return v;
-    }
+    if (!p.cookie)
+      return drop("PROGRESS without a cookie");
     return route({packet_type::progress, *p.cookie, false, false, {}, {}});
   }
   if (p.type == packet_type::result) {
-    if (!p.cookie) {
-      packet_verdict v;
-      v.error = "RESULT without a cookie";
-      return v;
-    }
+    if (!p.cookie)
+      return drop("RESULT without a cookie");
     // The rc was read anyway: passing it spares the Switchboard a second read for its counters.
     return route({packet_type::result,
                   *p.cookie,
@@ -127,11 +148,26 @@ packet_verdict worker_packet(protocol::packet_fields& p, std::string_view worker
                   p.rc.value_or(result_code::ok),
                   {}});
   }
-  return answer(p.cookie, result_code::unsupported_packet_type,
+  return answer(packet_refusal::wrong_role, p.cookie, result_code::unsupported_packet_type,
                 "Packet type not supported on this worker");
 }
 
 } // namespace
+
+std::string_view to_string(packet_refusal reason) noexcept {
+  // In the enum's order.
+  static constexpr std::string_view names[packet_refusal_count] = {
+      "invalid_json",  "unknown_packet_type", "bad_field",
+      "missing_field", "wrong_role",          "wrong_token"};
+  return names[static_cast<std::size_t>(reason)];
+}
+
+std::vector<std::uint64_t> packet_refusals::values() const {
+  std::vector<std::uint64_t> out;
+  for (auto& c : counts_)
+    out.push_back(c.load(std::memory_order_relaxed));
+  return out;
+}
 
 // SHA-256 digests compared in constant time: timing tells nothing about the token, not even
 // its length.

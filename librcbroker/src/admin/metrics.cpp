@@ -1,7 +1,9 @@
 #include "rcbroker/admin/metrics.hpp"
 
+#include "rcbroker/actors/packet_check.hpp"
 #include "rcbroker/admin/member_view.hpp"
 #include "rcbroker/transport/channel.hpp"
+#include "rcbroker/transport/listener.hpp"
 
 #include <cstdint>
 #include <spdlog/fmt/fmt.h>
@@ -133,6 +135,27 @@ void render_node(exposition& e, const actors::broker_snapshot& b, const node_inf
     for (auto& f : b.tls_handshake_failures)
       e.sample("rcbroker_tls_handshakes_failed_total", {{"endpoint", f.endpoint}}, f.count);
   }
+  if (!b.http_refusals.empty()) {
+    e.family("rcbroker_http_refused_total", "counter",
+             "Requests and connections an http:// or https:// endpoint refused before any packet "
+             "reached the node, by reason: malformed (400), no_cookie (400), wrong_path (404), "
+             "wrong_method (405), too_large (413, 431), over_limit (closed at once).");
+    for (auto& r : b.http_refusals)
+      for (std::size_t i = 0; i < r.counts.size() && i < transport::http_refusal_count; ++i)
+        e.sample("rcbroker_http_refused_total",
+                 {{"endpoint", r.endpoint},
+                  {"reason", transport::to_string(static_cast<transport::http_refusal>(i))}},
+                 r.counts[i]);
+  }
+  e.family("rcbroker_packets_refused_total", "counter",
+           "Packets the connections refused (answered BAD_PACKET or UNSUPPORTED_PACKET_TYPE, "
+           "closed on, or dropped), by reason: invalid_json, unknown_packet_type, bad_field, "
+           "missing_field, wrong_role (a packet type this side does not take), wrong_token (a "
+           "worker's REGISTER without the worker-token).");
+  for (std::size_t i = 0; i < actors::packet_refusal_count; ++i) // every reason, 0 included
+    e.sample("rcbroker_packets_refused_total",
+             {{"reason", actors::to_string(static_cast<actors::packet_refusal>(i))}},
+             i < b.packets_refused.size() ? b.packets_refused[i] : 0);
   e.family("rcbroker_transport_connections", "gauge",
            "Open connections by transport (an HTTP request is a connection of its own).");
   for (auto& t : b.transports)

@@ -1,5 +1,6 @@
 #include "rcbroker/node/options.hpp"
 
+#include "rcbroker/cli/command_line.hpp"
 #include "rcbroker/node/config_check.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -408,89 +409,123 @@ const option_spec* find_spec(std::string_view key) {
 
 command_line parse_command_line(const std::vector<std::string>& args) {
   command_line cl;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "-h" || arg == "--help" || arg == "-?") {
-      cl.help = true;
+  cli::argument_reader reader{args};
+  while (auto a = reader.next()) {
+    const std::string& name = a->name;
+    if (name == "-h" || name == "--help" || name == "-?" || name == "--version" ||
+        name == "--check-config") {
+      if (cl.error = cli::no_value_expected(*a); !cl.error.empty())
+        return cl;
+      (name == "--version"        ? cl.version
+       : name == "--check-config" ? cl.check_config
+                                  : cl.help) = true;
       continue;
     }
-    if (arg == "--check-config") {
-      cl.check_config = true;
-      continue;
-    }
-    if (arg.rfind("--", 0) != 0) {
-      cl.error = "unexpected argument '" + arg + "' (see --help)";
+    if (a->positional || name.rfind("--", 0) != 0) {
+      cl.error = a->positional ? "unexpected argument '" + name + "'" : cli::unknown_option(*a);
       return cl;
     }
-    auto eq = arg.find('=');
-    std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-    if (name.find('.') != std::string::npos) { // CAF's own, e.g. --scheduler.policy=sharing
-      cl.caf_args.push_back(arg);
+    auto key = name.substr(2);
+    if (key.find('.') != std::string::npos) { // CAF's own, e.g. --scheduler.policy=sharing
+      cl.caf_args.push_back(a->inline_value ? name + "=" + *a->inline_value : name);
       continue;
     }
-    bool is_switch = name == "cancel-orphans" || name == "cluster-insecure";
-    bool known = name == "serve" || name == "listen" || name == "config" || name == "peer" ||
-                 (find_spec(name) && find_spec(name)->from_text);
+    bool is_switch = key == "cancel-orphans" || key == "cluster-insecure";
+    bool known = key == "serve" || key == "listen" || key == "config" || key == "peer" ||
+                 (find_spec(key) && find_spec(key)->from_text);
     if (!known) {
-      cl.error = "unknown option --" + name + " (see --help)";
+      cl.error = cli::unknown_option(*a);
       return cl;
     }
     std::string value;
-    if (eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-    } else if (!is_switch) {
-      if (i + 1 >= args.size()) {
-        cl.error = "option --" + name + " needs a value (see --help)";
+    if (!is_switch || a->inline_value) {
+      auto v = reader.value_of(*a);
+      if (!v) {
+        cl.error = cli::needs_value(*a);
         return cl;
       }
-      value = args[++i];
+      value = std::move(*v);
     }
-    if (name == "serve")
+    if (key == "serve")
       cl.serve.push_back(value);
-    else if (name == "listen")
+    else if (key == "listen")
       cl.listen.push_back(value);
-    else if (name == "peer")
+    else if (key == "peer")
       cl.peers.push_back(value);
-    else if (name == "config")
+    else if (key == "config")
       cl.config_file = value;
     else
-      cl.overrides.emplace_back(name, value);
+      cl.overrides.emplace_back(key, value);
   }
   return cl;
 }
 
 std::string help_text(const std::string& program) {
+  using cli::wrap;
+  constexpr std::size_t column = 27;
   std::ostringstream out;
   out << "Usage: " << program << " [OPTIONS] [--CAF.OPTION=VALUE ...]\n\n"
-      << "A task broker speaking the ReasonChip broker wire protocol: clients send RUN requests,\n"
-      << "the broker hands each to a worker with free capacity and carries the RESULT back.\n\n"
-      << "Options (each also a key of the [broker] section of the config file):\n"
-      << "  --serve URL              add a client endpoint (repeatable; replaces the file's list)\n"
-      << "  --listen URL             add a worker endpoint (repeatable; replaces the file's list)\n"
-      << "  --peer HOST:PORT         a cluster member to dial (repeatable; one is enough, it "
-         "tells\n"
-      << "                           of the others; replaces the file's cluster-peers)\n"
-      << "  --config FILE            config file to read (default ./" << default_config_file
-      << ")\n";
+      << wrap("A task broker speaking the ReasonChip broker wire protocol: clients send RUN "
+              "requests, the broker hands each to a worker with free capacity and carries the "
+              "RESULT back.",
+              0)
+      << "\n"
+      << wrap("Options (each also a key of the [broker] section of the config file), as --opt "
+              "VALUE or --opt=VALUE:",
+              0)
+      << cli::option_help("--serve URL",
+                          "add a client endpoint (repeatable; replaces the file's list)", column)
+      << cli::option_help("--listen URL",
+                          "add a worker endpoint (repeatable; replaces the file's list)", column)
+      << cli::option_help("--peer HOST:PORT",
+                          "a cluster member to dial (repeatable; one is enough, it tells of the "
+                          "others; replaces the file's cluster-peers)",
+                          column)
+      << cli::option_help("--config FILE",
+                          std::string{"config file to read (default: $RCBROKER_CONFIG, else ./"} +
+                              default_config_file + ", else /etc/rcbroker/" + default_config_file +
+                              ")",
+                          column);
   for (auto& spec : option_specs()) {
     if (!spec.from_text)
       continue;
     std::string flag = std::string{"--"} + spec.key + (*spec.arg ? " " : "") + spec.arg;
-    out << "  " << flag << std::string(flag.size() < 25 ? 25 - flag.size() : 1, ' ') << spec.help
-        << "\n";
+    out << cli::option_help(flag, spec.help, column);
   }
-  out << "  --check-config           check the config file and flags, print the effective\n"
-      << "                           settings (key = value), exit 0 (or 2 with the error)\n"
-      << "  -h, --help               show this text\n\n"
-      << "Endpoint URLs: tcp://HOST:PORT, tcp://[IPV6]:PORT (port defaults: clients 51500,\n"
-      << "workers 51510), tls://HOST:PORT (TCP with TLS: needs --tls-cert and --tls-key),\n"
-      << "socket:///PATH (a Unix-domain socket; a stale file is removed), for clients only\n"
-      << "http://HOST:PORT and https://HOST:PORT (the original's HTTP transport, POST\n"
-      << "/v1/stream/stream; default port 51502), and when built with gRPC grpc://HOST:PORT\n"
-      << "and grpcs://HOST:PORT (defaults: clients 51501, workers 51511). Without --serve\n"
-      << "and --listen the node takes the original's endpoints (see --check-config).\n\n"
-      << "CAF's own settings (scheduler, middleman) go in the file or as --section.key=value.\n"
-      << "Example:\n  " << program
+  out << cli::option_help("--check-config",
+                          "check the config file and flags as a start would, print the effective "
+                          "settings (key = value) and exit 0, or 78 with the error",
+                          column)
+      << cli::option_help("-h, --help", "show this text and exit", column)
+      << cli::option_help("--version", "print the version and exit", column) << "\n"
+      << wrap("Endpoint URLs: tcp://HOST:PORT, tcp://[IPV6]:PORT (port defaults: clients 51500, "
+              "workers 51510), tls://HOST:PORT (TCP with TLS: needs --tls-cert and --tls-key), "
+              "socket:///PATH (a Unix-domain socket; a stale file is removed), for clients only "
+              "http://HOST:PORT and https://HOST:PORT (the original's HTTP transport, POST "
+              "/v1/stream/stream; default port 51502), and when built with gRPC grpc://HOST:PORT "
+              "and grpcs://HOST:PORT (defaults: clients 51501, workers 51511). Without --serve "
+              "and --listen the node takes the original's endpoints (see --check-config).",
+              0)
+      << "\n"
+      << wrap("CAF's own settings (scheduler, middleman) go in the file or as "
+              "--section.key=value.",
+              0)
+      << "\nExit status:\n"
+      << cli::option_help("0",
+                          "stopped by SIGTERM, SIGINT or SIGUSR2 (after a drain); "
+                          "--check-config found no error",
+                          6)
+      << cli::option_help("64",
+                          "usage error: an unknown option, a missing value, a value that "
+                          "does not parse",
+                          6)
+      << cli::option_help("69", "cannot start: an endpoint or the cluster port cannot be bound", 6)
+      << cli::option_help("78",
+                          "configuration error: a config file that does not load, settings "
+                          "that are not valid together, files they name that cannot be read "
+                          "(as --check-config reports it)",
+                          6)
+      << "\nExample:\n  " << program
       << " --serve tcp://127.0.0.1:51500 --serve socket:///tmp/c.sock \\\n      --listen "
          "tcp://127.0.0.1:51510\n";
   return out.str();

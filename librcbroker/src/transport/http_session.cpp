@@ -378,10 +378,12 @@ private:
     keep_alive_ = req.keep_alive();
     chunked_ = req.version() >= 11;
     if (req.method() != http::verb::post)
-      return reply(405, "use POST /v1/stream/stream with one JSON packet as the body\n");
+      return refuse(http_refusal::wrong_method, 405,
+                    "use POST /v1/stream/stream with one JSON packet as the body\n");
     auto target = std::string_view{req.target().data(), req.target().size()};
     if (target.substr(0, target.find('?')) != stream_path)
-      return reply(404, "the broker serves POST /v1/stream/stream only\n");
+      return refuse(http_refusal::wrong_path, 404,
+                    "the broker serves POST /v1/stream/stream only\n");
     protocol::frame request{std::string_view{req.body()}};
     parser_.reset(); // the frame holds the body now: one copy while the request runs
     // Only what frames the exchange is looked at here: the connection reads the packet whole
@@ -393,7 +395,8 @@ private:
       if (worth_logging())
         http_log().warn("{}: answered 400: a body without a readable cookie", name_);
       keep_alive_ = false;
-      return reply(400, "the body must be one JSON packet with a cookie (a RUN or a CANCEL)\n");
+      return refuse(http_refusal::no_cookie, 400,
+                    "the body must be one JSON packet with a cookie (a RUN or a CANCEL)\n");
     }
     bool detached_run = peek.type == protocol::packet_type::run && peek.detach;
     exchange_ = std::make_shared<http_exchange>(shared_from_this(), std::move(request), name_,
@@ -417,9 +420,10 @@ private:
     if (worth_logging())
       http_log().warn("{}: answered {}: {}", name_, status, ec.message());
     keep_alive_ = false;
-    reply(status, status == 413 ? "the body is larger than max-frame-size (" +
-                                      std::to_string(limits_.max_frame_size) + " bytes)\n"
-                                : "malformed HTTP request: " + ec.message() + "\n");
+    refuse(status == 400 ? http_refusal::malformed : http_refusal::too_large, status,
+           status == 413 ? "the body is larger than max-frame-size (" +
+                               std::to_string(limits_.max_frame_size) + " bytes)\n"
+                         : "malformed HTTP request: " + ec.message() + "\n");
   }
 
   // While a request runs, a read notices the client going away; bytes it gets (a pipelined next
@@ -486,6 +490,12 @@ private:
     response_done_ = true;
     if (auto ex = std::move(exchange_))
       ex->ended(std::move(reason));
+  }
+
+  /// Answers an error `status` that no packet reached the node for, and counts it by `reason`.
+  void refuse(http_refusal reason, unsigned status, std::string body) {
+    sessions_->refused(reason);
+    reply(status, std::move(body));
   }
 
   void reply(unsigned status, std::string body) {
@@ -566,6 +576,7 @@ template <class Socket>
 void start_session(Socket socket, stream::limits lim, std::string name,
                    listener::accept_handler on_accept, std::shared_ptr<http_sessions> sessions) {
   if (!sessions->admit()) {
+    sessions->refused(http_refusal::over_limit);
     if (worth_logging())
       http_log().warn("{}: closed: the HTTP endpoint has max-client-connections connections open",
                       name);
@@ -613,6 +624,13 @@ void http_sessions::stop_all() {
     if (auto s = w.lock())
       asio::post(s->executor(), [s] { s->close_now(); });
   }
+}
+
+std::vector<std::uint64_t> http_sessions::refusals() const {
+  std::vector<std::uint64_t> out;
+  for (auto& n : refused_)
+    out.push_back(n.load(std::memory_order_relaxed));
+  return out;
 }
 
 bool http_sessions::stopped() const {

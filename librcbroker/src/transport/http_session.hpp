@@ -6,6 +6,7 @@
 #include "rcbroker/transport/listener.hpp"
 #include "rcbroker/transport/stream.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <memory>
@@ -40,12 +41,21 @@ public:
   /// Whether stop_all ran.
   bool stopped() const;
 
+  /// Counts a refused request or connection (any thread).
+  void refused(http_refusal reason) noexcept {
+    refused_[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// The refusals so far, by http_refusal (any thread).
+  std::vector<std::uint64_t> refusals() const;
+
 private:
   mutable std::mutex mutex_; // stop_all may run on another thread than the sessions
   std::vector<std::weak_ptr<http_session_base>> sessions_;
   std::size_t max_open_;
   std::atomic<std::size_t> open_{0};
   bool stopped_ = false;
+  std::array<std::atomic<std::uint64_t>, http_refusal_count> refused_{};
 };
 
 /// Serves HTTP/1.1 on an accepted socket, as the original broker's HTTP transport: each

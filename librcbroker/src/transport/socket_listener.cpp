@@ -247,6 +247,10 @@ void socket_listener::handshake(stream::socket_type socket, std::string name) {
   });
 }
 
+std::vector<std::uint64_t> socket_listener::http_refusals() const {
+  return http_sessions_ ? http_sessions_->refusals() : std::vector<std::uint64_t>{};
+}
+
 std::optional<std::uint64_t> socket_listener::handshake_failures() const {
   if (!endpoint_.uses_tls())
     return std::nullopt;

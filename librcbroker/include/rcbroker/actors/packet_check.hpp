@@ -6,6 +6,8 @@
 #include "rcbroker/actors/messages.hpp"
 #include "rcbroker/protocol/packet_reader.hpp"
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +15,39 @@
 #include <vector>
 
 namespace rcbroker::actors {
+
+/// Why a connection refused a packet: the `reason` of rcbroker_packets_refused_total.
+enum class packet_refusal : std::uint8_t {
+  invalid_json,        ///< not one JSON object in valid UTF-8 (or empty, or nested too deeply)
+  unknown_packet_type, ///< a packet_type the protocol does not know
+  bad_field,           ///< a known field of the wrong type or out of its range
+  missing_field,       ///< a field the packet needs is missing (cookie, pipeline, capacity)
+  wrong_role,          ///< a packet type this side does not take (UNSUPPORTED_PACKET_TYPE)
+  wrong_token,         ///< a worker's REGISTER without the node's worker-token
+};
+
+/// How many refusal reasons there are.
+inline constexpr std::size_t packet_refusal_count =
+    static_cast<std::size_t>(packet_refusal::wrong_token) + 1;
+
+/// The label of a refusal reason, e.g. "wrong_token".
+std::string_view to_string(packet_refusal reason) noexcept;
+
+/// The packets a node's connections refused, by reason. The Broker makes one and hands it to
+/// every connection it spawns; a connection counts a refusal with one relaxed atomic increment
+/// (nothing for a packet that passes), and the Broker reads the counts for its snapshot.
+class packet_refusals {
+public:
+  void count(packet_refusal reason) noexcept {
+    counts_[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// The counts, by reason in the enum's order.
+  std::vector<std::uint64_t> values() const;
+
+private:
+  std::array<std::atomic<std::uint64_t>, packet_refusal_count> counts_{};
+};
 
 /// What a connection does with one packet from its peer.
 struct packet_verdict {
@@ -35,6 +70,9 @@ struct packet_verdict {
   /// Whether the peer misbehaved (a bad packet, a wrong token): the connection counts and logs
   /// it; other answers (e.g. UNSUPPORTED_PACKET_TYPE) are the protocol's normal course.
   bool misbehaved = false;
+  /// Set when the packet is refused (answered BAD_PACKET or UNSUPPORTED_PACKET_TYPE, closed on,
+  /// or dropped): why, for the connection's count.
+  std::optional<packet_refusal> refused;
 };
 
 /// Whether a worker gave the expected token, compared without leaking either through timing.

@@ -205,6 +205,18 @@ typename Inspector::result_type inspect(Inspector& f, endpoint_count& x) {
   return f(caf::meta::type_name("endpoint_count"), x.endpoint, x.count);
 }
 
+/// Counts that belong to one endpoint, by reason (e.g. its HTTP refusals, by http_refusal).
+struct endpoint_counts {
+  std::string endpoint; ///< as bound
+  std::vector<std::uint64_t> counts;
+};
+
+/// Serializes an endpoint's counts.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, endpoint_counts& x) {
+  return f(caf::meta::type_name("endpoint_counts"), x.endpoint, x.counts);
+}
+
 /// The Broker's part of a snapshot: connections, endpoints, and whether it accepts.
 /// The connections of one transport (tcp, tls, socket, http, https, grpc, grpcs). An HTTP request
 /// is a connection of its own.
@@ -238,6 +250,11 @@ struct broker_snapshot {
   std::vector<std::uint64_t> closed_by_cause;
   /// Failed TLS handshakes, per tls:// and https:// endpoint.
   std::vector<endpoint_count> tls_handshake_failures;
+  /// Packets the connections refused, by packet_refusal (packet_check.hpp).
+  std::vector<std::uint64_t> packets_refused;
+  /// Requests and connections refused, per http:// and https:// endpoint, by http_refusal
+  /// (transport/listener.hpp).
+  std::vector<endpoint_counts> http_refusals;
 };
 
 /// Serializes the Broker's part of a snapshot.
@@ -246,7 +263,8 @@ typename Inspector::result_type inspect(Inspector& f, broker_snapshot& x) {
   return f(caf::meta::type_name("broker_snapshot"), x.accepting, x.started_unix_ms, x.uptime_ms,
            x.client_connections, x.worker_connections, x.clients_accepted, x.workers_accepted,
            x.client_endpoints, x.worker_endpoints, x.connections, x.clients_refused,
-           x.workers_refused, x.transports, x.closed_by_cause, x.tls_handshake_failures);
+           x.workers_refused, x.transports, x.closed_by_cause, x.tls_handshake_failures,
+           x.packets_refused, x.http_refusals);
 }
 
 /// One member of the cluster as this node's membership actor sees it.

@@ -10,6 +10,7 @@ namespace rcbroker::node {
 /// The node's command line, split into the broker's own options and CAF's.
 struct command_line {
   bool help = false;
+  bool version = false;            ///< --version: print the version, exit
   bool check_config = false;       ///< --check-config: validate, print the settings, exit
   std::string config_file;         ///< from --config; empty: the default file
   std::vector<std::string> serve;  ///< --serve URLs (replace the file's client list)
@@ -17,7 +18,7 @@ struct command_line {
   std::vector<std::string> peers;  ///< --peer HOST:PORT (replace the file's cluster-peers)
   std::vector<std::pair<std::string, std::string>> overrides; ///< other broker flags: key, value
   std::vector<std::string> caf_args; ///< --scheduler.policy=... and other CAF options
-  std::string error;                 ///< set when the command line is wrong
+  std::string error; ///< set when the command line is wrong (a usage error, exit 64)
 };
 
 /// The default config file name, looked up in the working directory.

@@ -68,6 +68,7 @@ public:
 
   /// Failed TLS handshakes of a tls:// or https:// endpoint; nullopt without TLS.
   std::optional<std::uint64_t> handshake_failures() const override;
+  std::vector<std::uint64_t> http_refusals() const override;
 
 private:
   void accept_next();
