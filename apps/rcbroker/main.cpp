@@ -59,7 +59,8 @@ void return_large_buffers_to_the_system() {
 constexpr const char* program = "rcbroker";
 
 /// A failure that is not the command line's: "rcbroker: error: MESSAGE", exit `code`
-/// (rcbroker/cli/exit_code.hpp): 78 for the configuration, 69 when the node cannot start.
+/// (rcbroker/cli/exit_code.hpp): 78 for the configuration, 65 for an unusable journal file, 69
+/// when the node cannot start.
 int fail(const std::string& message, int code = rcbroker::cli::exit_code::config) {
   return rcbroker::cli::fail(program, message, code, std::cerr);
 }
@@ -139,6 +140,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<node> n;
   try {
     n = std::make_unique<node>(s, cfg);
+  } catch (const rcbroker::node::unusable_journal& e) {
+    spdlog::error("cannot start: {}", e.what());
+    return fail(e.what(), rcbroker::cli::exit_code::data_error);
   } catch (const std::exception& e) {
     spdlog::error("cannot start: {}", e.what());
     return fail(e.what(), rcbroker::cli::exit_code::unavailable);

@@ -209,7 +209,7 @@ TEST(JournalProcess, ACorruptJournalRefusesTheStartAndSaysWhatToDo) {
   child_process node{RCBROKER_BINARY, node_args(dir.path, journal), dir.path + "/node.log"};
   auto code = node.wait();
   ASSERT_TRUE(code);
-  EXPECT_NE(*code, 0);
+  EXPECT_EQ(*code, 65) << "EX_DATAERR: a restart does not mend it";
   EXPECT_TRUE(node.log_contains("not a journal this node can use")) << node.log();
   EXPECT_TRUE(node.log_contains("Move the file away")) << node.log();
   EXPECT_FALSE(std::filesystem::exists(dir.path + "/c.sock")) << "it must not serve";

@@ -247,15 +247,15 @@ node::journal_file node::open_journal(const settings& s) {
                              " does not exist; create it or choose another");
   auto opened = journal::journal_store::open(s.journal, sync);
   if (opened.unusable)
-    throw std::runtime_error(opened.error + ": not a journal this node can use. " + what_to_do);
+    throw unusable_journal(opened.error + ": not a journal this node can use. " + what_to_do);
   if (!opened.store) {
     file.error = std::move(opened.error);
     return file;
   }
   std::string error;
   if (!opened.store->load(file.held, error))
-    throw std::runtime_error("journal " + s.journal + ": cannot read it: " + error + ". " +
-                             what_to_do);
+    throw unusable_journal("journal " + s.journal + ": cannot read it: " + error + ". " +
+                           what_to_do);
   file.store = std::move(opened.store);
   return file;
 }

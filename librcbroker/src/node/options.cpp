@@ -519,6 +519,10 @@ std::string help_text(const std::string& program) {
                           "usage error: an unknown option, a missing value, a value that "
                           "does not parse",
                           6)
+      << cli::option_help("65",
+                          "the journal file is not a journal this node can use: move it "
+                          "away or delete it",
+                          6)
       << cli::option_help("69", "cannot start: an endpoint or the cluster port cannot be bound", 6)
       << cli::option_help("78",
                           "configuration error: a config file that does not load, settings "

@@ -8,6 +8,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +34,12 @@ class journal_store;
 } // namespace rcbroker::journal
 
 namespace rcbroker::node {
+
+/// The start refused because the journal file holds what this node cannot use (not SQLite, another
+/// application's database, a table it cannot read): a restart does not mend it, the operator does.
+struct unusable_journal : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 /// A running broker node: one I/O thread that runs the sockets and, through
 /// runtime::io_scheduler, every actor of the node's actor system (the Switchboard, the Broker,
