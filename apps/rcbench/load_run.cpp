@@ -126,6 +126,8 @@ int run_load(const options& o) {
   auto delay = std::chrono::milliseconds{o.delay_ms};
   auto variables = make_variables(o.payload);
   auto run = run_template(variables, o.detach);
+  // The readiness probe waits for RESULTs: its RUNs are never detached.
+  auto probe_run = o.detach ? run_template(variables, false) : run;
   auto result = result_template(variables);
   std::random_device seed;
   cookie_format cookies{(std::uint64_t{seed()} << 32) | seed()};
@@ -193,7 +195,8 @@ int run_load(const options& o) {
       for (auto& w : workers)
         registered.push_back(w.get());
       auto limit = std::chrono::milliseconds{5000} + 4 * delay;
-      if (!wait_until_routable(client_ep, tls.get(), registered, o.capacity, cookies, run, limit))
+      if (!wait_until_routable(client_ep, tls.get(), registered, o.capacity, cookies, probe_run,
+                               limit))
         std::cerr << "rcbench: warning: the node did not route to every worker within "
                   << limit.count() << " ms; starting anyway\n";
     }

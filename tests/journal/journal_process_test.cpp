@@ -5,6 +5,7 @@
 
 #include "child_process.hpp"
 #include "eventually.hpp"
+#include "journal_rows.hpp"
 #include "raw_peer.hpp"
 #include "test_node.hpp"
 
@@ -42,22 +43,6 @@ std::unique_ptr<child_process> start_node(const temp_dir& dir, const std::string
       dir.path + "/" + log);
   EXPECT_TRUE(p->log_contains("rcbroker ready")) << p->log();
   return p;
-}
-
-/// The runs the journal file holds (-1 when it cannot be read).
-long journal_rows(const std::string& path) {
-  sqlite3* db = nullptr;
-  long rows = -1;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 1000);
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM runs", -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW)
-      rows = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(db);
-  return rows;
 }
 
 /// Reads the RUNs a worker is sent until none comes for `quiet_ms`; counts them by cookie and
@@ -287,4 +272,19 @@ TEST(JournalProcess, AReadOnlyFileSystemRefusesDetachedRunsAndTheNodeServesTheRe
   EXPECT_EQ(field(*result, "rc"), "OK");
   node->signal(SIGTERM);
   EXPECT_EQ(node->wait(), 0) << node->log();
+}
+
+TEST(JournalProcess, ASecondNodeOnTheSameJournalRefusesToStart) {
+  temp_dir dir;
+  auto first = start_node(dir, "first.log");
+  temp_dir other;
+  child_process second{RCBROKER_BINARY, node_args(other.path, dir.path + "/journal.db"),
+                       other.path + "/second.log"};
+  auto code = second.wait();
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 69) << second.log();
+  EXPECT_TRUE(second.log_contains("another process uses it")) << second.log();
+  EXPECT_TRUE(second.log_contains("a journal of its own")) << second.log();
+  first->signal(SIGTERM);
+  EXPECT_EQ(first->wait(), 0) << first->log();
 }

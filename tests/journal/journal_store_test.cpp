@@ -1,6 +1,7 @@
 // The journal's SQLite store on its own: what it keeps, in which order, across a reopen, and how
 // it tells a file it must not use from one it cannot write now.
 
+#include "journal_rows.hpp"
 #include "rcbroker/journal/journal_store.hpp"
 #include "test_node.hpp"
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 using namespace rcbroker;
+using rcbroker::test_support::journal_rows;
 using rcbroker::test_support::temp_dir;
 
 namespace {
@@ -80,6 +82,55 @@ TEST(JournalStore, ACookieAddedAgainReplacesItsRowAndGoesLast) {
   ASSERT_EQ(held.size(), 2u);
   EXPECT_EQ(held[0].id, cookie_n(2));
   EXPECT_EQ(held[1].id, cookie_n(1));
+}
+
+TEST(JournalStore, ItsFileIsPlainSqliteToOthersAndItsLogStartsOverAfterACheckpoint) {
+  temp_dir dir;
+  auto path = dir.path + "/j.db";
+  auto store = open_ok(path);
+  ASSERT_TRUE(store);
+  std::string error;
+  // Batches of adds and removals, as the Switchboard sends them: the last 8 stay.
+  std::uint8_t next = 0;
+  for (int batch = 0; batch < 30; ++batch) {
+    std::vector<journal::journal_entry> entries;
+    for (int i = 0; i < 8; ++i) {
+      if (batch > 0)
+        entries.push_back(remove(static_cast<std::uint8_t>(next - 8 + i)));
+    }
+    for (int i = 0; i < 8; ++i)
+      entries.push_back(add(next++));
+    ASSERT_TRUE(store->apply(entries, error)) << error;
+  }
+  EXPECT_EQ(store->size(), 8u);
+  auto frames = store->log_frames();
+  EXPECT_GT(frames, 30) << "every commit adds frames; none was checkpointed";
+  // Another connection with SQLite's own VFS reads what the gathered writes put in the log.
+  EXPECT_EQ(journal_rows(path), 8);
+  ASSERT_TRUE(store->checkpoint(error)) << error;
+  ASSERT_TRUE(store->apply({add(200)}, error)) << error;
+  EXPECT_LT(store->log_frames(), frames) << "the log starts over after a full checkpoint";
+  EXPECT_EQ(journal_rows(path), 9);
+}
+
+TEST(JournalStore, OneFileServesOneStoreAtATime) {
+  temp_dir dir;
+  auto path = dir.path + "/j.db";
+  {
+    auto first = open_ok(path);
+    ASSERT_TRUE(first);
+    auto second = journal::journal_store::open(path, journal::journal_sync::batch);
+    EXPECT_FALSE(second.store);
+    EXPECT_TRUE(second.in_use);
+    EXPECT_FALSE(second.unusable) << "the file is fine; another node has it";
+    EXPECT_NE(second.error.find("another process uses it"), std::string::npos) << second.error;
+    // sqlite3 may still read it while the node runs.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, "SELECT count(*) FROM runs", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  EXPECT_TRUE(open_ok(path)) << "the lock goes with the store";
 }
 
 TEST(JournalStore, AFileThatIsNoDatabaseIsUnusable) {

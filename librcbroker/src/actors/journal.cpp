@@ -1,5 +1,6 @@
 #include "rcbroker/actors/journal.hpp"
 
+#include "rcbroker/journal/journal_checkpointer.hpp"
 #include "rcbroker/logging/repeated.hpp"
 
 #include <caf/actor_system.hpp>
@@ -16,6 +17,43 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+/// Log frames (pages of 4 KiB and a header) from which the checkpointer copies the log into the
+/// file, and from which the journal's own thread does it, the checkpointer having fallen behind.
+constexpr int checkpoint_frames = 4096;
+constexpr int overdue_checkpoint_frames = 16 * checkpoint_frames;
+
+/// What the checkpointer starts with (shared: spawn arguments are copied).
+struct checkpointer_start {
+  std::string path;
+  journal::journal_sync sync = journal::journal_sync::batch;
+};
+
+struct checkpointer_state {
+  static inline const char* name = "journal-checkpointer";
+  std::unique_ptr<journal::journal_checkpointer> db;
+  std::uint64_t failures = 0;
+};
+
+journal_checkpointer_actor::behavior_type
+checkpointer_behavior(journal_checkpointer_actor::stateful_pointer<checkpointer_state> self,
+                      std::shared_ptr<checkpointer_start> start) {
+  return {
+      [self, start](checkpoint_atom) {
+        auto& st = self->state;
+        std::string error;
+        if (!st.db)
+          st.db = journal::journal_checkpointer::open(start->path, start->sync, error);
+        if (st.db && st.db->run(error))
+          return true;
+        if (logging::worth_logging(++st.failures))
+          spdlog::warn("journal: a checkpoint of {} failed: {} (the journal's own thread copies "
+                       "the log when it grows further) [{} so far]",
+                       start->path, error, st.failures);
+        return false;
+      },
+  };
+}
+
 struct journal_state {
   static inline const char* name = "journal";
 
@@ -31,6 +69,19 @@ struct journal_state {
   std::vector<journal::journal_entry> removals_to_retry;
   bool retry_scheduled = false;
   std::uint64_t failures = 0;
+  /// Copies the log into the file on a thread of its own (spawned when first needed).
+  journal_checkpointer_actor checkpointer;
+  bool checkpoint_running = false;
+  std::uint64_t checkpoint_failures = 0;
+
+  /// Copies the log into the file on this connection (the frames the checkpointer left, or all of
+  /// them when it fell behind); the next write then starts the log over.
+  void checkpoint_here() {
+    std::string error;
+    if (!store->checkpoint(error) && logging::worth_logging(++checkpoint_failures))
+      spdlog::warn("journal: a checkpoint of {} failed: {} [{} so far]", path, error,
+                   checkpoint_failures);
+  }
 
   /// Opens the file again after it failed at start, at most once a second.
   bool ensure_open(std::string& error) {
@@ -68,7 +119,35 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
   self->state.store = std::move(start->store);
   self->state.path = std::move(start->path);
   self->state.sync = start->sync;
-  auto write = [self]() {
+  // The checkpointer copies the log once it holds checkpoint_frames; when it is done, this thread
+  // copies the few frames written meanwhile, so that the log starts over at the next write.
+  auto checkpoint_when_due = [self]() {
+    auto& st = self->state;
+    auto frames = st.store->log_frames();
+    if (frames >= overdue_checkpoint_frames) {
+      st.checkpoint_here();
+      return;
+    }
+    if (frames < checkpoint_frames || st.checkpoint_running)
+      return;
+    if (!st.checkpointer) {
+      auto start = std::make_shared<checkpointer_start>();
+      start->path = st.path;
+      start->sync = st.sync;
+      st.checkpointer = self->spawn<caf::detached + caf::linked>(checkpointer_behavior, start);
+    }
+    st.checkpoint_running = true;
+    self->request(st.checkpointer, caf::infinite, checkpoint_atom::value)
+        .then(
+            [self](bool copied) {
+              auto& st = self->state;
+              st.checkpoint_running = false;
+              if (copied && st.store)
+                st.checkpoint_here();
+            },
+            [self](caf::error&) { self->state.checkpoint_running = false; });
+  };
+  auto write = [self, checkpoint_when_due]() {
     auto& st = self->state;
     st.flush_scheduled = false;
     if (!st.removals_to_retry.empty()) {
@@ -104,8 +183,14 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
       st.failures = 0;
     }
     st.pending.clear();
-    for (auto& rp : st.waiting)
+    if (result.ok)
+      checkpoint_when_due();
+    // One transaction answers every batch in it: its time goes with the first answer only, so
+    // that the histogram has one observation a transaction.
+    for (auto& rp : st.waiting) {
       rp.deliver(result);
+      result.latency_ns = 0;
+    }
     st.waiting.clear();
   };
   return {

@@ -520,6 +520,7 @@ struct switchboard_state {
                 journal_commit failed;
                 failed.ok = false;
                 failed.error = "the journal actor did not answer: " + caf::to_string(err);
+                ++traffic.journal_failed_batches;
                 on_commit(*awaiting, failed);
               });
   }
@@ -527,9 +528,12 @@ struct switchboard_state {
   /// A batch was written (or not): its detached RUNs run, or are refused.
   void on_commit(const std::vector<std::pair<cookie, std::uint64_t>>& awaiting,
                  journal_commit& commit) {
-    traffic.journal_latency.observe(std::chrono::nanoseconds{commit.latency_ns});
-    if (!commit.ok)
-      ++traffic.journal_failed_batches;
+    // The first batch a transaction answers carries its time (journal_commit); the others 0.
+    if (commit.latency_ns != 0) {
+      traffic.journal_latency.observe(std::chrono::nanoseconds{commit.latency_ns});
+      if (!commit.ok)
+        ++traffic.journal_failed_batches;
+    }
     std::string refusal;
     if (!commit.ok)
       refusal = "The journal could not keep this detached RUN (" + commit.error +

@@ -1,7 +1,14 @@
 #include "rcbroker/journal/journal_store.hpp"
 
+#include "rcbroker/journal/coalescing_vfs.hpp"
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <utility>
 
 namespace rcbroker::journal {
@@ -66,12 +73,27 @@ const char* to_string(journal_sync sync) noexcept {
   }
 }
 
+const char* synchronous_pragma(journal_sync sync) noexcept {
+  switch (sync) {
+  case journal_sync::always:
+    return "PRAGMA synchronous=FULL";
+  case journal_sync::batch:
+    return "PRAGMA synchronous=NORMAL";
+  default:
+    return "PRAGMA synchronous=OFF";
+  }
+}
+
 journal_store::journal_store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
 
 journal_store::~journal_store() {
+  sqlite3_finalize(begin_);
+  sqlite3_finalize(commit_);
   sqlite3_finalize(insert_);
   sqlite3_finalize(remove_);
   sqlite3_close_v2(db_);
+  if (lock_fd_ >= 0)
+    ::close(lock_fd_);
 }
 
 std::string journal_store::last_error() const {
@@ -82,8 +104,9 @@ std::string journal_store::last_error() const {
 journal_store::open_result journal_store::open(const std::string& path, journal_sync sync) {
   open_result result;
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           coalescing_vfs_name());
   std::unique_ptr<journal_store> store{new journal_store(db, path)};
   auto fail = [&](int code) {
     result.error = "journal " + path + ": " + store->last_error();
@@ -92,6 +115,16 @@ journal_store::open_result journal_store::open(const std::string& path, journal_
   };
   if (rc != SQLITE_OK)
     return fail(rc);
+  // Two nodes on one journal would each run the other's runs: the first holds a lock on the file
+  // (flock, apart from SQLite's own fcntl locks, so that sqlite3 may still read it) until it ends.
+  store->lock_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (store->lock_fd_ >= 0 && ::flock(store->lock_fd_, LOCK_EX | LOCK_NB) != 0 &&
+      errno == EWOULDBLOCK) {
+    result.error =
+        "journal " + path + ": another process uses it (a node needs a journal of its own)";
+    result.in_use = true;
+    return result;
+  }
   sqlite3_extended_result_codes(db, 1);
   // An operator reading the file with sqlite3 holds a lock for a moment: wait rather than fail.
   sqlite3_busy_timeout(db, 2000);
@@ -148,13 +181,24 @@ journal_store::open_result journal_store::open(const std::string& path, journal_
       return result;
     }
   }
-  const char* synchronous = sync == journal_sync::always  ? "PRAGMA synchronous=FULL"
-                            : sync == journal_sync::batch ? "PRAGMA synchronous=NORMAL"
-                                                          : "PRAGMA synchronous=OFF";
+  const char* synchronous = synchronous_pragma(sync);
   if ((rc = run(synchronous)) != SQLITE_OK)
     return fail(rc);
+  // Checkpoints are the checkpointer's (a thread of its own) and checkpoint()'s, never a commit's:
+  // a commit that checkpoints waits for an fsync of the whole log.
+  if ((rc = run("PRAGMA wal_autocheckpoint=0")) != SQLITE_OK)
+    return fail(rc);
+  sqlite3_wal_hook(
+      db,
+      [](void* self, sqlite3*, const char*, int frames) {
+        static_cast<journal_store*>(self)->log_frames_ = frames;
+        return SQLITE_OK;
+      },
+      store.get());
+  if ((rc = run("PRAGMA journal_size_limit=67108864")) != SQLITE_OK)
+    return fail(rc);
   rc = run("CREATE TABLE IF NOT EXISTS runs ("
-           "sequence INTEGER PRIMARY KEY, cookie TEXT NOT NULL UNIQUE, "
+           "sequence INTEGER PRIMARY KEY, cookie TEXT NOT NULL, "
            "detach INTEGER NOT NULL, priority INTEGER NOT NULL, retries INTEGER NOT NULL, "
            "journaled_unix_ms INTEGER NOT NULL, run BLOB NOT NULL)");
   if (rc != SQLITE_OK)
@@ -162,7 +206,7 @@ journal_store::open_result journal_store::open(const std::string& path, journal_
   if ((rc = run(("PRAGMA application_id=" + std::to_string(application_id)).c_str())) != SQLITE_OK)
     return fail(rc);
   std::string error;
-  if (!store->prepare(error) || !store->count(error)) {
+  if (!store->prepare(error) || !store->index(error)) {
     result.error = "journal " + path + ": " + error;
     result.unusable = means_unusable(sqlite3_errcode(db));
     return result;
@@ -172,31 +216,45 @@ journal_store::open_result journal_store::open(const std::string& path, journal_
 }
 
 bool journal_store::prepare(std::string& error) {
-  if (sqlite3_prepare_v3(db_,
-                         "INSERT OR REPLACE INTO runs (sequence, cookie, detach, priority, "
-                         "retries, journaled_unix_ms, run) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         -1, SQLITE_PREPARE_PERSISTENT, &insert_, nullptr) != SQLITE_OK ||
-      sqlite3_prepare_v3(db_, "DELETE FROM runs WHERE cookie = ?", -1, SQLITE_PREPARE_PERSISTENT,
-                         &remove_, nullptr) != SQLITE_OK) {
+  auto prepare = [this](const char* sql, sqlite3_stmt** stmt) {
+    return sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr) == SQLITE_OK;
+  };
+  if (!prepare("BEGIN IMMEDIATE", &begin_) || !prepare("COMMIT", &commit_) ||
+      !prepare("INSERT OR REPLACE INTO runs (sequence, cookie, detach, priority, retries, "
+               "journaled_unix_ms, run) VALUES (?, ?, ?, ?, ?, ?, ?)",
+               &insert_) ||
+      !prepare("DELETE FROM runs WHERE sequence = ?", &remove_)) {
     error = last_error();
     return false;
   }
   return true;
 }
 
-bool journal_store::count(std::string& error) {
-  statement rows{db_, "SELECT count(*), coalesce(max(sequence), 0) FROM runs"};
-  if (rows.prepared() != SQLITE_OK || rows.step() != SQLITE_ROW) {
+bool journal_store::index(std::string& error) {
+  statement rows{db_, "SELECT cookie, sequence FROM runs ORDER BY sequence"};
+  if (rows.prepared() != SQLITE_OK) {
     error = last_error();
     return false;
   }
-  size_ = static_cast<std::uint64_t>(sqlite3_column_int64(rows.get(), 0));
-  next_sequence_ = sqlite3_column_int64(rows.get(), 1) + 1;
+  int rc;
+  while ((rc = rows.step()) == SQLITE_ROW) {
+    auto* text = reinterpret_cast<const char*>(sqlite3_column_text(rows.get(), 0));
+    std::int64_t sequence = sqlite3_column_int64(rows.get(), 1);
+    next_sequence_ = std::max(next_sequence_, sequence + 1);
+    // A cookie in two rows (an operator's edit) counts by its last; load() skips the other.
+    if (auto id = protocol::cookie::parse(text == nullptr ? "" : text))
+      rows_[*id] = sequence;
+  }
+  if (rc != SQLITE_DONE) {
+    error = last_error();
+    return false;
+  }
   return true;
 }
 
 bool journal_store::load(std::vector<journal_entry>& out, std::string& error) {
-  statement rows{db_, "SELECT cookie, detach, priority, retries, run FROM runs ORDER BY sequence"};
+  statement rows{
+      db_, "SELECT cookie, detach, priority, retries, run, sequence FROM runs ORDER BY sequence"};
   if (rows.prepared() != SQLITE_OK) {
     error = last_error();
     return false;
@@ -210,6 +268,9 @@ bool journal_store::load(std::vector<journal_entry>& out, std::string& error) {
     auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, 4));
     // A row an operator edited into something else is skipped, not trusted.
     if (!id || bytes == nullptr || size == 0)
+      continue;
+    if (auto row = rows_.find(*id);
+        row == rows_.end() || row->second != sqlite3_column_int64(stmt, 5))
       continue;
     journal_entry e;
     e.id = *id;
@@ -227,49 +288,72 @@ bool journal_store::load(std::vector<journal_entry>& out, std::string& error) {
 }
 
 bool journal_store::apply(const std::vector<journal_entry>& entries, std::string& error) {
-  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    error = last_error();
+  auto step = [&](sqlite3_stmt* stmt) {
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE)
+      error = last_error();
+    return rc == SQLITE_DONE;
+  };
+  if (!step(begin_))
     return false;
-  }
+  // What the batch changed in rows_, to put back if it is rolled back (0: the cookie was absent).
+  std::vector<std::pair<protocol::cookie, std::int64_t>> undo;
   auto sequence = next_sequence_;
   auto now = unix_ms_now();
   char text[protocol::cookie::text_size];
   bool ok = true;
   for (auto& e : entries) {
+    auto row = rows_.find(e.id);
+    if (row != rows_.end()) {
+      // Removed, or added again: either way its old row goes (a re-added cookie goes last).
+      sqlite3_bind_int64(remove_, 1, row->second);
+      if (!(ok = step(remove_)))
+        break;
+      undo.emplace_back(e.id, row->second);
+      rows_.erase(row);
+    }
+    if (!e.adds())
+      continue;
     e.id.write(text);
-    auto* stmt = e.adds() ? insert_ : remove_;
-    if (e.adds()) {
-      auto payload = e.run.payload();
-      sqlite3_bind_int64(stmt, 1, sequence++);
-      sqlite3_bind_text(stmt, 2, text, sizeof text, SQLITE_STATIC);
-      sqlite3_bind_int(stmt, 3, e.detach ? 1 : 0);
-      sqlite3_bind_int64(stmt, 4, e.priority);
-      sqlite3_bind_int64(stmt, 5, e.retries);
-      sqlite3_bind_int64(stmt, 6, now);
-      sqlite3_bind_blob(stmt, 7, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
-    } else {
-      sqlite3_bind_text(stmt, 1, text, sizeof text, SQLITE_STATIC);
-    }
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    if (rc != SQLITE_DONE) {
-      error = last_error();
-      ok = false;
+    auto payload = e.run.payload();
+    sqlite3_bind_int64(insert_, 1, sequence);
+    sqlite3_bind_text(insert_, 2, text, sizeof text, SQLITE_STATIC);
+    sqlite3_bind_int(insert_, 3, e.detach ? 1 : 0);
+    sqlite3_bind_int64(insert_, 4, e.priority);
+    sqlite3_bind_int64(insert_, 5, e.retries);
+    sqlite3_bind_int64(insert_, 6, now);
+    sqlite3_bind_blob(insert_, 7, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+    if (!(ok = step(insert_)))
       break;
-    }
+    undo.emplace_back(e.id, 0);
+    rows_[e.id] = sequence++;
   }
-  if (ok && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+  if (ok)
+    ok = step(commit_);
+  if (ok) {
+    next_sequence_ = sequence;
+    return true;
+  }
+  sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+    if (it->second == 0)
+      rows_.erase(it->first);
+    else
+      rows_[it->first] = it->second;
+  }
+  return false;
+}
+
+bool journal_store::checkpoint(std::string& error) {
+  int frames = 0;
+  int copied = 0;
+  if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied) !=
+      SQLITE_OK) {
     error = last_error();
-    ok = false;
-  }
-  if (!ok) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return false;
   }
-  next_sequence_ = sequence;
-  // Exact whatever the batch held (a cookie added twice, a removal of one never added).
-  return count(error);
+  return true;
 }
 
 } // namespace rcbroker::journal

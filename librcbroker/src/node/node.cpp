@@ -246,6 +246,9 @@ node::journal_file node::open_journal(const settings& s) {
     throw std::runtime_error("journal " + s.journal + ": its folder " + folder.string() +
                              " does not exist; create it or choose another");
   auto opened = journal::journal_store::open(s.journal, sync);
+  if (opened.in_use)
+    throw std::runtime_error(opened.error + ": stop the other node, or give this one a journal of "
+                                            "its own");
   if (opened.unusable)
     throw unusable_journal(opened.error + ": not a journal this node can use. " + what_to_do);
   if (!opened.store) {

@@ -122,8 +122,9 @@ using members_atom =
     caf::atom_constant<caf::atom("members")>;              ///< the cluster addresses a node knows
 using bind_atom = caf::atom_constant<caf::atom("bind")>;   ///< a link half learns its other half
 using retry_atom = caf::atom_constant<caf::atom("retry")>; ///< try a cluster member again
-using journal_atom = caf::atom_constant<caf::atom("journal")>; ///< write runs to the journal
-using replay_atom = caf::atom_constant<caf::atom("replay")>;   ///< run what the journal held
+using journal_atom = caf::atom_constant<caf::atom("journal")>;       ///< write runs to the journal
+using replay_atom = caf::atom_constant<caf::atom("replay")>;         ///< run what the journal held
+using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>; ///< copy the log to the file
 
 // -- types carried in messages ------------------------------------------------------------------
 
@@ -263,9 +264,11 @@ typename Inspector::result_type inspect(Inspector& f, slot_offer& x) {
 /// How a batch of journal entries went: written (in one transaction) or not, and how long it
 /// took.
 struct journal_commit {
-  bool ok = true;               ///< written
-  std::string error;            ///< why not, for the log and the refused clients
-  std::uint64_t latency_ns = 0; ///< time the transaction took, fsync included
+  bool ok = true;    ///< written
+  std::string error; ///< why not, for the log and the refused clients
+  /// Time the transaction took, fsync included; set in the first answer of a transaction only
+  /// (0 in the others), so that each transaction is observed once.
+  std::uint64_t latency_ns = 0;
 };
 
 /// Serializes a commit report.
@@ -281,6 +284,11 @@ typename Inspector::result_type inspect(Inspector& f, journal_commit& x) {
 using journal_actor = caf::typed_actor<
     caf::replies_to<journal_atom, std::vector<journal::journal_entry>>::with<journal_commit>,
     caf::reacts_to<flush_atom>, caf::replies_to<shutdown_atom>::with<done_atom>>;
+
+/// The journal's checkpointer (a thread of its own, beside the journal's): copies what the
+/// write-ahead log holds into the database file and syncs it, so that the journal's thread does
+/// not wait for that fsync; answers whether the pass went through.
+using journal_checkpointer_actor = caf::typed_actor<caf::replies_to<checkpoint_atom>::with<bool>>;
 
 /// Anything the Switchboard routes to: a socket connection or an actor client or worker.
 /// It only ever gets whole frames to deliver, one at a time or several at once (in order).
